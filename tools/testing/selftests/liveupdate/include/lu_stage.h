@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Multi-stage tests for the live update VM harness.
+ *
+ * A test runs once per kernel it boots: the harness boots stage 1 with
+ * "lu.stage=1" on the command line, and a test moves to the next stage
+ * by loading the same kernel and initramfs with kexec_file_load() and
+ * rebooting into it with LINUX_REBOOT_CMD_KEXEC. The next command line
+ * is the current one with lu.stage incremented and the caller's extra
+ * "key=value" words replacing earlier ones of the same key, which is how
+ * a stage hands small values (never preserved data) to the next.
+ *
+ * Each helper comes in two forms: __lu_foo() returns a negative errno,
+ * lu_foo() reports a failure through kselftest and exits.
+ */
+#ifndef _LU_STAGE_H
+#define _LU_STAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../../kselftest.h"
+
+/* Where the initramfs puts the kernel image and the repacked initramfs. */
+#define LU_KERNEL_IMAGE		"/boot/bzImage"
+#define LU_NEXT_INITRD		"/run/initrd.cpio"
+
+/* boot_params.hdr.type_of_loader values seen by the test VM. */
+#define LU_LOADER_KEXEC		0xd0	/* kexec_file_load() and kexec-tools */
+#define LU_LOADER_QEMU		0xb0	/* qemu -kernel */
+
+int lu_stage(void);
+int __lu_cmdline_get(const char *key, char *buf, size_t len);
+bool lu_cmdline_get(const char *key, char *buf, size_t len);
+int __lu_kexec_load_next(const char *extra);
+void lu_kexec_next(const char *extra) __noreturn;
+int __lu_boot_loader_type(void);
+int lu_boot_loader_type(void);
+void lu_boot_id(char *buf, size_t len);
+
+#endif /* _LU_STAGE_H */

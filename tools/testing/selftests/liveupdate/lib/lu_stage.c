@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Stage helpers for multi-kexec tests; see include/lu_stage.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/kexec.h>
+#include <linux/reboot.h>
+
+#include "../../kselftest.h"
+#include "lu_stage.h"
+
+#define CMDLINE_MAX	4096
+/* Offset of hdr.type_of_loader in struct boot_params (x86 boot protocol). */
+#define BOOT_PARAMS_LOADER_OFF	0x210
+
+static int read_file(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	if (n < 0) {
+		n = -errno;
+		close(fd);
+		return n;
+	}
+	close(fd);
+	buf[n] = '\0';
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	return n;
+}
+
+/* Return the length of the key in a "key=value" or "key" word. */
+static size_t key_len(const char *word, size_t wlen)
+{
+	const char *eq = memchr(word, '=', wlen);
+
+	return eq ? (size_t)(eq - word) : wlen;
+}
+
+/* Does @words (space separated) contain a word with the same key? */
+static bool has_key(const char *words, const char *key, size_t klen)
+{
+	const char *p = words;
+
+	while (p && *p) {
+		size_t wlen;
+
+		while (*p == ' ')
+			p++;
+		wlen = strcspn(p, " ");
+		if (wlen && key_len(p, wlen) == klen && !strncmp(p, key, klen))
+			return true;
+		p += wlen;
+	}
+	return false;
+}
+
+int __lu_cmdline_get(const char *key, char *buf, size_t len)
+{
+	char cmdline[CMDLINE_MAX];
+	size_t klen = strlen(key);
+	const char *p = cmdline;
+	int ret;
+
+	ret = read_file("/proc/cmdline", cmdline, sizeof(cmdline));
+	if (ret < 0)
+		return ret;
+	while (*p) {
+		size_t wlen, vlen;
+
+		while (*p == ' ')
+			p++;
+		wlen = strcspn(p, " ");
+		if (wlen > klen && p[klen] == '=' && !strncmp(p, key, klen)) {
+			vlen = wlen - klen - 1;
+			if (vlen >= len)
+				return -EOVERFLOW;
+			memcpy(buf, p + klen + 1, vlen);
+			buf[vlen] = '\0';
+			return vlen;
+		}
+		p += wlen;
+	}
+	return -ENOENT;
+}
+
+bool lu_cmdline_get(const char *key, char *buf, size_t len)
+{
+	int ret = __lu_cmdline_get(key, buf, len);
+
+	if (ret == -ENOENT)
+		return false;
+	if (ret < 0)
+		ksft_exit_fail_msg("reading %s= from /proc/cmdline: %s\n",
+				   key, strerror(-ret));
+	return true;
+}
+
+int lu_stage(void)
+{
+	char val[16];
+
+	if (!lu_cmdline_get("lu.stage", val, sizeof(val)))
+		return 1;
+	return atoi(val);
+}
+
+int __lu_kexec_load_next(const char *extra)
+{
+	char cmdline[CMDLINE_MAX], next[CMDLINE_MAX];
+	int kfd, ifd, ret, stage = lu_stage();
+	const char *p = cmdline;
+	size_t used = 0;
+
+	ret = read_file("/proc/cmdline", cmdline, sizeof(cmdline));
+	if (ret < 0)
+		return ret;
+
+	/* Keep every word whose key the caller does not replace. */
+	while (*p) {
+		size_t wlen;
+
+		while (*p == ' ')
+			p++;
+		wlen = strcspn(p, " ");
+		if (wlen && !(key_len(p, wlen) == 8 && !strncmp(p, "lu.stage", 8)) &&
+		    !has_key(extra, p, key_len(p, wlen))) {
+			if (used + wlen + 2 > sizeof(next))
+				return -E2BIG;
+			memcpy(next + used, p, wlen);
+			used += wlen;
+			next[used++] = ' ';
+		}
+		p += wlen;
+	}
+	ret = snprintf(next + used, sizeof(next) - used, "lu.stage=%d%s%s",
+		       stage + 1, extra && *extra ? " " : "", extra ? extra : "");
+	if (ret < 0 || (size_t)ret >= sizeof(next) - used)
+		return -E2BIG;
+
+	kfd = open(LU_KERNEL_IMAGE, O_RDONLY | O_CLOEXEC);
+	if (kfd < 0)
+		return -errno;
+	ifd = open(LU_NEXT_INITRD, O_RDONLY | O_CLOEXEC);
+	if (ifd < 0) {
+		ret = -errno;
+		close(kfd);
+		return ret;
+	}
+	ret = syscall(SYS_kexec_file_load, kfd, ifd, strlen(next) + 1, next, 0UL);
+	if (ret)
+		ret = -errno;
+	close(ifd);
+	close(kfd);
+	return ret;
+}
+
+void lu_kexec_next(const char *extra)
+{
+	int ret = __lu_kexec_load_next(extra);
+
+	if (ret)
+		ksft_exit_fail_msg("kexec_file_load(%s): %s\n", LU_KERNEL_IMAGE,
+				   strerror(-ret));
+	ksft_print_msg("stage %d: rebooting into the next kernel with kexec\n",
+		       lu_stage());
+	fflush(stdout);
+	sync();
+	syscall(SYS_reboot, LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2,
+		LINUX_REBOOT_CMD_KEXEC, NULL);
+	ksft_exit_fail_msg("reboot(LINUX_REBOOT_CMD_KEXEC): %s\n",
+			   strerror(errno));
+}
+
+int __lu_boot_loader_type(void)
+{
+	unsigned char type;
+	ssize_t n;
+	int fd;
+
+	fd = open("/sys/kernel/boot_params/data", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, &type, 1, BOOT_PARAMS_LOADER_OFF);
+	if (n != 1)
+		n = n < 0 ? -errno : -EIO;
+	close(fd);
+	return n == 1 ? type : n;
+}
+
+int lu_boot_loader_type(void)
+{
+	int ret = __lu_boot_loader_type();
+
+	if (ret < 0)
+		ksft_exit_fail_msg("reading /sys/kernel/boot_params/data: %s\n",
+				   strerror(-ret));
+	return ret;
+}
+
+void lu_boot_id(char *buf, size_t len)
+{
+	int ret = read_file("/proc/sys/kernel/random/boot_id", buf, len);
+
+	if (ret < 0)
+		ksft_exit_fail_msg("reading boot_id: %s\n", strerror(-ret));
+}

@@ -1,0 +1,72 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build the test VM's initramfs (uncompressed newc cpio) with the
+# kernel's own gen_init_cpio, so no root privileges are needed. It holds
+# busybox-static, kexec-tools with its libraries, the selftests, the
+# test list, the guest /init and the kernel image itself (for kexec).
+#
+# Usage: mkinitramfs.sh SRCDIR BUILDDIR BZIMAGE OUTPUT
+
+set -eu
+
+src=$1
+build=$2
+bzimage=$3
+out=$4
+here=$(cd "$(dirname "$0")" && pwd)
+stdir=$(dirname "$here")
+gen=$build/gen_init_cpio
+spec=$build/initramfs.list
+
+die() {
+	echo "Error: $*" >&2
+	exit 1
+}
+
+[ -f "$bzimage" ] || die "no kernel image at $bzimage (run make kernel)"
+busybox=$(command -v busybox || true)
+[ -n "$busybox" ] || die "busybox not found (apt-get install busybox-static)"
+ldd "$busybox" >/dev/null 2>&1 &&
+	die "$busybox is dynamically linked (apt-get install busybox-static)"
+kexec=/usr/sbin/kexec
+[ -x "$kexec" ] || die "$kexec not found (apt-get install kexec-tools)"
+
+if [ ! -x "$gen" ] || [ "$src/usr/gen_init_cpio.c" -nt "$gen" ]; then
+	gcc -O2 -o "$gen" "$src/usr/gen_init_cpio.c" || die "cannot build gen_init_cpio"
+fi
+
+{
+	for d in /bin /sbin /usr /usr/bin /usr/sbin /lib /lib64 /dev /proc \
+		 /sys /run /tmp /mnt /etc /root /boot /lu /lu/tests \
+		 /lu/tests/kselftest; do
+		echo "dir $d 0755 0 0"
+	done
+	echo "nod /dev/console 0600 0 0 c 5 1"
+	echo "nod /dev/null 0666 0 0 c 1 3"
+	echo "file /init $here/init 0755 0 0"
+	echo "file /bin/busybox $busybox 0755 0 0"
+	echo "slink /bin/sh busybox 0777 0 0"
+	echo "file /boot/bzImage $bzimage 0644 0 0"
+	echo "file /sbin/kexec $kexec 0755 0 0"
+	# kexec-tools is dynamically linked: bring its libraries along.
+	ldd "$kexec" | awk '/=> \// { print $3 } /^\t\// { print $1 }' |
+	while read -r lib; do
+		real=$(readlink -f "$lib")
+		echo "dir $(dirname "$lib") 0755 0 0"
+		echo "file $lib $real 0755 0 0"
+	done
+	echo "file /lu/tests.list $here/tests 0644 0 0"
+	echo "file /lu/tests/kselftest/ktap_helpers.sh $src/tools/testing/selftests/kselftest/ktap_helpers.sh 0644 0 0"
+	for t in "$build"/selftests/*; do
+		[ -f "$t" ] && [ -x "$t" ] &&
+			echo "file /lu/tests/$(basename "$t") $t 0755 0 0"
+	done
+	for t in "$stdir"/*.sh; do
+		echo "file /lu/tests/$(basename "$t") $t 0755 0 0"
+	done
+} | awk '!seen[$0]++' > "$spec"
+
+"$gen" "$spec" > "$out.tmp" || die "gen_init_cpio failed on $spec"
+mv "$out.tmp" "$out"
+echo "  INITRD  build/$(basename "$out") ($(($(stat -c %s "$out") / 1024)) KiB)"

@@ -1,0 +1,317 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Run the live update tests listed in vm/tests and print KTAP, ending
+# with one line "N passed, N failed[, N skipped]". Exit status is 1 when
+# anything failed, 2 on a usage or set-up error.
+#
+# Every VM test gets its own QEMU boot (TCG unless LU_KVM=1) and may
+# cross any number of kexec reboots; its serial console is kept in
+# build/logs/NAME.log. A timeout, a panic, an oops or warning, a stage
+# never reached or a failing test program fails the test and prints the
+# tail of its log.
+#
+# Usage: run.sh --all | --list | --demo NAME | NAME...
+# Environment:
+#   LU_KVM=1            use KVM (-accel kvm -cpu host) instead of TCG
+#   LU_TIMEOUT_SCALE=N  multiply every VM timeout by N (default 1)
+#   LU_QEMU_EXTRA=...   extra QEMU arguments for every VM
+
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../../../../.." && pwd)
+build=${LU_BUILD:-$top/build}
+kernel=$build/kernel/arch/x86/boot/bzImage
+initrd=$build/initramfs.cpio
+logs=$build/logs
+list=$here/tests
+scale=${LU_TIMEOUT_SCALE:-1}
+
+usage() {
+	sed -n '/^# Usage:/,/^$/s/^# \{0,1\}//p' "$0" >&2
+	exit 2
+}
+
+die() {
+	echo "Error: $*" >&2
+	exit 2
+}
+
+# --- the test list -------------------------------------------------------
+
+declare -a T_NAME T_KIND T_STAGES T_MEM T_TIMEOUT T_CMD T_EXTRA
+while read -r name kind stages mem tmo cmd extra; do
+	case "$name" in ""|\#*) continue ;; esac
+	T_NAME+=("$name"); T_KIND+=("$kind"); T_STAGES+=("$stages")
+	T_MEM+=("$mem"); T_TIMEOUT+=("$tmo"); T_CMD+=("${cmd:-}")
+	T_EXTRA+=("${extra:-}")
+done < "$list"
+
+find_test() {
+	local i
+
+	for i in "${!T_NAME[@]}"; do
+		[ "${T_NAME[$i]}" = "$1" ] && { echo "$i"; return 0; }
+	done
+	return 1
+}
+
+demo=0
+sel=()
+case "${1:-}" in
+--list)
+	for i in "${!T_NAME[@]}"; do
+		printf '%-16s %-7s stages=%s %s\n' "${T_NAME[$i]}" "${T_KIND[$i]}" \
+			"${T_STAGES[$i]}" "${T_CMD[$i]}"
+	done
+	exit 0
+	;;
+--all)
+	for i in "${!T_NAME[@]}"; do
+		[ "${T_KIND[$i]}" != demo ] && sel+=("$i")
+	done
+	;;
+--demo)
+	demo=1
+	[ $# -eq 2 ] || usage
+	sel=("$(find_test "$2")") || die "no test named '$2' (see: make list)"
+	;;
+""|-h|--help)
+	usage
+	;;
+*)
+	for n in "$@"; do
+		i=$(find_test "$n") || die "no test named '$n' (see: make list)"
+		sel+=("$i")
+	done
+	;;
+esac
+
+# --- the VM --------------------------------------------------------------
+
+if [ "${LU_KVM:-0}" = 1 ]; then
+	[ -w /dev/kvm ] || die "LU_KVM=1 but /dev/kvm is not usable"
+	accel="-accel kvm -cpu host"
+else
+	accel="-accel tcg -cpu qemu64"
+fi
+
+need_vm() {
+	command -v qemu-system-x86_64 >/dev/null ||
+		die "qemu-system-x86_64 not found (apt-get install qemu-system-x86, or run make)"
+	[ -f "$kernel" ] || die "no kernel at $kernel (run make)"
+	[ -f "$initrd" ] || die "no initramfs at $initrd (run make)"
+}
+
+# vm_boot NAME MEM TIMEOUT LOG EXTRA: boot the VM for test NAME and wait
+# until it resets itself (-no-reboot makes QEMU exit) or the timeout.
+# Returns QEMU's status; 124 means the timeout hit.
+vm_boot() {
+	local name=$1 mem=$2 tmo=$(($3 * scale)) log=$4 extra=$5
+	local qemu_extra=() append="console=ttyS0 panic=-1 oops=panic"
+
+	append="$append lu.test=$name lu.stage=1"
+	[ "$name" = kunit ] && append="$append kunit.enable=1"
+	# EXTRA: kernel command line words, then "--" and QEMU arguments.
+	local to_qemu=0
+	for w in $extra -- ${LU_QEMU_EXTRA:-}; do
+		if [ "$w" = -- ]; then
+			to_qemu=1
+		elif [ $to_qemu = 1 ]; then
+			qemu_extra+=("$w")
+		else
+			append="$append $w"
+		fi
+	done
+
+	# shellcheck disable=SC2086
+	set -- timeout --kill-after=5 "$tmo" qemu-system-x86_64 \
+		-machine q35 $accel -smp 2 -m "$mem" \
+		-nodefaults -no-user-config -display none -no-reboot \
+		-kernel "$kernel" -initrd "$initrd" -append "$append" \
+		"${qemu_extra[@]}"
+	if [ $demo = 1 ]; then
+		"$@" -serial stdio </dev/null | tee "$log"
+		return "${PIPESTATUS[0]}"
+	fi
+	"$@" -serial "file:$log" </dev/null >"$log.qemu" 2>&1
+}
+
+# Strip carriage returns; kernel lines keep their "[ time]" prefix.
+clean_log() {
+	tr -d '\r' < "$1"
+}
+
+# Kernel messages that mean the kernel is broken, whatever the test said.
+kernel_trouble() {
+	clean_log "$1" | grep -m1 -E \
+		'Kernel panic|BUG:|Oops|WARNING: |general protection fault|Unable to handle|UBSAN:|KASAN:|kernel BUG at|INFO: task .* blocked|RCU stall|lockdep|possible recursive locking|hung_task'
+}
+
+# --- KTAP output ---------------------------------------------------------
+
+passed=0
+failed=0
+skipped=0
+num=0
+
+show_tail() {
+	echo "# --- last lines of $(basename "$1") ---"
+	clean_log "$1" | tail -n "${2:-30}" | sed 's/^/# /'
+}
+
+result() {	# result ok|fail|skip NAME [REASON]
+	num=$((num + 1))
+	case "$1" in
+	ok)	echo "ok $num $2"; passed=$((passed + 1)) ;;
+	skip)	echo "ok $num $2 # SKIP ${3:-}"; skipped=$((skipped + 1)) ;;
+	*)	echo "not ok $num $2${3:+ # $3}"; failed=$((failed + 1)) ;;
+	esac
+}
+
+# --- test kinds ----------------------------------------------------------
+
+run_static() {
+	local name=$1 log=$logs/$1.log rc
+
+	"$here/static-checks.sh" "$name" >"$log" 2>&1
+	rc=$?
+	sed -n 's/^SUMMARY: /# /p' "$log"
+	case $rc in
+	0) result ok "$name" ;;
+	4) result skip "$name" "$(sed -n 's/^SKIP: //p' "$log" | head -n1)" ;;
+	*) grep -v '^SUMMARY: ' "$log" | tail -n 40 | sed 's/^/# /'
+	   result fail "$name" "see build/logs/$name.log" ;;
+	esac
+}
+
+# Check what a VM boot left in its log. Prints the reason of a failure
+# (nothing for success) and returns 0 pass, 1 fail, 4 skip.
+judge_vm() {
+	local log=$1 want=$2 qrc=$3 seen done_rc trouble bad
+
+	seen=$(clean_log "$log" | sed -n 's/^# lu: stage \([0-9]*\) .*/\1/p' | tr '\n' ' ')
+	done_rc=$(clean_log "$log" | sed -n 's/^# lu: done stage [0-9]* rc=\([0-9]*\)$/\1/p' | tail -n1)
+	trouble=$(kernel_trouble "$log")
+	local last
+
+	last=$(echo "$seen" | awk '{ print $NF }')
+
+	if [ -n "$trouble" ]; then
+		echo "kernel trouble: $trouble"
+		return 1
+	fi
+	if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+		echo "timed out in stage ${last:-0} of $want"
+		return 1
+	fi
+	if [ "$seen" != "$(seq -s ' ' 1 "$want") " ]; then
+		echo "stages seen: ${seen:-none}; expected 1 to $want"
+		return 1
+	fi
+	if [ -z "$done_rc" ]; then
+		echo "the VM stopped in stage $last without finishing (qemu status $qrc)"
+		return 1
+	fi
+	bad=$(clean_log "$log" | grep -v '^\[' | grep -m1 -E '^ *not ok |^Bail out!')
+	if [ -n "$bad" ]; then
+		echo "$bad"
+		return 1
+	fi
+	case "$done_rc" in
+	0) return 0 ;;
+	4) echo "the test skipped itself"; return 4 ;;
+	*) echo "test program exited with status $done_rc in stage $last"; return 1 ;;
+	esac
+}
+
+# The test program's own output (lines without a kernel time stamp).
+show_guest_output() {
+	clean_log "$1" | grep -v -E '^\[ *[0-9]+\.[0-9]+\]' | grep -v '^$' |
+		sed 's/^/    # /'
+}
+
+run_vm() {
+	local i=$1 name=${T_NAME[$1]} log=$logs/${T_NAME[$1]}.log qrc why rc
+
+	need_vm
+	vm_boot "$name" "${T_MEM[$i]}" "${T_TIMEOUT[$i]}" "$log" "${T_EXTRA[$i]}"
+	qrc=$?
+	[ $demo = 1 ] || show_guest_output "$log"
+	why=$(judge_vm "$log" "${T_STAGES[$i]}" "$qrc")
+	rc=$?
+	case $rc in
+	0) result ok "$name" ;;
+	4) result skip "$name" "$why" ;;
+	*) show_tail "$log"; result fail "$name" "$why" ;;
+	esac
+}
+
+# KUnit runs while the kernel boots; every test case counts as a result.
+run_kunit() {
+	local i=$1 log=$logs/kunit.log qrc why rc parsed
+
+	need_vm
+	vm_boot kunit "${T_MEM[$i]}" "${T_TIMEOUT[$i]}" "$log" "${T_EXTRA[$i]}"
+	qrc=$?
+	why=$(judge_vm "$log" 1 "$qrc")
+	rc=$?
+	if [ $rc -ne 0 ]; then
+		show_tail "$log"
+		result fail kunit "$why"
+		return
+	fi
+	# Strip the time stamps and keep the KTAP the KUnit executor printed.
+	parsed=$(clean_log "$log" | sed -n 's/^\[ *[0-9]*\.[0-9]*\] //p' | awk '
+		/^    # Subtest: / { suite = substr($0, 15); next }
+		/^    (not )?ok [0-9]+ / {
+			s = ($0 ~ /^    not ok/) ? "fail" : "ok"
+			if ($0 ~ /# SKIP/) s = "skip"
+			n = $0; sub(/^    (not )?ok [0-9]+ /, "", n); sub(/ #.*/, "", n)
+			print s, "kunit:" suite "." n
+			cases[suite]++
+			next
+		}
+		/^(not )?ok [0-9]+ / {
+			n = $0; sub(/^(not )?ok [0-9]+ /, "", n); sub(/ #.*/, "", n)
+			if (!(n in cases)) {
+				s = ($0 ~ /^not ok/) ? "fail" : "ok"
+				if ($0 ~ /# SKIP/) s = "skip"
+				print s, "kunit:" n
+			}
+		}')
+	if [ -z "$parsed" ]; then
+		result skip kunit "no KUnit suites are built into the test kernel"
+		return
+	fi
+	while read -r s n; do
+		case $s in
+		ok) result ok "$n" ;;
+		skip) result skip "$n" ;;
+		*) result fail "$n" "see build/logs/kunit.log" ;;
+		esac
+	done <<< "$parsed"
+}
+
+# --- main ----------------------------------------------------------------
+
+mkdir -p "$logs"
+echo "KTAP version 1"
+[ -f "$build/BASE_VERSION" ] && echo "# base: $(cat "$build/BASE_VERSION")"
+echo "# accel: ${accel%% -cpu*}; tests: ${#sel[@]}"
+for i in "${sel[@]}"; do
+	start=$(date +%s)
+	case "${T_KIND[$i]}" in
+	static) run_static "${T_NAME[$i]}" ;;
+	kunit) run_kunit "$i" ;;
+	vm|demo) run_vm "$i" ;;
+	*) die "test ${T_NAME[$i]}: unknown kind ${T_KIND[$i]}" ;;
+	esac
+	echo "# ${T_NAME[$i]}: $(($(date +%s) - start)) s"
+done
+echo "1..$num"
+summary="$passed passed, $failed failed"
+[ $skipped -gt 0 ] && summary="$summary, $skipped skipped"
+echo "$summary"
+[ $failed -eq 0 ]
