@@ -9,18 +9,15 @@
 # handed it on the command line. Once KHO and LUO land, this demo
 # preserves memory and memfds across the reboot instead.
 
-. "$(dirname "$0")/kselftest/ktap_helpers.sh"
+here=$(dirname "$0")
+. "$here/kselftest/ktap_helpers.sh"
+. "$here/lib/lu_stage.sh"
 
 cmdline_get() {
-	for w in $(cat /proc/cmdline); do
-		case "$w" in
-		"$1"=*) echo "${w#*=}"; return 0 ;;
-		esac
-	done
-	return 1
+	lu_cmdline_get "$@"
 }
 
-stage=$(cmdline_get lu.stage || echo 1)
+stage=$(lu_stage)
 say() { echo "demo: $*"; }
 
 case "$stage" in

@@ -39,7 +39,7 @@ fi
 {
 	for d in /bin /sbin /usr /usr/bin /usr/sbin /lib /lib64 /dev /proc \
 		 /sys /run /tmp /mnt /etc /root /boot /lu /lu/tests \
-		 /lu/tests/kselftest; do
+		 /lu/tests/kselftest /lu/tests/lib; do
 		echo "dir $d 0755 0 0"
 	done
 	echo "nod /dev/console 0600 0 0 c 5 1"
@@ -64,6 +64,9 @@ fi
 	done
 	for t in "$stdir"/*.sh; do
 		echo "file /lu/tests/$(basename "$t") $t 0755 0 0"
+	done
+	for t in "$stdir"/lib/*.sh; do
+		echo "file /lu/tests/lib/$(basename "$t") $t 0644 0 0"
 	done
 } | awk '!seen[$0]++' > "$spec"
 

@@ -57,10 +57,11 @@ if [ ! -f "$src/.series-sum" ] || [ "$(cat "$src/.series-sum")" != "$series_sum"
 	rm -rf .pc
 	if grep -qv '^\s*\(#.*\)\?$' "$top/patches/series" 2>/dev/null; then
 		echo "  PATCH   $(grep -cv '^\s*\(#.*\)\?$' "$top/patches/series") patches from patches/series"
-		if ! out=$(quilt push -a -q --fuzz=0 2>&1); then
-			echo "$out" | tail -n 20 >&2
-			bad=$(echo "$out" | sed -n 's/^Applying patch \(.*\)$/\1/p' | tail -n1)
-			die "patch ${bad:-?} does not apply to linux-source-6.12 $pkgver (see the hunks and files above; refresh it with quilt)"
+		if ! out=$(quilt push -a --fuzz=0 2>&1); then
+			echo "$out" | grep -v '^Now at patch' | tail -n 20 >&2
+			bad=$(echo "$out" | sed -n 's/^Applying patch .*\/\(.*\)$/\1/p' | tail -n1)
+			file=$(echo "$out" | sed -n 's/^patching file \(.*\)$/\1/p' | tail -n1)
+			die "patches/${bad:-?} does not apply to ${file:-the tree} of linux-source-6.12 $pkgver (refresh it with quilt)"
 		fi
 	fi
 	echo "$series_sum" > "$src/.series-sum"

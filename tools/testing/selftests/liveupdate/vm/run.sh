@@ -264,7 +264,7 @@ run_kunit() {
 	fi
 	# Strip the time stamps and keep the KTAP the KUnit executor printed.
 	parsed=$(clean_log "$log" | sed -n 's/^\[ *[0-9]*\.[0-9]*\] //p' | awk '
-		/^    # Subtest: / { suite = substr($0, 15); next }
+		/^    # Subtest: / { suite = substr($0, 16); next }
 		/^    (not )?ok [0-9]+ / {
 			s = ($0 ~ /^    not ok/) ? "fail" : "ok"
 			if ($0 ~ /# SKIP/) s = "skip"

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Kexec handover (KHO): hand memory and named blobs over to the next
+ * kernel through kexec. See Documentation/core-api/kho.rst.
+ */
+#ifndef _LINUX_KEXEC_HANDOVER_H
+#define _LINUX_KEXEC_HANDOVER_H
+
+#include <linux/errno.h>
+#include <linux/types.h>
+
+struct folio;
+struct kexec_buf;
+struct page;
+struct resource;
+
+/**
+ * struct kho_vmalloc - handle of a preserved vmalloc area
+ * @first: physical address of the first page of the area's page list
+ * @total_pages: number of pages in the area
+ * @flags: reserved, zero
+ * @order: order of the area's pages, zero
+ *
+ * kho_preserve_vmalloc() fills it in; the caller hands it to the next
+ * kernel inside its own preserved data (for example as a property of its
+ * subtree), where kho_restore_vmalloc() takes it back. Wire format:
+ * changing it means bumping KHO_FDT_COMPATIBLE.
+ */
+struct kho_vmalloc {
+	u64 first;
+	u32 total_pages;
+	u16 flags;
+	u16 order;
+} __packed;
+
+#ifdef CONFIG_KEXEC_HANDOVER
+bool kho_is_enabled(void);
+
+int kho_preserve_folio(struct folio *folio);
+int kho_unpreserve_folio(struct folio *folio);
+int kho_preserve_pages(struct page *page, unsigned long nr_pages);
+int kho_unpreserve_pages(struct page *page, unsigned long nr_pages);
+int kho_preserve_vmalloc(void *ptr, struct kho_vmalloc *preservation);
+int kho_unpreserve_vmalloc(struct kho_vmalloc *preservation);
+
+struct folio *kho_restore_folio(phys_addr_t phys);
+struct page *kho_restore_pages(phys_addr_t phys, unsigned long nr_pages);
+void *kho_restore_vmalloc(const struct kho_vmalloc *preservation);
+
+int kho_add_subtree(const char *name, void *fdt);
+void kho_remove_subtree(void *fdt);
+int kho_retrieve_subtree(const char *name, phys_addr_t *phys);
+
+/* Hooks for the architecture, mm and kexec; not for subsystems. */
+void kho_populate(u64 fdt_phys, u64 fdt_len, u64 scratch_phys, u64 scratch_len);
+void kho_memblock_setup(void);
+void kho_reserve_preserved(void);
+void kho_memory_init(void);
+void memmap_init_kho_scratch(phys_addr_t base, phys_addr_t size);
+int kho_get_handover(u64 *fdt_addr, u64 *fdt_size, u64 *scratch_addr,
+		     u64 *scratch_size);
+int kho_locate_mem_hole(struct kexec_buf *kbuf,
+			int (*func)(struct resource *, void *));
+#else
+static inline bool kho_is_enabled(void)
+{
+	return false;
+}
+
+static inline int kho_preserve_folio(struct folio *folio)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline int kho_unpreserve_folio(struct folio *folio)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline int kho_preserve_pages(struct page *page, unsigned long nr_pages)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline int kho_unpreserve_pages(struct page *page,
+				       unsigned long nr_pages)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline int kho_preserve_vmalloc(void *ptr,
+				       struct kho_vmalloc *preservation)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline int kho_unpreserve_vmalloc(struct kho_vmalloc *preservation)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline struct folio *kho_restore_folio(phys_addr_t phys)
+{
+	return NULL;
+}
+
+static inline struct page *kho_restore_pages(phys_addr_t phys,
+					     unsigned long nr_pages)
+{
+	return NULL;
+}
+
+static inline void *kho_restore_vmalloc(const struct kho_vmalloc *preservation)
+{
+	return NULL;
+}
+
+static inline int kho_add_subtree(const char *name, void *fdt)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline void kho_remove_subtree(void *fdt) { }
+
+static inline int kho_retrieve_subtree(const char *name, phys_addr_t *phys)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline void kho_populate(u64 fdt_phys, u64 fdt_len, u64 scratch_phys,
+				u64 scratch_len) { }
+static inline void kho_memblock_setup(void) { }
+static inline void kho_reserve_preserved(void) { }
+static inline void kho_memory_init(void) { }
+
+static inline int kho_get_handover(u64 *fdt_addr, u64 *fdt_size,
+				   u64 *scratch_addr, u64 *scratch_size)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline int kho_locate_mem_hole(struct kexec_buf *kbuf,
+				      int (*func)(struct resource *, void *))
+{
+	return 1;
+}
+#endif /* CONFIG_KEXEC_HANDOVER */
+
+#endif /* _LINUX_KEXEC_HANDOVER_H */

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the parts of kexec handover share: the tracker of preserved blocks
+ * (kexec_handover_tracker.c), the core (kexec_handover.c) and debugfs
+ * (kexec_handover_debugfs.c).
+ */
+#ifndef _KERNEL_LIVEUPDATE_KEXEC_HANDOVER_INTERNAL_H
+#define _KERNEL_LIVEUPDATE_KEXEC_HANDOVER_INTERNAL_H
+
+#include <linux/atomic.h>
+#include <linux/kho/abi/kexec_handover.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/types.h>
+
+struct dentry;
+
+/**
+ * struct kho_tracker - the preserved-block tracker of this kernel
+ * @root: the root page (see &struct kho_tracker_node_ser)
+ * @root_phys: its physical address, as written into the root FDT
+ * @nr_blocks: preserved blocks
+ * @nr_bytes: preserved bytes
+ * @nr_pages: pages the tracker itself uses, root included
+ *
+ * Setting and clearing bits is lock free: nodes are installed with
+ * cmpxchg() and bits flipped with atomic bitops, so preservation can run
+ * on many CPUs at once. Nodes are never freed while the tracker is in use
+ * (a tracker only grows); kho_tracker_destroy() frees everything and must
+ * not race with anything.
+ */
+struct kho_tracker {
+	struct kho_tracker_node_ser *root;
+	phys_addr_t root_phys;
+	atomic64_t nr_blocks;
+	atomic64_t nr_bytes;
+	atomic64_t nr_pages;
+};
+
+int kho_tracker_init(struct kho_tracker *t);
+void kho_tracker_destroy(struct kho_tracker *t);
+int kho_tracker_set(struct kho_tracker *t, unsigned long pfn,
+		    unsigned int order);
+int kho_tracker_clear(struct kho_tracker *t, unsigned long pfn,
+		      unsigned int order);
+bool kho_tracker_test(const struct kho_tracker_node_ser *root,
+		      unsigned long pfn, unsigned int order);
+int kho_tracker_covering_order(const struct kho_tracker_node_ser *root,
+			       unsigned long pfn);
+bool kho_tracker_test_and_clear(struct kho_tracker_node_ser *root,
+				unsigned long pfn, unsigned int order);
+bool kho_tracker_mark(struct kho_tracker_node_ser *root, unsigned long pfn,
+		      unsigned int order);
+
+/**
+ * struct kho_tracker_walk_ops - callbacks of kho_tracker_walk()
+ * @node: called with the physical address of every tracker page below the
+ *	  root before it is read; a non-zero return stops the walk with it
+ * @run: called for every run of consecutive preserved blocks of one order,
+ *	 in increasing pfn order within an order; a non-zero return stops
+ *	 the walk with it
+ */
+struct kho_tracker_walk_ops {
+	int (*node)(phys_addr_t phys, void *arg);
+	int (*run)(unsigned int order, unsigned long pfn, unsigned long nr_blocks,
+		   void *arg);
+};
+
+int kho_tracker_walk(const struct kho_tracker_node_ser *root, int order,
+		     const struct kho_tracker_walk_ops *ops, void *arg);
+
+/**
+ * struct kho_subtree - a named blob handed over to the next kernel
+ * @list: entry in &kho_out.subtrees
+ * @name: node name in the root FDT
+ * @fdt: the blob, an FDT in preserved memory
+ * @dentry: its debugfs file, if any
+ */
+struct kho_subtree {
+	struct list_head list;
+	const char *name;
+	void *fdt;
+	struct dentry *dentry;
+};
+
+/**
+ * struct kho_out_state - what this kernel hands over
+ * @lock: protects @subtrees and the contents of @fdt
+ * @subtrees: the &struct kho_subtree entries, in the order added
+ * @fdt: the root FDT (%KHO_FDT_MAX_SIZE bytes, preserved)
+ * @scratch: the scratch list handed over (one page, preserved)
+ * @tracker: preserved blocks
+ * @ready: set once, when all of the above exist; never cleared
+ */
+struct kho_out_state {
+	struct mutex lock;	/* protects @subtrees and the contents of @fdt */
+	struct list_head subtrees;
+	void *fdt;
+	struct kho_scratch_ser *scratch;
+	struct kho_tracker tracker;
+	bool ready;
+};
+
+/**
+ * struct kho_in_state - what the previous kernel handed over
+ * @fdt_phys: root FDT, as the boot protocol gave it
+ * @fdt_len: its length
+ * @scratch_phys: scratch list, as the boot protocol gave it
+ * @scratch_len: its length
+ * @tracker_phys: root page of the preserved-block tracker
+ * @present: the boot protocol carried a handover
+ * @scratch_only: the handover was checked and memblock is in scratch-only
+ *		  mode until the preserved memory is reserved
+ * @accepted: preserved memory is reserved and may be restored
+ * @refused: why the handover was refused, or NULL
+ * @fdt: root FDT (valid when @accepted)
+ * @tracker: root of the tracker (valid when @accepted); blocks are
+ *	     cleared from it as they are restored
+ * @nr_blocks: preserved blocks reserved at boot
+ * @nr_bytes: preserved bytes reserved at boot
+ * @nr_runs: ranges handed to memblock
+ * @nr_pages: pages of the tracker, root included
+ *
+ * Written during early boot and by kho_init(), read only afterwards.
+ */
+struct kho_in_state {
+	u64 fdt_phys;
+	u64 fdt_len;
+	u64 scratch_phys;
+	u64 scratch_len;
+	u64 tracker_phys;
+	bool present;
+	bool scratch_only;
+	bool accepted;
+	const char *refused;
+	const void *fdt;
+	struct kho_tracker_node_ser *tracker;
+	u64 nr_blocks;
+	u64 nr_bytes;
+	u64 nr_runs;
+	u64 nr_pages;
+};
+
+extern struct kho_out_state kho_out;
+extern struct kho_in_state kho_in;
+extern struct kho_scratch_ser kho_scratch[KHO_SCRATCH_MAX];
+extern unsigned int kho_scratch_cnt;
+
+#ifdef CONFIG_KEXEC_HANDOVER_DEBUGFS
+void kho_debugfs_add_subtree(struct kho_subtree *sub);
+void kho_debugfs_remove_subtree(struct kho_subtree *sub);
+#else
+static inline void kho_debugfs_add_subtree(struct kho_subtree *sub) { }
+static inline void kho_debugfs_remove_subtree(struct kho_subtree *sub) { }
+#endif
+
+/* The largest order a block may have, and the largest pfn. */
+#define KHO_ORDER_MAX	(KHO_TRACKER_ORDERS - 1)
+#define KHO_KEY_MAX	((1ULL << KHO_TRACKER_KEY_BITS) - 1)
+
+#endif /* _KERNEL_LIVEUPDATE_KEXEC_HANDOVER_INTERNAL_H */

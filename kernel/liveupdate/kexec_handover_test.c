@@ -1,0 +1,470 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Kexec handover: test interface for the selftests.
+ */
+
+/**
+ * DOC: KHO test interface
+ *
+ * ``/sys/kernel/debug/kho_test/ctl`` takes one command per write; reading
+ * it returns the outcome of the last command (``ok ...`` or
+ * ``FAIL: ...``), and a failing command also fails the write:
+ *
+ * - ``preserve MIB SEED``: allocate MIB MiB in folios of orders 0 to 10 in
+ *   turn, fill every page with a pattern derived from SEED and the page's
+ *   index, and preserve them, with their list in a preserved vmalloc area
+ *   and both described by a preserved subtree named ``kho-test``.
+ * - ``unpreserve``: undo ``preserve`` and free everything.
+ * - ``verify``: in the next kernel, find ``kho-test``, restore the subtree,
+ *   the vmalloc area and every folio, check each folio's order and every
+ *   byte, check that nothing can be restored twice, then free it all.
+ * - ``fill``: allocate (nearly) all free memory, write a pattern into
+ *   every page, check it and free it again: after ``verify`` this shows
+ *   that no page is owned twice.
+ */
+
+#define pr_fmt(fmt) "kho_test: " fmt
+
+#include <linux/debugfs.h>
+#include <linux/gfp.h>
+#include <linux/init.h>
+#include <linux/kexec_handover.h>
+#include <linux/libfdt.h>
+#include <linux/list.h>
+#include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+#include <linux/unaligned.h>
+#include <linux/vmalloc.h>
+
+#define KHO_TEST_NAME		"kho-test"
+#define KHO_TEST_COMPATIBLE	"kho-test-v1"
+#define KHO_TEST_MAX_ORDER	10
+
+/* One preserved folio, as listed in the preserved vmalloc area. */
+struct kho_test_entry {
+	u64 phys;
+	u64 order;
+	u64 first_page;
+};
+
+/* The outgoing test data; protected by kho_test_lock. */
+static struct {
+	struct folio *fdt;
+	struct kho_test_entry *list;
+	struct folio **folios;
+	unsigned long nr;
+	struct kho_vmalloc vm;
+} kho_test_out;
+
+static DEFINE_MUTEX(kho_test_lock);
+static char kho_test_result[256] = "none\n";
+
+static u64 kho_test_word(u64 seed, u64 page, unsigned int word)
+{
+	return (seed * 0x9e3779b97f4a7c15ULL) ^ (page << 16) ^ word;
+}
+
+static void kho_test_fill_page(void *addr, u64 seed, u64 page)
+{
+	u64 *p = addr;
+	unsigned int i;
+
+	for (i = 0; i < PAGE_SIZE / sizeof(u64); i++)
+		p[i] = kho_test_word(seed, page, i);
+}
+
+/* Return the index of the first wrong word, or -1. */
+static int kho_test_check_page(const void *addr, u64 seed, u64 page)
+{
+	const u64 *p = addr;
+	unsigned int i;
+
+	for (i = 0; i < PAGE_SIZE / sizeof(u64); i++)
+		if (p[i] != kho_test_word(seed, page, i))
+			return i;
+	return -1;
+}
+
+static u64 kho_test_csum(const void *data, size_t len)
+{
+	const u8 *p = data;
+	u64 sum = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		sum = (sum ^ p[i]) * 0x100000001b3ULL;
+	return sum;
+}
+
+static void kho_test_free_out(void)
+{
+	unsigned long i;
+
+	if (kho_test_out.fdt) {
+		kho_remove_subtree(folio_address(kho_test_out.fdt));
+		kho_unpreserve_folio(kho_test_out.fdt);
+		folio_put(kho_test_out.fdt);
+		kho_test_out.fdt = NULL;
+	}
+	if (kho_test_out.vm.first)
+		kho_unpreserve_vmalloc(&kho_test_out.vm);
+	for (i = 0; i < kho_test_out.nr; i++) {
+		kho_unpreserve_folio(kho_test_out.folios[i]);
+		folio_put(kho_test_out.folios[i]);
+	}
+	kvfree(kho_test_out.folios);
+	vfree(kho_test_out.list);
+	memset(&kho_test_out, 0, sizeof(kho_test_out));
+}
+
+static int kho_test_make_fdt(u64 seed, u64 bytes, u64 csum)
+{
+	void *fdt = folio_address(kho_test_out.fdt);
+	int err;
+
+	err = fdt_create(fdt, PAGE_SIZE);
+	err |= fdt_finish_reservemap(fdt);
+	err |= fdt_begin_node(fdt, "");
+	err |= fdt_property_string(fdt, "compatible", KHO_TEST_COMPATIBLE);
+	err |= fdt_property_u64(fdt, "seed", seed);
+	err |= fdt_property_u64(fdt, "nr-folios", kho_test_out.nr);
+	err |= fdt_property_u64(fdt, "bytes", bytes);
+	err |= fdt_property_u64(fdt, "list-csum", csum);
+	err |= fdt_property(fdt, "list", &kho_test_out.vm,
+			    sizeof(kho_test_out.vm));
+	err |= fdt_end_node(fdt);
+	err |= fdt_finish(fdt);
+	return err ? -ENOSPC : 0;
+}
+
+static int kho_test_preserve(unsigned long mib, u64 seed)
+{
+	u64 bytes = (u64)mib << 20, done = 0, page = 0;
+	unsigned long max_nr, i;
+	unsigned int order = 0;
+	int err;
+
+	if (kho_test_out.nr || kho_test_out.fdt)
+		return -EBUSY;
+	if (!mib)
+		return -EINVAL;
+
+	max_nr = bytes >> PAGE_SHIFT;
+	kho_test_out.list = vzalloc(array_size(max_nr, sizeof(*kho_test_out.list)));
+	kho_test_out.folios = kvcalloc(max_nr, sizeof(*kho_test_out.folios),
+				       GFP_KERNEL);
+	if (!kho_test_out.list || !kho_test_out.folios) {
+		err = -ENOMEM;
+		goto err_free;
+	}
+
+	while (done < bytes) {
+		struct folio *folio;
+
+		while ((PAGE_SIZE << order) > bytes - done)
+			order--;
+		folio = folio_alloc(GFP_KERNEL, order);
+		if (!folio) {
+			err = -ENOMEM;
+			goto err_free;
+		}
+		for (i = 0; i < folio_nr_pages(folio); i++)
+			kho_test_fill_page(folio_address(folio) + i * PAGE_SIZE,
+					   seed, page + i);
+		err = kho_preserve_folio(folio);
+		if (err) {
+			folio_put(folio);
+			goto err_free;
+		}
+		kho_test_out.folios[kho_test_out.nr] = folio;
+		kho_test_out.list[kho_test_out.nr].phys = PFN_PHYS(folio_pfn(folio));
+		kho_test_out.list[kho_test_out.nr].order = order;
+		kho_test_out.list[kho_test_out.nr].first_page = page;
+		kho_test_out.nr++;
+		page += folio_nr_pages(folio);
+		done += folio_size(folio);
+		order = order == KHO_TEST_MAX_ORDER ? 0 : order + 1;
+		cond_resched();
+	}
+
+	err = kho_preserve_vmalloc(kho_test_out.list, &kho_test_out.vm);
+	if (err)
+		goto err_free;
+
+	kho_test_out.fdt = folio_alloc(GFP_KERNEL | __GFP_ZERO, 0);
+	if (!kho_test_out.fdt) {
+		err = -ENOMEM;
+		goto err_free;
+	}
+	err = kho_test_make_fdt(seed, bytes,
+				kho_test_csum(kho_test_out.list,
+					      kho_test_out.nr * sizeof(*kho_test_out.list)));
+	if (!err)
+		err = kho_preserve_folio(kho_test_out.fdt);
+	if (err) {
+		folio_put(kho_test_out.fdt);
+		kho_test_out.fdt = NULL;
+		goto err_free;
+	}
+	err = kho_add_subtree(KHO_TEST_NAME, folio_address(kho_test_out.fdt));
+	if (err) {
+		kho_unpreserve_folio(kho_test_out.fdt);
+		folio_put(kho_test_out.fdt);
+		kho_test_out.fdt = NULL;
+		goto err_free;
+	}
+
+	snprintf(kho_test_result, sizeof(kho_test_result),
+		 "ok preserved %llu bytes in %lu folios seed %llu\n", bytes,
+		 kho_test_out.nr, seed);
+	return 0;
+
+err_free:
+	kho_test_free_out();
+	snprintf(kho_test_result, sizeof(kho_test_result),
+		 "FAIL: preserve: error %d\n", err);
+	return err;
+}
+
+static u64 kho_test_prop(const void *fdt, const char *name, bool *ok)
+{
+	const void *p;
+	int len;
+
+	p = fdt_getprop(fdt, 0, name, &len);
+	if (!p || len != sizeof(u64)) {
+		*ok = false;
+		return 0;
+	}
+	return get_unaligned_be64(p);
+}
+
+#define kho_test_fail(fmt, ...)						\
+	snprintf(kho_test_result, sizeof(kho_test_result),		\
+		 "FAIL: verify: " fmt "\n", ##__VA_ARGS__)
+
+static int kho_test_verify(void)
+{
+	u64 seed, nr, bytes, csum, got_bytes = 0;
+	struct kho_test_entry *list = NULL;
+	struct folio *fdt_folio, *folio;
+	const struct kho_vmalloc *vm;
+	unsigned long i, j;
+	const void *fdt;
+	phys_addr_t phys;
+	bool ok = true;
+	int len, err;
+
+	err = kho_retrieve_subtree(KHO_TEST_NAME, &phys);
+	if (err) {
+		kho_test_fail("no %s subtree was handed over (%d)", KHO_TEST_NAME, err);
+		return -ENOENT;
+	}
+	fdt_folio = kho_restore_folio(phys);
+	if (!fdt_folio) {
+		kho_test_fail("cannot restore the subtree folio at %pa", &phys);
+		return -EIO;
+	}
+	fdt = folio_address(fdt_folio);
+	err = -EIO;
+	if (fdt_check_header(fdt) ||
+	    fdt_node_check_compatible(fdt, 0, KHO_TEST_COMPATIBLE)) {
+		kho_test_fail("subtree is not %s", KHO_TEST_COMPATIBLE);
+		goto out_fdt;
+	}
+	seed = kho_test_prop(fdt, "seed", &ok);
+	nr = kho_test_prop(fdt, "nr-folios", &ok);
+	bytes = kho_test_prop(fdt, "bytes", &ok);
+	csum = kho_test_prop(fdt, "list-csum", &ok);
+	vm = fdt_getprop(fdt, 0, "list", &len);
+	if (!ok || !vm || len != sizeof(*vm)) {
+		kho_test_fail("subtree properties missing");
+		goto out_fdt;
+	}
+
+	list = kho_restore_vmalloc(vm);
+	if (!list) {
+		kho_test_fail("cannot restore the vmalloc list");
+		goto out_fdt;
+	}
+	if (kho_test_csum(list, nr * sizeof(*list)) != csum) {
+		kho_test_fail("vmalloc list checksum differs");
+		goto out_list;
+	}
+	if (kho_restore_vmalloc(vm)) {
+		kho_test_fail("the vmalloc list was restored twice");
+		goto out_list;
+	}
+
+	for (i = 0; i < nr; i++) {
+		folio = kho_restore_folio(list[i].phys);
+		if (!folio) {
+			kho_test_fail("folio %lu at 0x%llx not restored", i,
+				      list[i].phys);
+			goto out_list;
+		}
+		if (folio_order(folio) != list[i].order) {
+			kho_test_fail("folio %lu: order %u, expected %llu", i,
+				      folio_order(folio), list[i].order);
+			folio_put(folio);
+			goto out_list;
+		}
+		for (j = 0; j < folio_nr_pages(folio); j++) {
+			int w = kho_test_check_page(folio_address(folio) +
+						    j * PAGE_SIZE, seed,
+						    list[i].first_page + j);
+
+			if (w >= 0) {
+				kho_test_fail("folio %lu page %lu word %d differs", i,
+					      j, w);
+				folio_put(folio);
+				goto out_list;
+			}
+		}
+		got_bytes += folio_size(folio);
+		folio_put(folio);
+		if (kho_restore_folio(list[i].phys)) {
+			kho_test_fail("folio %lu was restored twice", i);
+			goto out_list;
+		}
+		cond_resched();
+	}
+	if (got_bytes != bytes) {
+		kho_test_fail("restored %llu bytes, expected %llu", got_bytes, bytes);
+		goto out_list;
+	}
+
+	err = 0;
+	snprintf(kho_test_result, sizeof(kho_test_result),
+		 "ok verified %llu bytes in %llu folios seed %llu\n", bytes, nr,
+		 seed);
+out_list:
+	vfree(list);
+out_fdt:
+	folio_put(fdt_folio);
+	return err;
+}
+
+/* Take nearly all free memory, write it, check it, give it back. */
+static int kho_test_fill(void)
+{
+	const gfp_t gfp = GFP_HIGHUSER_MOVABLE | __GFP_NORETRY | __GFP_NOWARN;
+	unsigned long nr = 0, bad = 0;
+	struct page *page, *tmp;
+	unsigned int order;
+	LIST_HEAD(pages);
+
+	for (order = 9; ; order = order ? order - 1 : 0) {
+		page = alloc_pages(gfp, order);
+		if (!page) {
+			if (!order)
+				break;
+			continue;
+		}
+		set_page_private(page, order);
+		list_add(&page->lru, &pages);
+		nr += 1UL << order;
+		if (order < 9)
+			order++;	/* stay at this order while it works */
+		cond_resched();
+	}
+	list_for_each_entry(page, &pages, lru) {
+		unsigned long i;
+
+		for (i = 0; i < 1UL << page_private(page); i++)
+			kho_test_fill_page(page_address(page + i), 0,
+					   page_to_pfn(page + i));
+		cond_resched();
+	}
+	list_for_each_entry_safe(page, tmp, &pages, lru) {
+		unsigned long i;
+
+		for (i = 0; i < 1UL << page_private(page); i++)
+			if (kho_test_check_page(page_address(page + i), 0,
+						page_to_pfn(page + i)) >= 0)
+				bad++;
+		list_del(&page->lru);
+		order = page_private(page);
+		set_page_private(page, 0);
+		__free_pages(page, order);
+		cond_resched();
+	}
+	if (bad) {
+		snprintf(kho_test_result, sizeof(kho_test_result),
+			 "FAIL: fill: %lu of %lu pages changed under us\n", bad,
+			 nr);
+		return -EIO;
+	}
+	snprintf(kho_test_result, sizeof(kho_test_result),
+		 "ok filled %lu MiB\n", nr >> (20 - PAGE_SHIFT));
+	return 0;
+}
+
+static ssize_t kho_test_ctl_write(struct file *file, const char __user *ubuf,
+				  size_t len, loff_t *ppos)
+{
+	unsigned long mib;
+	char buf[64];
+	u64 seed;
+	int err;
+
+	if (len >= sizeof(buf))
+		return -E2BIG;
+	if (copy_from_user(buf, ubuf, len))
+		return -EFAULT;
+	buf[len] = '\0';
+	strim(buf);
+
+	mutex_lock(&kho_test_lock);
+	if (sscanf(buf, "preserve %lu %llu", &mib, &seed) == 2) {
+		err = kho_test_preserve(mib, seed);
+	} else if (!strcmp(buf, "unpreserve")) {
+		kho_test_free_out();
+		strscpy(kho_test_result, "ok unpreserved\n");
+		err = 0;
+	} else if (!strcmp(buf, "verify")) {
+		err = kho_test_verify();
+	} else if (!strcmp(buf, "fill")) {
+		err = kho_test_fill();
+	} else {
+		err = -EINVAL;
+	}
+	if (err)
+		pr_err("'%s': %s", buf, kho_test_result);
+	mutex_unlock(&kho_test_lock);
+	return err ? err : len;
+}
+
+static ssize_t kho_test_ctl_read(struct file *file, char __user *ubuf,
+				 size_t len, loff_t *ppos)
+{
+	ssize_t ret;
+
+	mutex_lock(&kho_test_lock);
+	ret = simple_read_from_buffer(ubuf, len, ppos, kho_test_result,
+				      strlen(kho_test_result));
+	mutex_unlock(&kho_test_lock);
+	return ret;
+}
+
+static const struct file_operations kho_test_ctl_fops = {
+	.owner = THIS_MODULE,
+	.write = kho_test_ctl_write,
+	.read = kho_test_ctl_read,
+};
+
+static int __init kho_test_init(void)
+{
+	struct dentry *dir;
+
+	if (!kho_is_enabled())
+		return 0;
+	dir = debugfs_create_dir("kho_test", NULL);
+	debugfs_create_file("ctl", 0600, dir, NULL, &kho_test_ctl_fops);
+	return 0;
+}
+late_initcall(kho_test_init);

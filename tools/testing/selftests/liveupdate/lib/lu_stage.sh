@@ -1,0 +1,56 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Stage helpers for shell tests run by the live update VM harness; the
+# shell twin of lib/lu_stage.c. Source it after ktap_helpers.sh.
+#
+#   lu_cmdline_get KEY      print the value of KEY= on /proc/cmdline
+#   lu_stage                print this stage's number (1 when not set)
+#   lu_kexec_next [WORD..]  load this kernel again with kexec-tools
+#                           (kexec -s -l), lu.stage incremented and WORDs
+#                           (key=value) replacing words of the same key,
+#                           then reboot into it with kexec -e
+#   lu_loader_type          boot_params.hdr.type_of_loader, as 2 hex digits
+
+LU_KERNEL_IMAGE=/boot/bzImage
+LU_NEXT_INITRD=/run/initrd.cpio
+
+lu_cmdline_get() {
+	for w in $(cat /proc/cmdline); do
+		case "$w" in
+		"$1"=*) echo "${w#*=}"; return 0 ;;
+		esac
+	done
+	return 1
+}
+
+lu_stage() {
+	lu_cmdline_get lu.stage || echo 1
+}
+
+lu_loader_type() {
+	dd if=/sys/kernel/boot_params/data bs=1 skip=528 count=1 2>/dev/null |
+		od -An -tx1 | tr -d ' \n'
+}
+
+lu_kexec_next() {
+	local next="" w k keep extra
+
+	for w in $(cat /proc/cmdline); do
+		k=${w%%=*}
+		keep=1
+		[ "$k" = lu.stage ] && keep=0
+		for extra in "$@"; do
+			[ "${extra%%=*}" = "$k" ] && keep=0
+		done
+		[ $keep = 1 ] && next="$next$w "
+	done
+	next="${next}lu.stage=$(($(lu_stage) + 1)) $*"
+	if ! kexec -s -l "$LU_KERNEL_IMAGE" --initrd="$LU_NEXT_INITRD" \
+			--command-line="$next"; then
+		ktap_exit_fail_msg "kexec -s -l $LU_KERNEL_IMAGE failed"
+	fi
+	ktap_print_msg "stage $(lu_stage): rebooting into the next kernel with kexec -e"
+	sync
+	kexec -e
+	ktap_exit_fail_msg "kexec -e returned"
+}
