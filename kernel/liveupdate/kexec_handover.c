@@ -164,6 +164,9 @@ void __init kho_populate(u64 fdt_phys, u64 fdt_len, u64 scratch_phys,
 	kho_in.present = true;
 }
 
+/* Room for a refusal reason that names what was found. */
+static char kho_refused_buf[96];
+
 static void __init kho_refuse(const char *why)
 {
 	pr_err("refusing the handover from the previous kernel: %s\n", why);
@@ -229,11 +232,12 @@ static const char *__init kho_check_fdt(void)
 		why = "the root FDT is corrupt";
 	} else if (fdt_node_check_compatible(fdt, 0, KHO_FDT_COMPATIBLE)) {
 		prop = fdt_getprop(fdt, 0, "compatible", &len);
-		pr_err("the previous kernel's handover format is '%.*s'; this kernel reads %s\n",
-		       prop && len > 0 ? min(len, 64) : 1,
-		       prop && len > 0 ? (const char *)prop : "?",
-		       KHO_FDT_COMPATIBLE);
-		why = "unknown handover format";
+		snprintf(kho_refused_buf, sizeof(kho_refused_buf),
+			 "unknown format '%.*s' (this kernel reads %s)",
+			 prop && len > 0 ? min(len, 32) : 1,
+			 prop && len > 0 ? (const char *)prop : "?",
+			 KHO_FDT_COMPATIBLE);
+		why = kho_refused_buf;
 	} else {
 		prop = fdt_getprop(fdt, 0, KHO_FDT_PROP_MEMORY_MAP, &len);
 		if (!prop || len != sizeof(u64))

@@ -21,6 +21,12 @@
  * - ``fill``: allocate (nearly) all free memory, write a pattern into
  *   every page, check it and free it again: after ``verify`` this shows
  *   that no page is owned twice.
+ * - ``corrupt WHAT``: damage the outgoing handover the way a buggy or
+ *   foreign kernel might, so that the next kernel must refuse it:
+ *   ``compatible`` (an unknown format version), ``fdt`` (a root FDT
+ *   larger than allowed), ``tracker`` (a tracker node outside memory) or
+ *   ``scratch`` (a scratch area outside memory). There is no way back
+ *   but a reboot.
  */
 
 #define pr_fmt(fmt) "kho_test: " fmt
@@ -39,6 +45,8 @@
 #include <linux/uaccess.h>
 #include <linux/unaligned.h>
 #include <linux/vmalloc.h>
+
+#include "kexec_handover_internal.h"
 
 #define KHO_TEST_NAME		"kho-test"
 #define KHO_TEST_COMPATIBLE	"kho-test-v1"
@@ -404,6 +412,34 @@ static int kho_test_fill(void)
 	return 0;
 }
 
+/* Damage the outgoing handover; see the DOC above. */
+static int kho_test_corrupt(const char *what)
+{
+	int err = 0;
+
+	if (!kho_out.ready)
+		return -EOPNOTSUPP;
+	mutex_lock(&kho_out.lock);
+	if (!strcmp(what, "compatible"))
+		err = fdt_setprop_inplace(kho_out.fdt, 0, "compatible",
+					  "kho-radix-v0", sizeof("kho-radix-v0"));
+	else if (!strcmp(what, "fdt"))
+		fdt_set_totalsize(kho_out.fdt, 2 * KHO_FDT_MAX_SIZE);
+	else if (!strcmp(what, "tracker"))
+		/* A page-aligned address far above any test VM's memory. */
+		WRITE_ONCE(kho_out.tracker.root->slot[KHO_ORDER_MAX], SZ_1G * 1024ULL);
+	else if (!strcmp(what, "scratch"))
+		kho_out.scratch[0].size = SZ_1G * 1024ULL;
+	else
+		err = -EINVAL;
+	mutex_unlock(&kho_out.lock);
+	if (err)
+		return err;
+	snprintf(kho_test_result, sizeof(kho_test_result),
+		 "ok corrupted the %s of the outgoing handover\n", what);
+	return 0;
+}
+
 static ssize_t kho_test_ctl_write(struct file *file, const char __user *ubuf,
 				  size_t len, loff_t *ppos)
 {
@@ -430,6 +466,8 @@ static ssize_t kho_test_ctl_write(struct file *file, const char __user *ubuf,
 		err = kho_test_verify();
 	} else if (!strcmp(buf, "fill")) {
 		err = kho_test_fill();
+	} else if (!strncmp(buf, "corrupt ", 8)) {
+		err = kho_test_corrupt(buf + 8);
 	} else {
 		err = -EINVAL;
 	}
@@ -461,8 +499,7 @@ static int __init kho_test_init(void)
 {
 	struct dentry *dir;
 
-	if (!kho_is_enabled())
-		return 0;
+	/* Also without KHO: "fill" still shows that all memory is usable. */
 	dir = debugfs_create_dir("kho_test", NULL);
 	debugfs_create_file("ctl", 0600, dir, NULL, &kho_test_ctl_fops);
 	return 0;

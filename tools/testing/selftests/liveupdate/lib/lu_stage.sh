@@ -8,7 +8,9 @@
 #   lu_kexec_next [WORD..]  load this kernel again with kexec-tools
 #                           (kexec -s -l), lu.stage incremented and WORDs
 #                           (key=value) replacing words of the same key,
-#                           then reboot into it with kexec -e
+#                           then reboot into it with kexec -e; with
+#                           LU_KEXEC_LOAD=1, kexec_load() (kexec -l) is
+#                           used instead of kexec_file_load()
 #   lu_loader_type          boot_params.hdr.type_of_loader, as 2 hex digits
 
 LU_KERNEL_IMAGE=/boot/bzImage
@@ -45,9 +47,12 @@ lu_kexec_next() {
 		[ $keep = 1 ] && next="$next$w "
 	done
 	next="${next}lu.stage=$(($(lu_stage) + 1)) $*"
-	if ! kexec -s -l "$LU_KERNEL_IMAGE" --initrd="$LU_NEXT_INITRD" \
+	local mode=-s
+	[ "${LU_KEXEC_LOAD:-0}" = 1 ] && mode=
+	# shellcheck disable=SC2086
+	if ! kexec $mode -l "$LU_KERNEL_IMAGE" --initrd="$LU_NEXT_INITRD" \
 			--command-line="$next"; then
-		ktap_exit_fail_msg "kexec -s -l $LU_KERNEL_IMAGE failed"
+		ktap_exit_fail_msg "kexec $mode -l $LU_KERNEL_IMAGE failed"
 	fi
 	ktap_print_msg "stage $(lu_stage): rebooting into the next kernel with kexec -e"
 	sync

@@ -28,6 +28,7 @@ needs=(
 	"libelf-dev:/usr/include/libelf.h"
 	"libssl-dev:/usr/include/openssl/ssl.h"
 	"sparse:sparse"
+	"ccache:ccache"
 	"qemu-system-x86:qemu-system-x86_64"
 	"busybox-static:/usr/share/doc/busybox-static"
 	"kexec-tools:/usr/sbin/kexec"
