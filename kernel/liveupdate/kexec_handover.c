@@ -578,11 +578,9 @@ static int kho_preserve_block(unsigned long pfn, unsigned int order)
 {
 	if (!READ_ONCE(kho_out.ready))
 		return -EOPNOTSUPP;
-	if (kho_scratch_overlaps(PFN_PHYS(pfn), PAGE_SIZE << order)) {
-		pr_warn_ratelimited("cannot preserve memory in a scratch area (pfn %#lx, order %u)\n",
-				    pfn, order);
+	/* The next kernel boots here: callers move such memory first. */
+	if (kho_scratch_overlaps(PFN_PHYS(pfn), PAGE_SIZE << order))
 		return -EINVAL;
-	}
 	return kho_tracker_set(&kho_out.tracker, pfn, order);
 }
 

@@ -21,12 +21,12 @@
  * - ``fill``: allocate (nearly) all free memory, write a pattern into
  *   every page, check it and free it again: after ``verify`` this shows
  *   that no page is owned twice.
- * - ``corrupt WHAT``: damage the outgoing handover the way a buggy or
+ * - ``corrupt WHAT``: at the next reboot, after everything else has
+ *   written its part of the handover, damage it the way a buggy or
  *   foreign kernel might, so that the next kernel must refuse it:
  *   ``compatible`` (an unknown format version), ``fdt`` (a root FDT
  *   larger than allowed), ``tracker`` (a tracker node outside memory) or
- *   ``scratch`` (a scratch area outside memory). There is no way back
- *   but a reboot.
+ *   ``scratch`` (a scratch area outside memory).
  */
 
 #define pr_fmt(fmt) "kho_test: " fmt
@@ -39,6 +39,7 @@
 #include <linux/list.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
+#include <linux/reboot.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -412,13 +413,13 @@ static int kho_test_fill(void)
 	return 0;
 }
 
+static char kho_test_corruption[16];
+
 /* Damage the outgoing handover; see the DOC above. */
 static int kho_test_corrupt(const char *what)
 {
 	int err = 0;
 
-	if (!kho_out.ready)
-		return -EOPNOTSUPP;
 	mutex_lock(&kho_out.lock);
 	if (!strcmp(what, "compatible"))
 		err = fdt_setprop_inplace(kho_out.fdt, 0, "compatible",
@@ -433,10 +434,40 @@ static int kho_test_corrupt(const char *what)
 	else
 		err = -EINVAL;
 	mutex_unlock(&kho_out.lock);
-	if (err)
-		return err;
+	return err;
+}
+
+/* Reboot notifiers run after the live update handover has been written. */
+static int kho_test_reboot(struct notifier_block *nb, unsigned long action,
+			   void *data)
+{
+	if (kho_test_corruption[0] && kho_test_corrupt(kho_test_corruption))
+		pr_err("cannot corrupt the %s\n", kho_test_corruption);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block kho_test_reboot_nb = {
+	.notifier_call = kho_test_reboot,
+};
+
+static int kho_test_arm_corruption(const char *what)
+{
+	static const char * const known[] = {
+		"compatible", "fdt", "tracker", "scratch",
+	};
+	unsigned int i;
+
+	if (!kho_out.ready)
+		return -EOPNOTSUPP;
+	for (i = 0; i < ARRAY_SIZE(known); i++)
+		if (!strcmp(what, known[i]))
+			break;
+	if (i == ARRAY_SIZE(known))
+		return -EINVAL;
+	strscpy(kho_test_corruption, what);
 	snprintf(kho_test_result, sizeof(kho_test_result),
-		 "ok corrupted the %s of the outgoing handover\n", what);
+		 "ok the %s of the handover will be corrupted at reboot\n",
+		 what);
 	return 0;
 }
 
@@ -467,7 +498,7 @@ static ssize_t kho_test_ctl_write(struct file *file, const char __user *ubuf,
 	} else if (!strcmp(buf, "fill")) {
 		err = kho_test_fill();
 	} else if (!strncmp(buf, "corrupt ", 8)) {
-		err = kho_test_corrupt(buf + 8);
+		err = kho_test_arm_corruption(buf + 8);
 	} else {
 		err = -EINVAL;
 	}
@@ -500,6 +531,7 @@ static int __init kho_test_init(void)
 	struct dentry *dir;
 
 	/* Also without KHO: "fill" still shows that all memory is usable. */
+	register_reboot_notifier(&kho_test_reboot_nb);
 	dir = debugfs_create_dir("kho_test", NULL);
 	debugfs_create_file("ctl", 0600, dir, NULL, &kho_test_ctl_fops);
 	return 0;

@@ -1,0 +1,399 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Live Update Orchestrator: preserved files and their handlers.
+ */
+
+/**
+ * DOC: LUO files and file handlers
+ *
+ * A file handler preserves one kind of file (memfd, for instance): it
+ * registers a &struct liveupdate_file_handler whose compatible string
+ * names the format of what it hands over. Handlers may come and go while
+ * sessions exist; one that preserved or retrieved a file cannot leave
+ * until that file is gone.
+ *
+ * Outgoing, a file goes through preserve, then freeze inside reboot()
+ * (unfreeze if the reboot fails), or unpreserve if its session is closed.
+ * Incoming, it goes through retrieve (once; later retrieves return the
+ * same file), then can_finish and finish when its session ends. A file
+ * nobody retrieved is finished too, which releases what it held. A file
+ * whose compatible no handler of this kernel knows fails retrieve with
+ * EOPNOTSUPP and is left alone at finish: its memory stays reserved,
+ * which is logged once.
+ */
+
+#define pr_fmt(fmt) "liveupdate: " fmt
+
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "luo_internal.h"
+
+/* Registered handlers; innermost lock, taken under a session lock. */
+static LIST_HEAD(luo_handlers);
+static DEFINE_MUTEX(luo_handlers_lock);
+
+/**
+ * liveupdate_register_file_handler - let LUO preserve a kind of file
+ * @handler: the handler; its compatible must be unique and NUL-terminated
+ *
+ * Context: may sleep.
+ * Return: 0; -EINVAL for a malformed handler; -EEXIST if a handler with
+ * the same compatible is registered.
+ */
+int liveupdate_register_file_handler(struct liveupdate_file_handler *handler)
+{
+	const struct liveupdate_file_ops *ops = handler->ops;
+	struct liveupdate_file_handler *h;
+
+	if (!ops || !ops->preserve || !ops->unpreserve || !ops->freeze ||
+	    !ops->unfreeze || !ops->retrieve || !ops->finish ||
+	    !handler->compatible[0] ||
+	    strnlen(handler->compatible, LIVEUPDATE_HNDL_COMPAT_LENGTH) ==
+	    LIVEUPDATE_HNDL_COMPAT_LENGTH)
+		return -EINVAL;
+
+	guard(mutex)(&luo_handlers_lock);
+	list_for_each_entry(h, &luo_handlers, list)
+		if (!strcmp(h->compatible, handler->compatible))
+			return -EEXIST;
+	handler->users = 0;
+	list_add_tail(&handler->list, &luo_handlers);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(liveupdate_register_file_handler);
+
+/**
+ * liveupdate_unregister_file_handler - stop preserving a kind of file
+ * @handler: a registered handler
+ *
+ * Context: may sleep.
+ * Return: 0, or -EBUSY while a file preserved or retrieved through it
+ * is still in a session.
+ */
+int liveupdate_unregister_file_handler(struct liveupdate_file_handler *handler)
+{
+	guard(mutex)(&luo_handlers_lock);
+	if (handler->users)
+		return -EBUSY;
+	list_del_init(&handler->list);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(liveupdate_unregister_file_handler);
+
+/* Find a handler and take a use of it (and of its module). */
+static struct liveupdate_file_handler *
+luo_handler_get(struct file *file, const char *compatible)
+{
+	struct liveupdate_file_handler *h;
+
+	guard(mutex)(&luo_handlers_lock);
+	list_for_each_entry(h, &luo_handlers, list) {
+		if (compatible ? strcmp(h->compatible, compatible) :
+		    !h->ops->can_preserve || !h->ops->can_preserve(h, file))
+			continue;
+		if (!try_module_get(h->ops->owner))
+			return NULL;
+		h->users++;
+		return h;
+	}
+	return NULL;
+}
+
+static void luo_handler_put(struct liveupdate_file_handler *h)
+{
+	mutex_lock(&luo_handlers_lock);
+	h->users--;
+	mutex_unlock(&luo_handlers_lock);
+	module_put(h->ops->owner);
+}
+
+static void luo_file_args(struct luo_file *lf, struct liveupdate_file_op_args *args)
+{
+	args->handler = lf->handler;
+	args->retrieved = lf->retrieved;
+	args->file = lf->file;
+	args->serialized_data = lf->data;
+	args->private_data = lf->private_data;
+}
+
+static void luo_file_free(struct luo_session *session, struct luo_file *lf)
+{
+	xa_erase(&session->tokens, lf->token);
+	list_del(&lf->list);
+	session->nr_files--;
+	if (lf->file)
+		fput(lf->file);
+	if (lf->handler)
+		luo_handler_put(lf->handler);
+	kfree(lf);
+}
+
+/**
+ * luo_file_preserve - preserve a file in an outgoing session
+ * @session: the session, locked
+ * @fd: the file descriptor
+ * @token: its token, unique in @session
+ *
+ * Return: 0; -EBADF; -EEXIST for a token in use; -EOPNOTSUPP when no
+ * handler preserves this kind of file; -ENOMEM; the handler's error.
+ */
+int luo_file_preserve(struct luo_session *session, int fd, u64 token)
+{
+	struct liveupdate_file_op_args args = {};
+	struct luo_file *lf;
+	int err;
+
+	lockdep_assert_held(&session->lock);
+
+	lf = kzalloc(sizeof(*lf), GFP_KERNEL);
+	if (!lf)
+		return -ENOMEM;
+	lf->token = token;
+	lf->file = fget(fd);
+	if (!lf->file) {
+		err = -EBADF;
+		goto err_free;
+	}
+	err = xa_insert(&session->tokens, token, lf, GFP_KERNEL);
+	if (err) {
+		err = err == -EBUSY ? -EEXIST : err;
+		goto err_fput;
+	}
+	lf->handler = luo_handler_get(lf->file, NULL);
+	if (!lf->handler) {
+		err = -EOPNOTSUPP;
+		goto err_erase;
+	}
+
+	args.handler = lf->handler;
+	args.file = lf->file;
+	err = lf->handler->ops->preserve(&args);
+	if (err)
+		goto err_put;
+	lf->data = args.serialized_data;
+	lf->private_data = args.private_data;
+	list_add_tail(&lf->list, &session->files);
+	session->nr_files++;
+	return 0;
+
+err_put:
+	luo_handler_put(lf->handler);
+err_erase:
+	xa_erase(&session->tokens, token);
+err_fput:
+	fput(lf->file);
+err_free:
+	kfree(lf);
+	return err;
+}
+
+/**
+ * luo_file_unpreserve_all - undo every preserve of an outgoing session
+ * @session: the session, locked
+ */
+void luo_file_unpreserve_all(struct luo_session *session)
+{
+	struct luo_file *lf, *tmp;
+
+	lockdep_assert_held(&session->lock);
+	list_for_each_entry_safe_reverse(lf, tmp, &session->files, list) {
+		struct liveupdate_file_op_args args;
+
+		luo_file_args(lf, &args);
+		lf->handler->ops->unpreserve(&args);
+		luo_file_free(session, lf);
+	}
+}
+
+/**
+ * luo_file_freeze_all - freeze every file of an outgoing session
+ * @session: the session, locked
+ *
+ * Return: 0, or the first error; the files frozen before it are thawed.
+ */
+int luo_file_freeze_all(struct luo_session *session)
+{
+	struct liveupdate_file_op_args args;
+	struct luo_file *lf;
+	int err;
+
+	lockdep_assert_held(&session->lock);
+	list_for_each_entry(lf, &session->files, list) {
+		luo_file_args(lf, &args);
+		err = lf->handler->ops->freeze(&args);
+		if (err) {
+			pr_err("session '%s': freezing token %llu (%s) failed: %d\n",
+			       session->name, lf->token, lf->handler->compatible,
+			       err);
+			luo_file_unfreeze_all(session);
+			return err;
+		}
+		lf->data = args.serialized_data;
+		lf->private_data = args.private_data;
+		lf->frozen = true;
+	}
+	return 0;
+}
+
+/**
+ * luo_file_unfreeze_all - thaw every frozen file of an outgoing session
+ * @session: the session, locked
+ */
+void luo_file_unfreeze_all(struct luo_session *session)
+{
+	struct liveupdate_file_op_args args;
+	struct luo_file *lf;
+
+	lockdep_assert_held(&session->lock);
+	list_for_each_entry_reverse(lf, &session->files, list) {
+		if (!lf->frozen)
+			continue;
+		luo_file_args(lf, &args);
+		lf->handler->ops->unfreeze(&args);
+		lf->data = args.serialized_data;
+		lf->private_data = args.private_data;
+		lf->frozen = false;
+	}
+}
+
+/**
+ * luo_file_add_incoming - record a file the previous kernel handed over
+ * @session: an incoming session, not yet visible to anyone
+ * @compatible: its handler's compatible
+ * @token: its token
+ * @data: its handler's serialized data
+ *
+ * Return: 0; -EEXIST for a token seen before; -ENOMEM.
+ */
+int luo_file_add_incoming(struct luo_session *session, const char *compatible,
+			  u64 token, u64 data)
+{
+	struct luo_file *lf = kzalloc(sizeof(*lf), GFP_KERNEL);
+	int err;
+
+	if (!lf)
+		return -ENOMEM;
+	lf->token = token;
+	lf->data = data;
+	strscpy(lf->compatible, compatible);
+	err = xa_insert(&session->tokens, token, lf, GFP_KERNEL);
+	if (err) {
+		kfree(lf);
+		return err == -EBUSY ? -EEXIST : err;
+	}
+	list_add_tail(&lf->list, &session->files);
+	session->nr_files++;
+	return 0;
+}
+
+/**
+ * luo_file_retrieve - give a handed-over file back
+ * @session: a retrieved session, locked
+ * @token: the file's token
+ * @filep: set to the file, with a new reference
+ *
+ * Return: 0; -ENOENT for an unknown token; -EOPNOTSUPP when no handler
+ * of this kernel reads the file's format; the handler's error.
+ */
+int luo_file_retrieve(struct luo_session *session, u64 token,
+		      struct file **filep)
+{
+	struct liveupdate_file_op_args args = {};
+	struct luo_file *lf;
+	int err;
+
+	lockdep_assert_held(&session->lock);
+	lf = xa_load(&session->tokens, token);
+	if (!lf)
+		return -ENOENT;
+	if (lf->retrieved) {
+		*filep = get_file(lf->file);
+		return 0;
+	}
+
+	if (!lf->handler) {
+		lf->handler = luo_handler_get(NULL, lf->compatible);
+		if (!lf->handler) {
+			pr_warn("session '%s': token %llu has format '%s', which this kernel does not read\n",
+				session->name, token, lf->compatible);
+			luo_set_status("file %llu of session '%s': unknown format '%s'",
+				       token, session->name, lf->compatible);
+			return -EOPNOTSUPP;
+		}
+	}
+	luo_file_args(lf, &args);
+	err = lf->handler->ops->retrieve(&args);
+	if (err) {
+		pr_warn("session '%s': retrieving token %llu (%s) failed: %d\n",
+			session->name, token, lf->compatible, err);
+		luo_set_status("file %llu of session '%s' (%s): retrieve failed (%d)",
+			       token, session->name, lf->compatible, err);
+		return err;
+	}
+	lf->file = args.file;
+	lf->private_data = args.private_data;
+	lf->retrieved = true;
+	*filep = get_file(lf->file);
+	return 0;
+}
+
+/**
+ * luo_file_can_finish_all - may every file of a session finish?
+ * @session: a retrieved session, locked
+ *
+ * Return: 0, or -EBUSY naming the first file that refuses.
+ */
+int luo_file_can_finish_all(struct luo_session *session)
+{
+	struct liveupdate_file_op_args args;
+	struct luo_file *lf;
+
+	lockdep_assert_held(&session->lock);
+	list_for_each_entry(lf, &session->files, list) {
+		if (!lf->handler) {
+			lf->handler = luo_handler_get(NULL, lf->compatible);
+			if (!lf->handler)
+				continue;	/* nobody can release it */
+		}
+		if (!lf->handler->ops->can_finish)
+			continue;
+		luo_file_args(lf, &args);
+		if (!lf->handler->ops->can_finish(&args)) {
+			pr_info("session '%s': token %llu (%s) cannot finish yet\n",
+				session->name, lf->token, lf->compatible);
+			return -EBUSY;
+		}
+	}
+	return 0;
+}
+
+/**
+ * luo_file_finish_all - finish every file of a retrieved session
+ * @session: the session, locked
+ *
+ * Files whose format no handler reads keep their memory, reserved; one
+ * line says so.
+ */
+void luo_file_finish_all(struct luo_session *session)
+{
+	struct liveupdate_file_op_args args;
+	struct luo_file *lf, *tmp;
+
+	lockdep_assert_held(&session->lock);
+	list_for_each_entry_safe(lf, tmp, &session->files, list) {
+		if (!lf->handler)
+			lf->handler = luo_handler_get(NULL, lf->compatible);
+		if (lf->handler) {
+			luo_file_args(lf, &args);
+			lf->handler->ops->finish(&args);
+		} else {
+			pr_warn("session '%s': token %llu (%s) is left reserved: no handler reads it\n",
+				session->name, lf->token, lf->compatible);
+		}
+		luo_file_free(session, lf);
+	}
+}

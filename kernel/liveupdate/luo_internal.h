@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the parts of the Live Update Orchestrator share: the core
+ * (luo_core.c), sessions (luo_session.c) and files (luo_file.c).
+ */
+#ifndef _KERNEL_LIVEUPDATE_LUO_INTERNAL_H
+#define _KERNEL_LIVEUPDATE_LUO_INTERNAL_H
+
+#include <linux/kho/abi/luo.h>
+#include <linux/liveupdate.h>
+#include <linux/mutex.h>
+#include <linux/rbtree.h>
+#include <linux/xarray.h>
+
+/**
+ * struct luo_file - a file in a session
+ * @list: entry in &luo_session.files, in the order preserved
+ * @token: user space's name for it
+ * @handler: outgoing: the handler that preserved it; incoming: the one
+ *	     that retrieved it, NULL before
+ * @compatible: incoming: the handler compatible the previous kernel wrote
+ * @file: outgoing: the preserved file (LUO holds a reference); incoming:
+ *	  the retrieved file (LUO holds a reference), NULL before
+ * @data: the handler's serialized data
+ * @private_data: the handler's private pointer
+ * @frozen: outgoing: freeze succeeded and unfreeze has not run
+ * @retrieved: incoming: retrieve succeeded
+ *
+ * Protected by the lock of the session it is in.
+ */
+struct luo_file {
+	struct list_head list;
+	u64 token;
+	struct liveupdate_file_handler *handler;
+	char compatible[LUO_COMPAT_LENGTH];
+	struct file *file;
+	u64 data;
+	void *private_data;
+	bool frozen;
+	bool retrieved;
+};
+
+/**
+ * struct luo_session - a named set of preserved files
+ * @node: entry in luo.out or luo.in, keyed by @name
+ * @name: its name, NUL-terminated
+ * @lock: protects everything below
+ * @files: the &struct luo_file entries, in the order preserved
+ * @tokens: the same entries, indexed by token
+ * @nr_files: number of @files
+ * @incoming: handed over by the previous kernel
+ * @retrieved: incoming: user space has its file descriptor
+ * @finished: incoming: finish has run; nothing is left
+ *
+ * An outgoing session lives while its file descriptor is open; closing
+ * it unpreserves its files. An incoming session lives until it is
+ * retrieved and its file descriptor is closed (which finishes it, if
+ * LIVEUPDATE_SESSION_FINISH did not), or forever if nobody retrieves it.
+ */
+struct luo_session {
+	struct rb_node node;
+	char name[LUO_NAME_LENGTH];
+	struct mutex lock;		/* protects the fields below */
+	struct list_head files;
+	struct xarray tokens;
+	unsigned long nr_files;
+	bool incoming;
+	bool retrieved;
+	bool finished;
+};
+
+/**
+ * struct luo_state - the orchestrator
+ * @lock: protects @out, @in, the counters and @status; taken before any
+ *	  session lock
+ * @out: outgoing sessions, by name
+ * @in: incoming sessions not yet released, by name
+ * @nr_out: outgoing sessions
+ * @nr_in: incoming sessions handed over at boot
+ * @nr_retrieved: incoming sessions retrieved
+ * @nr_finished: incoming sessions finished
+ * @updates: live updates since the last cold boot
+ * @status: outcome of the last handover, for sysfs
+ */
+struct luo_state {
+	struct mutex lock;		/* see above; before session locks */
+	struct rb_root out;
+	struct rb_root in;
+	unsigned long nr_out;
+	unsigned long nr_in;
+	unsigned long nr_retrieved;
+	unsigned long nr_finished;
+	u64 updates;
+	char status[160];
+};
+
+extern struct luo_state luo;
+
+/* luo_core.c */
+void luo_set_status(const char *fmt, ...) __printf(1, 2);
+bool luo_frozen(void);
+
+/* luo_session.c */
+long luo_session_ioctl_create(void __user *uarg);
+long luo_session_ioctl_retrieve(void __user *uarg);
+int luo_session_create(const char *name, struct file **filep);
+int luo_session_retrieve(const char *name, struct file **filep);
+struct luo_session *luo_session_alloc(const char *name, bool incoming);
+void luo_session_free(struct luo_session *session);
+int luo_session_insert(struct rb_root *root, struct luo_session *session);
+
+/* luo_file.c */
+int luo_file_preserve(struct luo_session *session, int fd, u64 token);
+void luo_file_unpreserve_all(struct luo_session *session);
+int luo_file_freeze_all(struct luo_session *session);
+void luo_file_unfreeze_all(struct luo_session *session);
+int luo_file_add_incoming(struct luo_session *session, const char *compatible,
+			  u64 token, u64 data);
+int luo_file_retrieve(struct luo_session *session, u64 token,
+		      struct file **filep);
+int luo_file_can_finish_all(struct luo_session *session);
+void luo_file_finish_all(struct luo_session *session);
+
+#endif /* _KERNEL_LIVEUPDATE_LUO_INTERNAL_H */

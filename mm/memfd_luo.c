@@ -1,0 +1,504 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Live update of memfds: the memfd (shmem) file handler of the Live
+ * Update Orchestrator.
+ */
+
+/**
+ * DOC: memfd live update
+ *
+ * A memfd preserved in a LUO session crosses the kexec in place: its
+ * folios are handed over with kexec handover and the next kernel puts
+ * the same folios into a new memfd. Nothing is copied. The size, the
+ * file position, the seals and the mode come back as they were (upstream
+ * Linux drops seals; they are kept here), and so does the name.
+ *
+ * Preserve takes every folio the file has (holes stay holes: a sparse
+ * file stays sparse), moves any folio that sits in KHO scratch memory
+ * elsewhere (as long-term pinning does), preserves it and keeps a
+ * reference to it, so that neither reclaim nor migration can take it
+ * out of the page cache. From then on the file's size is fixed: growing
+ * it, truncating it or punching a hole fails with EBUSY until it is
+ * unpreserved or finished. Its contents may still change in place.
+ *
+ * Freeze, inside reboot(), preserves the folios that filled holes since,
+ * and writes the list of folios and the file's state.
+ *
+ * Retrieve rebuilds the memfd in the next kernel; finish releases the
+ * folios of a memfd nobody retrieved.
+ */
+
+#define pr_fmt(fmt) "memfd_luo: " fmt
+
+#include <linux/fcntl.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/kexec_handover.h>
+#include <linux/kho/abi/memfd.h>
+#include <linux/liveupdate.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/pagevec.h>
+#include <linux/shmem_fs.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+#include <linux/vmalloc.h>
+
+#include "internal.h"
+
+/**
+ * struct memfd_luo_out - a memfd being preserved
+ * @folios: its preserved folios, each with a reference of ours
+ * @nr: number of @folios
+ * @cap: room in @folios
+ * @ser: the preserved page holding its &struct memfd_luo_ser
+ * @list: the folio list written by freeze, or NULL
+ * @list_vm: its preservation
+ *
+ * Protected by the file's inode lock.
+ */
+struct memfd_luo_out {
+	struct folio **folios;
+	unsigned long nr;
+	unsigned long cap;
+	struct folio *ser;
+	struct memfd_luo_folio_ser *list;
+	struct kho_vmalloc list_vm;
+};
+
+static bool memfd_luo_can_preserve(struct liveupdate_file_handler *handler,
+				   struct file *file)
+{
+	struct inode *inode = file_inode(file);
+
+	/* memfds are shmem files that have no name in any directory. */
+	return shmem_file(file) && !inode->i_nlink;
+}
+
+static int memfd_luo_keep(struct memfd_luo_out *out, struct folio *folio)
+{
+	int err;
+
+	if (out->nr == out->cap) {
+		unsigned long cap = max(16UL, out->cap * 2);
+		struct folio **folios;
+
+		folios = kvrealloc(out->folios, cap * sizeof(*folios), GFP_KERNEL);
+		if (!folios)
+			return -ENOMEM;
+		out->folios = folios;
+		out->cap = cap;
+	}
+	err = kho_preserve_folio(folio);
+	if (err == -EEXIST)
+		return 0;	/* ours from an earlier pass */
+	if (err)
+		return err;
+	folio_get(folio);
+	out->folios[out->nr++] = folio;
+	return 0;
+}
+
+/* Preserve the folio at @index, moving it out of scratch memory first. */
+static int memfd_luo_keep_moved(struct file *file, struct memfd_luo_out *out,
+				pgoff_t index)
+{
+	struct folio *folio;
+	pgoff_t offset;
+	long nr;
+	int err;
+
+	nr = memfd_pin_folios(file, (loff_t)index << PAGE_SHIFT,
+			      ((loff_t)(index + 1) << PAGE_SHIFT) - 1, &folio, 1,
+			      &offset);
+	if (nr < 0)
+		return nr;
+	err = memfd_luo_keep(out, folio);
+	unpin_folio(folio);
+	return err;
+}
+
+/*
+ * Preserve every folio the file has now. Folios preserved by an earlier
+ * call are skipped, so freeze can pick up what filled holes since.
+ */
+static int memfd_luo_collect(struct file *file, struct memfd_luo_out *out)
+{
+	struct inode *inode = file_inode(file);
+	loff_t size = i_size_read(inode);
+	pgoff_t index = 0, end, *moved = NULL;
+	unsigned long nr_moved = 0, i;
+	struct folio_batch fbatch;
+	int err = 0;
+
+	if (!size)
+		return 0;
+	end = (size - 1) >> PAGE_SHIFT;
+
+	/* Bring swapped-out pages back: they must be in memory to stay. */
+	if (SHMEM_I(inode)->swapped) {
+		for (index = 0; index <= end; index++) {
+			struct folio *folio;
+
+			err = shmem_get_folio(inode, index, 0, &folio, SGP_READ);
+			if (err)
+				return err;
+			if (folio) {
+				index = folio_next_index(folio) - 1;
+				folio_unlock(folio);
+				folio_put(folio);
+			}
+			cond_resched();
+		}
+		index = 0;
+	}
+
+	folio_batch_init(&fbatch);
+	while (!err && filemap_get_folios(inode->i_mapping, &index, end, &fbatch)) {
+		for (i = 0; i < folio_batch_count(&fbatch); i++) {
+			struct folio *folio = fbatch.folios[i];
+
+			err = memfd_luo_keep(out, folio);
+			if (err == -EINVAL) {
+				/* In scratch memory: move it, then keep it. */
+				pgoff_t *m = krealloc_array(moved, nr_moved + 1,
+							    sizeof(*moved),
+							    GFP_KERNEL);
+
+				if (!m) {
+					err = -ENOMEM;
+				} else {
+					moved = m;
+					moved[nr_moved++] = folio->index;
+					err = 0;
+				}
+			}
+			if (err)
+				break;
+		}
+		folio_batch_release(&fbatch);
+		cond_resched();
+	}
+
+	/* With the batch released, nothing holds those folios in place. */
+	for (i = 0; !err && i < nr_moved; i++)
+		err = memfd_luo_keep_moved(file, out, moved[i]);
+	kfree(moved);
+	return err;
+}
+
+static void memfd_luo_release_out(struct memfd_luo_out *out)
+{
+	unsigned long i;
+
+	for (i = 0; i < out->nr; i++) {
+		kho_unpreserve_folio(out->folios[i]);
+		folio_put(out->folios[i]);
+	}
+	if (out->list) {
+		kho_unpreserve_vmalloc(&out->list_vm);
+		vfree(out->list);
+	}
+	if (out->ser) {
+		kho_unpreserve_folio(out->ser);
+		folio_put(out->ser);
+	}
+	kvfree(out->folios);
+	kfree(out);
+}
+
+static int memfd_luo_preserve(struct liveupdate_file_op_args *args)
+{
+	struct inode *inode = file_inode(args->file);
+	struct shmem_inode_info *info = SHMEM_I(inode);
+	struct memfd_luo_out *out;
+	int err;
+
+	out = kzalloc(sizeof(*out), GFP_KERNEL);
+	if (!out)
+		return -ENOMEM;
+
+	inode_lock(inode);
+	if (info->liveupdate) {
+		err = -EBUSY;	/* already in a session */
+		goto err_unlock;
+	}
+	out->ser = folio_alloc(GFP_KERNEL | __GFP_ZERO, 0);
+	if (!out->ser) {
+		err = -ENOMEM;
+		goto err_unlock;
+	}
+	err = kho_preserve_folio(out->ser);
+	if (err) {
+		folio_put(out->ser);
+		out->ser = NULL;
+		goto err_unlock;
+	}
+	err = memfd_luo_collect(args->file, out);
+	if (err)
+		goto err_unlock;
+	info->liveupdate = true;
+	inode_unlock(inode);
+
+	args->serialized_data = PFN_PHYS(folio_pfn(out->ser));
+	args->private_data = out;
+	return 0;
+
+err_unlock:
+	inode_unlock(inode);
+	memfd_luo_release_out(out);
+	return err;
+}
+
+static void memfd_luo_unpreserve(struct liveupdate_file_op_args *args)
+{
+	struct inode *inode = file_inode(args->file);
+
+	inode_lock(inode);
+	SHMEM_I(inode)->liveupdate = false;
+	memfd_luo_release_out(args->private_data);
+	inode_unlock(inode);
+}
+
+static int memfd_luo_cmp_index(const void *a, const void *b)
+{
+	const struct memfd_luo_folio_ser *fa = a, *fb = b;
+
+	if (fa->index == fb->index)
+		return 0;
+	return fa->index < fb->index ? -1 : 1;
+}
+
+static int memfd_luo_freeze(struct liveupdate_file_op_args *args)
+{
+	struct memfd_luo_out *out = args->private_data;
+	struct file *file = args->file;
+	struct inode *inode = file_inode(file);
+	struct memfd_luo_ser *ser = folio_address(out->ser);
+	const struct qstr *name = &file_dentry(file)->d_name;
+	unsigned long i;
+	int err;
+
+	inode_lock(inode);
+	err = memfd_luo_collect(file, out);
+	if (err)
+		goto out_unlock;
+
+	if (out->list) {
+		kho_unpreserve_vmalloc(&out->list_vm);
+		vfree(out->list);
+		out->list = NULL;
+	}
+	memset(ser, 0, sizeof(*ser));
+	if (out->nr) {
+		out->list = vcalloc(out->nr, sizeof(*out->list));
+		if (!out->list) {
+			err = -ENOMEM;
+			goto out_unlock;
+		}
+		for (i = 0; i < out->nr; i++) {
+			out->list[i].phys = PFN_PHYS(folio_pfn(out->folios[i]));
+			out->list[i].index = out->folios[i]->index;
+			out->list[i].order = folio_order(out->folios[i]);
+		}
+		sort(out->list, out->nr, sizeof(*out->list), memfd_luo_cmp_index,
+		     NULL);
+		err = kho_preserve_vmalloc(out->list, &out->list_vm);
+		if (err) {
+			vfree(out->list);
+			out->list = NULL;
+			goto out_unlock;
+		}
+		ser->folios = out->list_vm;
+	}
+	ser->size = i_size_read(inode);
+	ser->pos = file->f_pos;
+	ser->seals = SHMEM_I(inode)->seals;
+	ser->mode = inode->i_mode;
+	ser->nr_folios = out->nr;
+	strscpy(ser->name, name->name, min_t(size_t, name->len + 1,
+					     sizeof(ser->name)));
+out_unlock:
+	inode_unlock(inode);
+	return err;
+}
+
+static void memfd_luo_unfreeze(struct liveupdate_file_op_args *args)
+{
+	/* The list is rewritten by the next freeze; nothing to undo. */
+}
+
+/* Give back every folio of @list from @from on, and the list itself. */
+static void memfd_luo_drop_folios(struct memfd_luo_folio_ser *list,
+				  u64 from, u64 nr)
+{
+	u64 i;
+
+	for (i = from; i < nr; i++) {
+		struct folio *folio = kho_restore_folio(list[i].phys);
+
+		if (folio)
+			folio_put(folio);
+	}
+}
+
+/* Restore and check the description; return it or an ERR_PTR. */
+static struct memfd_luo_ser *memfd_luo_restore_ser(u64 phys,
+						   struct folio **serp,
+						   struct memfd_luo_folio_ser **listp)
+{
+	struct memfd_luo_folio_ser *list = NULL;
+	struct memfd_luo_ser *ser;
+	struct folio *folio;
+
+	folio = kho_restore_folio(phys);
+	if (!folio)
+		return ERR_PTR(-ENOENT);
+	ser = folio_address(folio);
+	if (!memchr(ser->name, '\0', sizeof(ser->name)) ||
+	    ser->size > MAX_LFS_FILESIZE ||
+	    ser->nr_folios > (ser->size + PAGE_SIZE - 1) >> PAGE_SHIFT ||
+	    (ser->nr_folios &&
+	     ser->nr_folios * sizeof(*list) >
+	     (u64)ser->folios.total_pages * PAGE_SIZE))
+		goto err_put;
+	if (ser->nr_folios) {
+		list = kho_restore_vmalloc(&ser->folios);
+		if (!list)
+			goto err_put;
+	}
+	*serp = folio;
+	*listp = list;
+	return ser;
+
+err_put:
+	folio_put(folio);
+	return ERR_PTR(-EINVAL);
+}
+
+static int memfd_luo_retrieve(struct liveupdate_file_op_args *args)
+{
+	struct memfd_luo_folio_ser *list;
+	struct memfd_luo_ser *ser;
+	struct folio *ser_folio;
+	struct inode *inode;
+	struct file *file;
+	u64 i = 0, last_end = 0;
+	int err;
+
+	ser = memfd_luo_restore_ser(args->serialized_data, &ser_folio, &list);
+	if (IS_ERR(ser))
+		return PTR_ERR(ser);
+
+	file = shmem_file_setup(ser->name, 0, VM_NORESERVE);
+	if (IS_ERR(file)) {
+		err = PTR_ERR(file);
+		goto err_drop;
+	}
+	file->f_mode |= FMODE_LSEEK | FMODE_PREAD | FMODE_PWRITE;
+	file->f_flags |= O_LARGEFILE;
+	inode = file_inode(file);
+
+	inode_lock(inode);
+	i_size_write(inode, ser->size);
+	inode->i_mode = (inode->i_mode & ~0777) | (ser->mode & 0777);
+	SHMEM_I(inode)->seals = ser->seals;
+	for (i = 0; i < ser->nr_folios; i++) {
+		struct memfd_luo_folio_ser *e = &list[i];
+		struct folio *folio;
+
+		/* Sorted, non-overlapping, inside the file, sane orders. */
+		if (e->order > MAX_PAGE_ORDER || e->reserved ||
+		    e->index < last_end ||
+		    e->index + (1UL << e->order) >
+		    (ser->size + PAGE_SIZE - 1) >> PAGE_SHIFT) {
+			err = -EINVAL;
+			goto err_unlock;
+		}
+		folio = kho_restore_folio(e->phys);
+		if (!folio) {
+			err = -ENOENT;
+			goto err_unlock;
+		}
+		if (folio_order(folio) != e->order) {
+			folio_put(folio);
+			err = -EINVAL;
+			goto err_unlock;
+		}
+		if (folio_order(folio) > 1)
+			page_rmappable_folio(&folio->page);
+		err = shmem_insert_folio(inode, folio, e->index);
+		folio_put(folio);
+		if (err)
+			goto err_unlock;
+		last_end = e->index + (1UL << e->order);
+		cond_resched();
+	}
+	inode_unlock(inode);
+	file->f_pos = ser->pos;
+
+	vfree(list);
+	folio_put(ser_folio);
+	args->file = file;
+	return 0;
+
+err_unlock:
+	inode_unlock(inode);
+	fput(file);	/* frees the folios inserted so far */
+	if (!err)
+		err = -EINVAL;
+	/* The folio that failed was restored or is bad; skip it. */
+	i++;
+err_drop:
+	memfd_luo_drop_folios(list, i, ser->nr_folios);
+	vfree(list);
+	folio_put(ser_folio);
+	pr_warn("cannot rebuild memfd '%s': %d\n", ser->name, err);
+	return err;
+}
+
+static void memfd_luo_finish(struct liveupdate_file_op_args *args)
+{
+	struct memfd_luo_folio_ser *list;
+	struct memfd_luo_ser *ser;
+	struct folio *ser_folio;
+
+	/* A retrieved memfd owns its folios; nothing else is left. */
+	if (args->retrieved)
+		return;
+	ser = memfd_luo_restore_ser(args->serialized_data, &ser_folio, &list);
+	if (IS_ERR(ser))
+		return;
+	memfd_luo_drop_folios(list, 0, ser->nr_folios);
+	vfree(list);
+	folio_put(ser_folio);
+}
+
+static const struct liveupdate_file_ops memfd_luo_ops = {
+	.can_preserve = memfd_luo_can_preserve,
+	.preserve = memfd_luo_preserve,
+	.unpreserve = memfd_luo_unpreserve,
+	.freeze = memfd_luo_freeze,
+	.unfreeze = memfd_luo_unfreeze,
+	.retrieve = memfd_luo_retrieve,
+	.finish = memfd_luo_finish,
+	.owner = THIS_MODULE,
+};
+
+static struct liveupdate_file_handler memfd_luo_handler = {
+	.ops = &memfd_luo_ops,
+	.compatible = MEMFD_LUO_COMPATIBLE,
+};
+
+static int __init memfd_luo_init(void)
+{
+	int err;
+
+	if (!liveupdate_enabled())
+		return 0;
+	err = liveupdate_register_file_handler(&memfd_luo_handler);
+	if (err)
+		pr_err("cannot register the memfd handler: %d\n", err);
+	return err;
+}
+late_initcall(memfd_luo_init);

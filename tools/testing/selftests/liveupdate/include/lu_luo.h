@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Wrappers of the /dev/liveupdate interface for the selftests. Each comes
+ * in two forms: __luo_foo() returns a negative errno, luo_foo() reports a
+ * failure through kselftest (with the call's name) and exits.
+ */
+#ifndef _LU_LUO_H
+#define _LU_LUO_H
+
+#include <stdint.h>
+#include <linux/liveupdate.h>
+
+#define LUO_DEVICE	"/dev/liveupdate"
+
+int __luo_open(void);
+int luo_open(void);
+int __luo_create_session(int luo, const char *name);
+int luo_create_session(int luo, const char *name);
+int __luo_retrieve_session(int luo, const char *name);
+int luo_retrieve_session(int luo, const char *name);
+int __luo_preserve_fd(int session, int fd, uint64_t token);
+void luo_preserve_fd(int session, int fd, uint64_t token);
+int __luo_retrieve_fd(int session, uint64_t token);
+int luo_retrieve_fd(int session, uint64_t token);
+int __luo_finish(int session);
+void luo_finish(int session);
+
+/* Read /sys/kernel/liveupdate/NAME into @buf; return its number value. */
+long long luo_sysfs(const char *name, char *buf, size_t len);
+
+#endif /* _LU_LUO_H */

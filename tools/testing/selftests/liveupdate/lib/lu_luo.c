@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /dev/liveupdate wrappers for the selftests; see include/lu_luo.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+
+#include "../../kselftest.h"
+#include "lu_luo.h"
+
+int __luo_open(void)
+{
+	int fd = open(LUO_DEVICE, O_RDWR | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int luo_open(void)
+{
+	int fd = __luo_open();
+
+	if (fd < 0)
+		ksft_exit_fail_msg("open(%s): %s\n", LUO_DEVICE, strerror(-fd));
+	return fd;
+}
+
+static int luo_session_ioctl(int luo, unsigned long cmd, const char *name)
+{
+	struct liveupdate_ioctl_create_session arg = { .size = sizeof(arg) };
+
+	snprintf((char *)arg.name, sizeof(arg.name), "%s", name);
+	if (ioctl(luo, cmd, &arg))
+		return -errno;
+	return arg.fd;
+}
+
+int __luo_create_session(int luo, const char *name)
+{
+	return luo_session_ioctl(luo, LIVEUPDATE_IOCTL_CREATE_SESSION, name);
+}
+
+int luo_create_session(int luo, const char *name)
+{
+	int fd = __luo_create_session(luo, name);
+
+	if (fd < 0)
+		ksft_exit_fail_msg("LIVEUPDATE_IOCTL_CREATE_SESSION(%s): %s\n",
+				   name, strerror(-fd));
+	return fd;
+}
+
+int __luo_retrieve_session(int luo, const char *name)
+{
+	return luo_session_ioctl(luo, LIVEUPDATE_IOCTL_RETRIEVE_SESSION, name);
+}
+
+int luo_retrieve_session(int luo, const char *name)
+{
+	int fd = __luo_retrieve_session(luo, name);
+
+	if (fd < 0)
+		ksft_exit_fail_msg("LIVEUPDATE_IOCTL_RETRIEVE_SESSION(%s): %s\n",
+				   name, strerror(-fd));
+	return fd;
+}
+
+int __luo_preserve_fd(int session, int fd, uint64_t token)
+{
+	struct liveupdate_session_preserve_fd arg = {
+		.size = sizeof(arg), .fd = fd, .token = token,
+	};
+
+	return ioctl(session, LIVEUPDATE_SESSION_PRESERVE_FD, &arg) ? -errno : 0;
+}
+
+void luo_preserve_fd(int session, int fd, uint64_t token)
+{
+	int ret = __luo_preserve_fd(session, fd, token);
+
+	if (ret)
+		ksft_exit_fail_msg("LIVEUPDATE_SESSION_PRESERVE_FD(token %llu): %s\n",
+				   (unsigned long long)token, strerror(-ret));
+}
+
+int __luo_retrieve_fd(int session, uint64_t token)
+{
+	struct liveupdate_session_retrieve_fd arg = {
+		.size = sizeof(arg), .token = token,
+	};
+
+	if (ioctl(session, LIVEUPDATE_SESSION_RETRIEVE_FD, &arg))
+		return -errno;
+	return arg.fd;
+}
+
+int luo_retrieve_fd(int session, uint64_t token)
+{
+	int fd = __luo_retrieve_fd(session, token);
+
+	if (fd < 0)
+		ksft_exit_fail_msg("LIVEUPDATE_SESSION_RETRIEVE_FD(token %llu): %s\n",
+				   (unsigned long long)token, strerror(-fd));
+	return fd;
+}
+
+int __luo_finish(int session)
+{
+	struct liveupdate_session_finish arg = { .size = sizeof(arg) };
+
+	return ioctl(session, LIVEUPDATE_SESSION_FINISH, &arg) ? -errno : 0;
+}
+
+void luo_finish(int session)
+{
+	int ret = __luo_finish(session);
+
+	if (ret)
+		ksft_exit_fail_msg("LIVEUPDATE_SESSION_FINISH: %s\n",
+				   strerror(-ret));
+}
+
+long long luo_sysfs(const char *name, char *buf, size_t len)
+{
+	char path[128];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/kernel/liveupdate/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		ksft_exit_fail_msg("open(%s): %s\n", path, strerror(errno));
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		ksft_exit_fail_msg("read(%s): %s\n", path, strerror(errno));
+	buf[n] = '\0';
+	if (n && buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	return strtoll(buf, NULL, 0);
+}

@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Test case: memfds preserved in a LUO session cross two chained kexec
+ * reboots in place, byte for byte, with their size, position, seals and
+ * sparseness; a session closed before the reboot is gone; a memfd never
+ * retrieved is released by finish.
+ *
+ * Stage 1 creates session "vm1" with four memfds (64 MiB of data; a
+ * sparse 1 GiB file with three pages written; a sealed file; 16 MiB that
+ * stage 2 will not retrieve) and session "abandon", which it closes.
+ * It checks that a preserved memfd keeps its size (truncate, growth and
+ * hole punching fail with EBUSY) while in-place writes go on, then
+ * kexecs. Stage 2 retrieves in another order, checks everything, checks
+ * the sysfs status, finishes (which frees the unretrieved 16 MiB), then
+ * preserves the big memfd again and kexecs. Stage 3 checks it once more.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "../kselftest.h"
+#include "lu_luo.h"
+#include "lu_stage.h"
+
+#define MIB		(1024ULL * 1024)
+#define BIG_SIZE	(64 * MIB)
+#define SPARSE_SIZE	(1024 * MIB)
+#define SEALED_SIZE	10000ULL
+#define UNCLAIMED_SIZE	(16 * MIB)
+#define BIG_POS		12345
+#define SEALS		(F_SEAL_SHRINK | F_SEAL_GROW)
+
+enum { TOKEN_BIG = 1, TOKEN_SPARSE = 2, TOKEN_SEALED = 3, TOKEN_UNCLAIMED = 4 };
+
+static const off_t sparse_offsets[] = { 0, 300 * MIB, SPARSE_SIZE - 4096 };
+
+/* The byte at @off of a file made with @seed. */
+static uint8_t pattern(uint64_t seed, uint64_t off)
+{
+	uint64_t x = (off >> 3) * 0x9e3779b97f4a7c15ULL + seed;
+
+	return (uint8_t)(x >> (8 * (off & 7)));
+}
+
+static void fill(int fd, uint64_t seed, off_t off, size_t len)
+{
+	static uint8_t buf[1 << 16];
+	size_t done = 0, i, n;
+
+	while (done < len) {
+		n = len - done < sizeof(buf) ? len - done : sizeof(buf);
+		for (i = 0; i < n; i++)
+			buf[i] = pattern(seed, off + done + i);
+		if (pwrite(fd, buf, n, off + done) != (ssize_t)n)
+			ksft_exit_fail_msg("pwrite: %s\n", strerror(errno));
+		done += n;
+	}
+}
+
+/* Return the offset of the first wrong byte, or -1. */
+static off_t check(int fd, uint64_t seed, off_t off, size_t len)
+{
+	static uint8_t buf[1 << 16];
+	size_t done = 0, i, n;
+
+	while (done < len) {
+		n = len - done < sizeof(buf) ? len - done : sizeof(buf);
+		if (pread(fd, buf, n, off + done) != (ssize_t)n)
+			return off + done;
+		for (i = 0; i < n; i++)
+			if (buf[i] != pattern(seed, off + done + i))
+				return off + done + i;
+		done += n;
+	}
+	return -1;
+}
+
+static int make_memfd(const char *name, unsigned int flags, off_t size)
+{
+	int fd = memfd_create(name, flags);
+
+	if (fd < 0)
+		ksft_exit_fail_msg("memfd_create(%s): %s\n", name, strerror(errno));
+	if (ftruncate(fd, size))
+		ksft_exit_fail_msg("ftruncate(%s): %s\n", name, strerror(errno));
+	return fd;
+}
+
+/*
+ * Preserved memory is reserved until it is restored, then counted in
+ * MemTotal: what finish releases shows there exactly (MemFree would lag
+ * behind the per-CPU free lists).
+ */
+static long long mem_total_kib(void)
+{
+	char line[128];
+	long long kib = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemTotal: %lld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+static void stage1(void)
+{
+	int luo, vm1, abandon, big, sparse, sealed, unclaimed, other;
+	char buf[128];
+	size_t i;
+
+	ksft_print_header();
+	ksft_set_plan(9);
+
+	ksft_test_result(luo_sysfs("enabled", buf, sizeof(buf)) == 1 &&
+			 luo_sysfs("updates", buf, sizeof(buf)) == 0,
+			 "sysfs: enabled, no live update since cold boot\n");
+
+	luo = luo_open();
+	vm1 = luo_create_session(luo, "vm1");
+
+	big = make_memfd("guest-ram", 0, BIG_SIZE);
+	fill(big, 1, 0, BIG_SIZE);
+	lseek(big, BIG_POS, SEEK_SET);
+	sparse = make_memfd("sparse", 0, SPARSE_SIZE);
+	for (i = 0; i < ARRAY_SIZE(sparse_offsets); i++)
+		fill(sparse, 2, sparse_offsets[i], 4096);
+	sealed = make_memfd("sealed", MFD_ALLOW_SEALING, SEALED_SIZE);
+	fill(sealed, 3, 0, SEALED_SIZE);
+	if (fcntl(sealed, F_ADD_SEALS, SEALS))
+		ksft_exit_fail_msg("F_ADD_SEALS: %s\n", strerror(errno));
+	unclaimed = make_memfd("unclaimed", 0, UNCLAIMED_SIZE);
+	fill(unclaimed, 4, 0, UNCLAIMED_SIZE);
+
+	luo_preserve_fd(vm1, big, TOKEN_BIG);
+	luo_preserve_fd(vm1, sparse, TOKEN_SPARSE);
+	luo_preserve_fd(vm1, sealed, TOKEN_SEALED);
+	luo_preserve_fd(vm1, unclaimed, TOKEN_UNCLAIMED);
+
+	ksft_test_result(ftruncate(big, BIG_SIZE / 2) && errno == EBUSY,
+			 "a preserved memfd cannot shrink (EBUSY)\n");
+	ksft_test_result(pwrite(big, "x", 1, BIG_SIZE) < 0 && errno == EBUSY,
+			 "a preserved memfd cannot grow by writing (EBUSY)\n");
+	ksft_test_result(fallocate(big, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				   0, 4096) && errno == EBUSY,
+			 "a preserved memfd cannot get holes (EBUSY)\n");
+	/* In-place writes go on after preserve and must arrive too. */
+	fill(big, 5, BIG_SIZE - 8192, 8192);
+	ksft_test_result(check(big, 5, BIG_SIZE - 8192, 8192) < 0,
+			 "a preserved memfd can change in place\n");
+
+	other = luo_create_session(luo, "other");
+	ksft_test_result(__luo_preserve_fd(other, big, 1) == -EBUSY,
+			 "a memfd cannot be in two sessions (EBUSY)\n");
+	close(other);
+
+	abandon = luo_create_session(luo, "abandon");
+	other = make_memfd("abandoned", 0, MIB);
+	luo_preserve_fd(abandon, other, 1);
+	close(abandon);
+	ksft_test_result(!ftruncate(other, 2 * MIB),
+			 "closing a session unpreserves its memfds\n");
+
+	ksft_test_result(luo_sysfs("sessions_out", buf, sizeof(buf)) == 1,
+			 "sysfs: one outgoing session\n");
+	ksft_test_result_pass("stage 1 ready to kexec\n");
+	if (ksft_get_fail_cnt())
+		ksft_finished();
+	lu_kexec_next(NULL);
+}
+
+static void check_big(int fd, const char *what)
+{
+	struct stat st;
+	off_t bad;
+
+	ksft_test_result(!fstat(fd, &st) && st.st_size == (off_t)BIG_SIZE &&
+			 lseek(fd, 0, SEEK_CUR) == BIG_POS,
+			 "%s: size and file position kept\n", what);
+	bad = check(fd, 1, 0, BIG_SIZE - 8192);
+	if (bad < 0)
+		bad = check(fd, 5, BIG_SIZE - 8192, 8192);
+	ksft_test_result(bad < 0, "%s: 64 MiB byte for byte (first bad: %lld)\n",
+			 what, (long long)bad);
+}
+
+static void stage2(void)
+{
+	int luo, vm1, big, sparse, sealed, again;
+	long long before, after;
+	char buf[160];
+	struct stat st;
+	size_t i;
+	off_t bad = -1;
+
+	ksft_print_header();
+	ksft_set_plan(16);
+
+	ksft_test_result(luo_sysfs("updates", buf, sizeof(buf)) == 1,
+			 "sysfs: live update 1 since cold boot\n");
+	ksft_test_result(luo_sysfs("sessions_in", buf, sizeof(buf)) == 1,
+			 "sysfs: one incoming session (the closed one is gone)\n");
+	luo_sysfs("last_handover", buf, sizeof(buf));
+	ksft_test_result(!strcmp(buf, "ok"), "sysfs: last handover '%s'\n", buf);
+
+	luo = luo_open();
+	ksft_test_result(__luo_open() == -EBUSY,
+			 "/dev/liveupdate has one opener (EBUSY)\n");
+	ksft_test_result(__luo_retrieve_session(luo, "abandon") == -ENOENT,
+			 "the session closed before the reboot is gone (ENOENT)\n");
+	vm1 = luo_retrieve_session(luo, "vm1");
+	ksft_test_result(__luo_retrieve_session(luo, "vm1") == -EINVAL,
+			 "a session is retrieved once (EINVAL)\n");
+
+	sealed = luo_retrieve_fd(vm1, TOKEN_SEALED);
+	big = luo_retrieve_fd(vm1, TOKEN_BIG);
+	sparse = luo_retrieve_fd(vm1, TOKEN_SPARSE);
+	ksft_test_result(__luo_retrieve_fd(vm1, 99) == -ENOENT,
+			 "an unknown token is ENOENT\n");
+
+	check_big(big, "big memfd");
+
+	for (i = 0; i < ARRAY_SIZE(sparse_offsets) && bad < 0; i++)
+		bad = check(sparse, 2, sparse_offsets[i], 4096);
+	ksft_test_result(bad < 0 && !fstat(sparse, &st) &&
+			 st.st_size == (off_t)SPARSE_SIZE &&
+			 st.st_blocks * 512 <= 16 * 4096,
+			 "sparse memfd: 1 GiB, three pages, still sparse (%lld bytes used)\n",
+			 (long long)st.st_blocks * 512);
+
+	ksft_test_result(fcntl(sealed, F_GET_SEALS) == SEALS &&
+			 !fstat(sealed, &st) && st.st_size == (off_t)SEALED_SIZE &&
+			 check(sealed, 3, 0, SEALED_SIZE) < 0,
+			 "sealed memfd: seals, size and contents kept\n");
+	ksft_test_result(ftruncate(sealed, 2 * SEALED_SIZE) && errno == EPERM,
+			 "sealed memfd: seals still apply (EPERM)\n");
+
+	before = mem_total_kib();
+	luo_finish(vm1);
+	after = mem_total_kib();
+	ksft_test_result(after - before >= (long long)(UNCLAIMED_SIZE / 1024) &&
+			 after - before < (long long)(UNCLAIMED_SIZE / 1024) + 1024,
+			 "finish released the unretrieved 16 MiB (MemTotal +%lld KiB)\n",
+			 after - before);
+	ksft_test_result(luo_sysfs("sessions_finished", buf, sizeof(buf)) == 1,
+			 "sysfs: one session finished\n");
+	ksft_test_result(__luo_finish(vm1) == -EINVAL,
+			 "finishing twice is EINVAL\n");
+	close(vm1);
+
+	/* The memfd is an ordinary memfd now; preserve it for the next update. */
+	again = luo_create_session(luo, "vm1");
+	luo_preserve_fd(again, big, TOKEN_BIG);
+	ksft_test_result_pass("stage 2 preserved the big memfd again\n");
+	if (ksft_get_fail_cnt())
+		ksft_finished();
+	lu_kexec_next(NULL);
+}
+
+static void stage3(void)
+{
+	int luo, vm1, big;
+	char buf[64];
+
+	ksft_print_header();
+	ksft_set_plan(4);
+	ksft_test_result(luo_sysfs("updates", buf, sizeof(buf)) == 2,
+			 "sysfs: live update 2 since cold boot\n");
+	luo = luo_open();
+	vm1 = luo_retrieve_session(luo, "vm1");
+	big = luo_retrieve_fd(vm1, TOKEN_BIG);
+	check_big(big, "big memfd after two updates");
+	luo_finish(vm1);
+	ksft_test_result_pass("stage 3 finished\n");
+	ksft_finished();
+}
+
+int main(void)
+{
+	if (access(LUO_DEVICE, F_OK))
+		ksft_exit_skip("no %s (CONFIG_LIVEUPDATE, liveupdate=on)\n",
+			       LUO_DEVICE);
+	switch (lu_stage()) {
+	case 1:
+		stage1();
+		break;
+	case 2:
+		stage2();
+		break;
+	case 3:
+		stage3();
+		break;
+	default:
+		ksft_exit_fail_msg("unexpected stage %d\n", lu_stage());
+	}
+	return KSFT_FAIL;
+}
