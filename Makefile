@@ -6,6 +6,7 @@
 #                   project, build the kernel, the selftests and the
 #                   initramfs (all under build/)
 #   make demo       build, then run the live update demo in a VM
+#                   (D=kho_demo: the kexec handover demo)
 #   make check      build, then run every test (static checks, KUnit,
 #                   kexec cycles in QEMU); ends with "N passed, N failed"
 #   make test T=x   build, then run the test(s) named x (space separated)
@@ -39,7 +40,7 @@ INITRAMFS := $(B)/initramfs.cpio
 all: initramfs
 
 help:
-	@sed -n '3,19s/^# \{0,1\}//p' $(TOP)/Makefile
+	@sed -n '3,/^$$/s/^# \{0,1\}//p' $(TOP)/Makefile
 
 deps:
 	@$(VM)/deps.sh
@@ -74,7 +75,7 @@ initramfs: kernel selftests
 	@$(VM)/mkinitramfs.sh $(SRC) $(B) $(BZIMAGE) $(INITRAMFS)
 
 demo: all
-	@$(VM)/run.sh --demo demo
+	@$(VM)/run.sh --demo $(or $(D),demo)
 
 check: all
 	@$(VM)/run.sh --all

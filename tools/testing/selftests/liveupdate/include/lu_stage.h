@@ -33,6 +33,7 @@ int lu_stage(void);
 int __lu_cmdline_get(const char *key, char *buf, size_t len);
 bool lu_cmdline_get(const char *key, char *buf, size_t len);
 int __lu_kexec_load_next(const char *extra);
+int __lu_kexec_reboot(void);
 void lu_kexec_next(const char *extra) __noreturn;
 int __lu_boot_loader_type(void);
 int lu_boot_loader_type(void);

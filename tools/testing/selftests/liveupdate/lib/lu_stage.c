@@ -166,6 +166,16 @@ int __lu_kexec_load_next(const char *extra)
 	return ret;
 }
 
+/* Reboot into the loaded kernel; returns only on failure, with -errno. */
+int __lu_kexec_reboot(void)
+{
+	fflush(stdout);
+	sync();
+	syscall(SYS_reboot, LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2,
+		LINUX_REBOOT_CMD_KEXEC, NULL);
+	return -errno;
+}
+
 void lu_kexec_next(const char *extra)
 {
 	int ret = __lu_kexec_load_next(extra);
@@ -175,12 +185,9 @@ void lu_kexec_next(const char *extra)
 				   strerror(-ret));
 	ksft_print_msg("stage %d: rebooting into the next kernel with kexec\n",
 		       lu_stage());
-	fflush(stdout);
-	sync();
-	syscall(SYS_reboot, LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2,
-		LINUX_REBOOT_CMD_KEXEC, NULL);
+	ret = __lu_kexec_reboot();
 	ksft_exit_fail_msg("reboot(LINUX_REBOOT_CMD_KEXEC): %s\n",
-			   strerror(errno));
+			   strerror(-ret));
 }
 
 int __lu_boot_loader_type(void)

@@ -1,14 +1,13 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Live update demo, run by "make demo" in the test VM.
+# Kexec handover demo (make demo D=kho_demo): memory crosses a kexec.
 #
 # Stage 1 preserves 64 MiB of memory with kexec handover (KHO), each page
 # holding a pattern of its own, loads the same kernel with kexec-tools
 # (kexec -s -l) and reboots into it. Stage 2 shows that it arrived
 # through kexec, that the memory was handed over in place, and checks
-# every byte of it. Once LUO lands, this demo preserves memfds in a
-# session instead.
+# every byte of it.
 
 here=$(dirname "$0")
 . "$here/kselftest/ktap_helpers.sh"

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Checks of the /dev/liveupdate interface that need no reboot: argument
+ * validation with the errno each mistake gets, and that sessions and
+ * files have no fixed limits.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+
+#include "../kselftest_harness.h"
+#include "lu_luo.h"
+
+FIXTURE(luo) {
+	int luo;
+};
+
+FIXTURE_SETUP(luo)
+{
+	if (access(LUO_DEVICE, F_OK))
+		SKIP(return, "no %s (CONFIG_LIVEUPDATE, liveupdate=on)", LUO_DEVICE);
+	self->luo = __luo_open();
+	ASSERT_LE(0, self->luo) TH_LOG("open: %s", strerror(-self->luo));
+}
+
+FIXTURE_TEARDOWN(luo)
+{
+	if (self->luo >= 0)
+		close(self->luo);
+}
+
+static int create_raw(int luo, void *arg)
+{
+	return ioctl(luo, LIVEUPDATE_IOCTL_CREATE_SESSION, arg) ? -errno : 0;
+}
+
+/* Test case: the ioctl numbers and struct sizes are upstream's. */
+TEST(uapi_layout)
+{
+	ASSERT_EQ(0xBA00U, LIVEUPDATE_IOCTL_CREATE_SESSION);
+	ASSERT_EQ(0xBA01U, LIVEUPDATE_IOCTL_RETRIEVE_SESSION);
+	ASSERT_EQ(0xBA40U, LIVEUPDATE_SESSION_PRESERVE_FD);
+	ASSERT_EQ(0xBA41U, LIVEUPDATE_SESSION_RETRIEVE_FD);
+	ASSERT_EQ(0xBA42U, LIVEUPDATE_SESSION_FINISH);
+	ASSERT_EQ(72UL, sizeof(struct liveupdate_ioctl_create_session));
+	ASSERT_EQ(72UL, sizeof(struct liveupdate_ioctl_retrieve_session));
+	ASSERT_EQ(16UL, sizeof(struct liveupdate_session_preserve_fd));
+	ASSERT_EQ(16UL, sizeof(struct liveupdate_session_retrieve_fd));
+	ASSERT_EQ(8UL, sizeof(struct liveupdate_session_finish));
+}
+
+/* Test case: a second opener gets EBUSY. */
+TEST_F(luo, one_opener)
+{
+	ASSERT_EQ(-EBUSY, __luo_open());
+}
+
+/* Test case: create checks size, tail, name, uniqueness; fds are CLOEXEC. */
+TEST_F(luo, create_session_checks)
+{
+	struct {
+		struct liveupdate_ioctl_create_session arg;
+		char tail[8];
+	} big = {};
+	struct liveupdate_ioctl_create_session arg = {};
+	int fd;
+
+	arg.size = offsetof(struct liveupdate_ioctl_create_session, name);
+	snprintf((char *)arg.name, sizeof(arg.name), "short");
+	ASSERT_EQ(-EINVAL, create_raw(self->luo, &arg));
+
+	big.arg.size = sizeof(big);
+	snprintf((char *)big.arg.name, sizeof(big.arg.name), "tail");
+	big.tail[3] = 1;
+	ASSERT_EQ(-E2BIG, create_raw(self->luo, &big));
+	big.tail[3] = 0;
+	ASSERT_EQ(0, create_raw(self->luo, &big));
+	close(big.arg.fd);
+
+	arg.size = sizeof(arg);
+	arg.name[0] = '\0';
+	ASSERT_EQ(-EINVAL, create_raw(self->luo, &arg));
+	memset(arg.name, 'x', sizeof(arg.name));
+	ASSERT_EQ(-EINVAL, create_raw(self->luo, &arg));
+
+	fd = __luo_create_session(self->luo, "dup");
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(FD_CLOEXEC, fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	ASSERT_EQ(-EEXIST, __luo_create_session(self->luo, "dup"));
+	close(fd);
+	/* Closing frees the name. */
+	fd = __luo_create_session(self->luo, "dup");
+	ASSERT_LE(0, fd);
+	close(fd);
+}
+
+/* Test case: unknown ioctls are ENOTTY, on both kinds of fd. */
+TEST_F(luo, unknown_ioctl)
+{
+	struct liveupdate_session_finish fin = { .size = sizeof(fin) };
+	int s = __luo_create_session(self->luo, "ioctl");
+
+	ASSERT_LE(0, s);
+	ASSERT_EQ(-1, ioctl(self->luo, _IO(LIVEUPDATE_IOCTL_TYPE, 0x05), &fin));
+	ASSERT_EQ(ENOTTY, errno);
+	ASSERT_EQ(-1, ioctl(self->luo, LIVEUPDATE_SESSION_FINISH, &fin));
+	ASSERT_EQ(ENOTTY, errno);
+	ASSERT_EQ(-1, ioctl(s, LIVEUPDATE_IOCTL_CREATE_SESSION, &fin));
+	ASSERT_EQ(ENOTTY, errno);
+	close(s);
+}
+
+/* Test case: nothing to retrieve after a cold boot: ENOENT. */
+TEST_F(luo, retrieve_missing)
+{
+	ASSERT_EQ(-ENOENT, __luo_retrieve_session(self->luo, "nothing-here"));
+}
+
+/* Test case: preserve checks fds, file types, tokens and sizes. */
+TEST_F(luo, preserve_checks)
+{
+	struct liveupdate_session_preserve_fd arg = {};
+	int s, m, p[2];
+
+	s = __luo_create_session(self->luo, "preserve");
+	ASSERT_LE(0, s);
+	m = memfd_create("m", 0);
+	ASSERT_LE(0, m);
+	ASSERT_EQ(0, pipe(p));
+
+	ASSERT_EQ(-EBADF, __luo_preserve_fd(s, 1000, 1));
+	ASSERT_EQ(-EOPNOTSUPP, __luo_preserve_fd(s, p[0], 1));
+	ASSERT_EQ(0, __luo_preserve_fd(s, m, 7));
+	ASSERT_EQ(-EEXIST, __luo_preserve_fd(s, p[1], 7));
+
+	arg.size = offsetof(struct liveupdate_session_preserve_fd, token);
+	arg.fd = m;
+	ASSERT_EQ(-1, ioctl(s, LIVEUPDATE_SESSION_PRESERVE_FD, &arg));
+	ASSERT_EQ(EINVAL, errno);
+	close(p[0]);
+	close(p[1]);
+	close(m);
+	close(s);
+}
+
+/* Test case: incoming-only operations on an outgoing session: EINVAL. */
+TEST_F(luo, outgoing_state)
+{
+	int s = __luo_create_session(self->luo, "state");
+
+	ASSERT_LE(0, s);
+	ASSERT_EQ(-EINVAL, __luo_retrieve_fd(s, 1));
+	ASSERT_EQ(-EINVAL, __luo_finish(s));
+	close(s);
+}
+
+/* Test case: more sessions and files than upstream's fixed limits. */
+TEST_F(luo, no_fixed_limits)
+{
+	struct rlimit rl = { 4096, 4096 };
+	int sessions[1000], s, i, m;
+	char name[32];
+
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
+	for (i = 0; i < 1000; i++) {
+		snprintf(name, sizeof(name), "many-%d", i);
+		sessions[i] = __luo_create_session(self->luo, name);
+		ASSERT_LE(0, sessions[i]) TH_LOG("session %d", i);
+	}
+	s = sessions[999];
+	for (i = 0; i < 1000; i++) {
+		m = memfd_create("f", 0);
+		ASSERT_LE(0, m);
+		ASSERT_EQ(0, __luo_preserve_fd(s, m, 1000 + i)) TH_LOG("file %d", i);
+		close(m);
+	}
+	ASSERT_EQ(-EEXIST, __luo_create_session(self->luo, "many-500"));
+	for (i = 0; i < 1000; i++)
+		close(sessions[i]);
+}
+
+TEST_HARNESS_MAIN

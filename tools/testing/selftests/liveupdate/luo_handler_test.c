@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Test case: a failing freeze fails reboot() and leaves every session as
+ * it was; a file whose format the next kernel does not know fails its
+ * retrieve with EOPNOTSUPP, is reported in sysfs, and disturbs nothing
+ * else.
+ *
+ * Uses the test handler (CONFIG_LIVEUPDATE_TEST), which takes memfds
+ * named "luo-test-*" and fails to freeze "luo-test-fail-freeze*".
+ * Stage 1 preserves a data memfd and a fail-freeze memfd in session "s"
+ * and a test memfd in session "t"; reboot() must fail with EAGAIN and
+ * leave the sessions intact. It then rebuilds "s" without the failing
+ * file and reboots into a kernel booted with luo_test.off=1. Stage 2
+ * checks the data and that "t"'s file is refused with EOPNOTSUPP.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+
+#include "../kselftest.h"
+#include "lu_luo.h"
+#include "lu_stage.h"
+
+#define DATA_SIZE	(8 << 20)
+
+static int make_memfd(const char *name, size_t size, uint8_t byte)
+{
+	static uint8_t buf[1 << 16];
+	size_t done;
+	int fd;
+
+	fd = memfd_create(name, 0);
+	if (fd < 0 || ftruncate(fd, size))
+		ksft_exit_fail_msg("memfd %s: %s\n", name, strerror(errno));
+	memset(buf, byte, sizeof(buf));
+	for (done = 0; done < size; done += sizeof(buf))
+		if (pwrite(fd, buf, sizeof(buf), done) != sizeof(buf))
+			ksft_exit_fail_msg("pwrite: %s\n", strerror(errno));
+	return fd;
+}
+
+static int all_bytes(int fd, size_t size, uint8_t byte)
+{
+	static uint8_t buf[1 << 16];
+	size_t done, i;
+
+	for (done = 0; done < size; done += sizeof(buf)) {
+		if (pread(fd, buf, sizeof(buf), done) != sizeof(buf))
+			return 0;
+		for (i = 0; i < sizeof(buf); i++)
+			if (buf[i] != byte)
+				return 0;
+	}
+	return 1;
+}
+
+static void stage1(void)
+{
+	int luo, s, t, data, bad, test, ret;
+	char buf[64];
+
+	ksft_print_header();
+	ksft_set_plan(5);
+
+	luo = luo_open();
+	s = luo_create_session(luo, "s");
+	t = luo_create_session(luo, "t");
+	data = make_memfd("data", DATA_SIZE, 0x5a);
+	bad = make_memfd("luo-test-fail-freeze", 4096, 0);
+	test = make_memfd("luo-test-unknown", 4096, 0);
+	luo_preserve_fd(s, data, 1);
+	luo_preserve_fd(s, bad, 2);
+	luo_preserve_fd(t, test, 1);
+
+	ret = __lu_kexec_load_next("luo_test.off=1");
+	if (ret)
+		ksft_exit_fail_msg("kexec_file_load: %s\n", strerror(-ret));
+	ret = __lu_kexec_reboot();
+	ksft_test_result(ret == -EAGAIN,
+			 "reboot() fails with the freeze's error (%s)\n",
+			 strerror(-ret));
+	ksft_test_result(ftruncate(data, 4096) && errno == EBUSY,
+			 "after the failed reboot the data memfd is still preserved\n");
+	ksft_test_result(luo_sysfs("sessions_out", buf, sizeof(buf)) == 2,
+			 "both sessions are still there\n");
+	ksft_test_result(__luo_preserve_fd(s, data, 3) == -EBUSY,
+			 "the sessions still take preserve requests\n");
+
+	/* Rebuild "s" without the file that cannot freeze. */
+	close(s);
+	s = luo_create_session(luo, "s");
+	luo_preserve_fd(s, data, 1);
+	ksft_test_result_pass("session s rebuilt without the failing file\n");
+	if (ksft_get_fail_cnt())
+		ksft_finished();
+	ret = __lu_kexec_reboot();
+	ksft_exit_fail_msg("the second reboot failed: %s\n", strerror(-ret));
+}
+
+static void stage2(void)
+{
+	int luo, s, t, data;
+	char buf[160];
+
+	ksft_print_header();
+	ksft_set_plan(5);
+
+	luo = luo_open();
+	t = luo_retrieve_session(luo, "t");
+	ksft_test_result(__luo_retrieve_fd(t, 1) == -EOPNOTSUPP,
+			 "a file of an unknown format is EOPNOTSUPP\n");
+	luo_sysfs("last_handover", buf, sizeof(buf));
+	ksft_test_result(strstr(buf, "unknown format 'luo-test-v1'"),
+			 "sysfs says which file and why: %s\n", buf);
+
+	s = luo_retrieve_session(luo, "s");
+	data = luo_retrieve_fd(s, 1);
+	ksft_test_result(all_bytes(data, DATA_SIZE, 0x5a),
+			 "the other session's memfd arrived whole\n");
+	ksft_test_result(__luo_finish(t) == 0,
+			 "a session with an unreadable file still finishes\n");
+	luo_finish(s);
+	ksft_test_result(luo_sysfs("sessions_finished", buf, sizeof(buf)) == 2,
+			 "both sessions finished\n");
+	ksft_finished();
+}
+
+int main(void)
+{
+	if (access(LUO_DEVICE, F_OK))
+		ksft_exit_skip("no %s (CONFIG_LIVEUPDATE, liveupdate=on)\n",
+			       LUO_DEVICE);
+	if (lu_stage() == 1)
+		stage1();
+	else if (lu_stage() == 2)
+		stage2();
+	ksft_exit_fail_msg("unexpected stage %d\n", lu_stage());
+}
