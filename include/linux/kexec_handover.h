@@ -46,6 +46,7 @@ int kho_unpreserve_vmalloc(struct kho_vmalloc *preservation);
 struct folio *kho_restore_folio(phys_addr_t phys);
 struct page *kho_restore_pages(phys_addr_t phys, unsigned long nr_pages);
 void *kho_restore_vmalloc(const struct kho_vmalloc *preservation);
+unsigned long kho_release_unclaimed(void);
 
 int kho_add_subtree(const char *name, void *fdt);
 void kho_remove_subtree(void *fdt);
@@ -113,6 +114,11 @@ static inline struct page *kho_restore_pages(phys_addr_t phys,
 static inline void *kho_restore_vmalloc(const struct kho_vmalloc *preservation)
 {
 	return NULL;
+}
+
+static inline unsigned long kho_release_unclaimed(void)
+{
+	return 0;
 }
 
 static inline int kho_add_subtree(const char *name, void *fdt)

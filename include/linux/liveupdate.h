@@ -92,8 +92,59 @@ struct liveupdate_file_handler {
 	unsigned long users;
 };
 
+struct liveupdate_global;
+
+/**
+ * struct liveupdate_global_ops - what a shared global object does
+ * @preserve: outgoing, when its first file is preserved: preserve the
+ *	      object and set *@data, which the next kernel gets back
+ * @unpreserve: outgoing, when its last file is unpreserved before the
+ *		reboot: undo preserve
+ * @retrieve: incoming, when the first file that used it is retrieved:
+ *	      take the object back from @data
+ * @finish: incoming, when the last file that used it has finished:
+ *	    release what is left (@retrieved says whether retrieve ran)
+ *
+ * All four are mandatory. They run under LUO's globals lock and may sleep.
+ */
+struct liveupdate_global_ops {
+	int (*preserve)(struct liveupdate_global *global, u64 *data);
+	void (*unpreserve)(struct liveupdate_global *global, u64 data);
+	int (*retrieve)(struct liveupdate_global *global, u64 data);
+	void (*finish)(struct liveupdate_global *global, u64 data,
+		       bool retrieved);
+};
+
+/**
+ * struct liveupdate_global - state shared by many preserved files
+ * @ops: what it does
+ * @compatible: the format of its data, with a version
+ * @list: private to LUO
+ * @users: private to LUO: outgoing files that hold it
+ * @data: private to LUO: what preserve returned
+ *
+ * IOMMU or PCI state that several preserved files depend on is preserved
+ * with the first of them and released with the last, in both kernels:
+ * file handlers call liveupdate_global_get() and liveupdate_global_put()
+ * from their preserve and unpreserve, liveupdate_global_retrieve() from
+ * their retrieve, and liveupdate_global_finish() from their finish.
+ */
+struct liveupdate_global {
+	const struct liveupdate_global_ops *ops;
+	const char compatible[LIVEUPDATE_HNDL_COMPAT_LENGTH];
+	struct list_head list;
+	unsigned long users;
+	u64 data;
+};
+
 #ifdef CONFIG_LIVEUPDATE
 bool liveupdate_enabled(void);
+int liveupdate_register_global(struct liveupdate_global *global);
+int liveupdate_unregister_global(struct liveupdate_global *global);
+int liveupdate_global_get(struct liveupdate_global *global);
+void liveupdate_global_put(struct liveupdate_global *global);
+int liveupdate_global_retrieve(struct liveupdate_global *global, u64 *data);
+void liveupdate_global_finish(struct liveupdate_global *global);
 int liveupdate_register_file_handler(struct liveupdate_file_handler *handler);
 int liveupdate_unregister_file_handler(struct liveupdate_file_handler *handler);
 int liveupdate_reboot(void);
@@ -119,6 +170,31 @@ static inline int liveupdate_reboot(void)
 {
 	return 0;
 }
+
+static inline int liveupdate_register_global(struct liveupdate_global *global)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline int liveupdate_unregister_global(struct liveupdate_global *global)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline int liveupdate_global_get(struct liveupdate_global *global)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline void liveupdate_global_put(struct liveupdate_global *global) { }
+
+static inline int liveupdate_global_retrieve(struct liveupdate_global *global,
+					     u64 *data)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline void liveupdate_global_finish(struct liveupdate_global *global) { }
 #endif /* CONFIG_LIVEUPDATE */
 
 #endif /* _LINUX_LIVEUPDATE_H */

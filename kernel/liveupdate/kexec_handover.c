@@ -977,6 +977,65 @@ err_free:
 }
 EXPORT_SYMBOL_GPL(kho_restore_vmalloc);
 
+/* Free every block of a run that nobody restored. */
+static int kho_release_run(unsigned int order, unsigned long pfn,
+			   unsigned long nr_blocks, void *arg)
+{
+	unsigned long *released = arg, i, j, nr = 1UL << order;
+
+	for (i = 0; i < nr_blocks; i++, pfn += nr) {
+		struct page *page = pfn_to_page(pfn);
+
+		/* The handover's own description stays readable. */
+		if (PFN_PHYS(pfn) < kho_in.fdt_phys + kho_in.fdt_len &&
+		    kho_in.fdt_phys < PFN_PHYS(pfn + nr))
+			continue;
+		if (PFN_PHYS(pfn) < kho_in.scratch_phys + kho_in.scratch_len &&
+		    kho_in.scratch_phys < PFN_PHYS(pfn + nr))
+			continue;
+		if (!kho_tracker_test_and_clear(kho_in.tracker, pfn, order))
+			continue;
+		if (WARN_ON_ONCE(!kho_pages_untouched(page, nr)))
+			continue;
+		kho_init_pages(page, order, false);
+		for (j = 0; j < nr; j++)
+			__free_page(page + j);
+		*released += nr;
+		cond_resched();
+	}
+	return 0;
+}
+
+/**
+ * kho_release_unclaimed - free what was preserved but never restored
+ *
+ * For the user of the handover that knows nobody will restore anything
+ * more (the Live Update Orchestrator, once every incoming session is
+ * finished): every preserved block still unclaimed goes back to the page
+ * allocator, so nothing the previous kernel kept leaks, even what no
+ * handler of this kernel could read. The root FDT and the scratch list
+ * stay, for kho_retrieve_subtree() and debugfs.
+ *
+ * Context: may sleep.
+ * Return: the number of pages released.
+ */
+unsigned long kho_release_unclaimed(void)
+{
+	static const struct kho_tracker_walk_ops ops = {
+		.run = kho_release_run,
+	};
+	unsigned long released = 0;
+
+	if (!kho_in.accepted)
+		return 0;
+	kho_tracker_walk(kho_in.tracker, -1, &ops, &released);
+	if (released)
+		pr_info("released %lu KiB preserved by the previous kernel that nobody restored\n",
+			released << (PAGE_SHIFT - 10));
+	return released;
+}
+EXPORT_SYMBOL_GPL(kho_release_unclaimed);
+
 /* ---------------------------------------------------------------------- */
 /* Subtrees and the root FDT                                              */
 /* ---------------------------------------------------------------------- */

@@ -135,16 +135,17 @@ static void luo_unfreeze_until(struct luo_session *stop)
 /* The state area: header, then each session and its files. */
 static void *luo_serialize(size_t *sizep)
 {
+	unsigned long nr_files = 0, nr_globals = luo_global_count_out();
 	struct luo_state_ser *state;
 	struct luo_session *s;
-	unsigned long nr_files = 0;
 	size_t size;
 	void *buf, *p;
 
 	for (s = luo_first(&luo.out); s; s = luo_next(s))
 		nr_files += s->nr_files;
 	size = sizeof(*state) + luo.nr_out * sizeof(struct luo_session_ser) +
-	       nr_files * sizeof(struct luo_file_ser);
+	       nr_files * sizeof(struct luo_file_ser) +
+	       nr_globals * sizeof(struct luo_global_ser);
 	buf = vzalloc(size);
 	if (!buf)
 		return NULL;
@@ -152,6 +153,7 @@ static void *luo_serialize(size_t *sizep)
 	state = buf;
 	state->nr_sessions = luo.nr_out;
 	state->nr_files = nr_files;
+	state->nr_globals = nr_globals;
 	p = state + 1;
 	for (s = luo_first(&luo.out); s; s = luo_next(s)) {
 		struct luo_session_ser *ss = p;
@@ -169,6 +171,7 @@ static void *luo_serialize(size_t *sizep)
 			p = fs + 1;
 		}
 	}
+	luo_global_serialize(p);
 	*sizep = size;
 	return buf;
 }
@@ -363,6 +366,20 @@ static const char *luo_parse_state(const void *buf, size_t size)
 	}
 	if (nr_files != state->nr_files)
 		return "the file count is wrong";
+
+	for (i = 0; i < state->nr_globals; i++) {
+		const struct luo_global_ser *gs = p;
+		int err;
+
+		if (end - p < sizeof(*gs))
+			return "the state is truncated";
+		err = luo_global_add_incoming(gs);
+		if (err == -ENOMEM)
+			return "out of memory";
+		if (err)
+			return "a global object is malformed";
+		p = gs + 1;
+	}
 	return NULL;
 }
 
@@ -426,6 +443,7 @@ out_folio:
 out:
 	if (why) {
 		luo_drop_incoming();
+		luo_global_drop_incoming();
 		pr_err("refusing the previous kernel's sessions: %s\n", why);
 		luo_set_status("refused: %s", why);
 		return;
@@ -434,6 +452,23 @@ out:
 		luo_set_status("ok");
 	pr_info("live update %llu: %lu sessions handed over\n", luo.updates,
 		luo.nr_in);
+}
+
+/**
+ * luo_session_finished - count an incoming session as finished
+ *
+ * When the last one is, nobody can restore anything the previous kernel
+ * preserved any more: KHO releases whatever is left, so that even the
+ * memory of files no handler could read does not leak.
+ *
+ * Context: luo.lock held; may sleep.
+ */
+void luo_session_finished(void)
+{
+	lockdep_assert_held(&luo.lock);
+	luo.nr_finished++;
+	if (luo.nr_finished == luo.nr_in)
+		kho_release_unclaimed();
 }
 
 /* ---------------------------------------------------------------------- */

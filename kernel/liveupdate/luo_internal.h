@@ -99,6 +99,13 @@ extern struct luo_state luo;
 /* luo_core.c */
 void luo_set_status(const char *fmt, ...) __printf(1, 2);
 bool luo_frozen(void);
+void luo_session_finished(void);
+
+/* luo_global.c */
+unsigned long luo_global_count_out(void);
+void luo_global_serialize(struct luo_global_ser *out);
+int luo_global_add_incoming(const struct luo_global_ser *ser);
+void luo_global_drop_incoming(void);
 
 /* luo_session.c */
 long luo_session_ioctl_create(void __user *uarg);

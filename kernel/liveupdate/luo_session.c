@@ -216,7 +216,7 @@ static long luo_session_finish(struct luo_session *session, void __user *uarg)
 	}
 	if (!err) {
 		guard(mutex)(&luo.lock);
-		luo.nr_finished++;
+		luo_session_finished();
 	}
 	return err;
 }
@@ -262,9 +262,9 @@ static int luo_session_release(struct inode *inode, struct file *file)
 	if (session->incoming) {
 		counted = session->finished;
 		luo_session_finish_locked(session, true);
-		if (!counted)
-			luo.nr_finished++;
 		rb_erase(&session->node, &luo.in);
+		if (!counted)
+			luo_session_finished();
 	} else {
 		luo_file_unpreserve_all(session);
 		rb_erase(&session->node, &luo.out);

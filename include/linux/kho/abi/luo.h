@@ -27,8 +27,9 @@
  *
  * The state area, a preserved vmalloc area, holds a &struct luo_state_ser,
  * then for each session a &struct luo_session_ser followed by its files,
- * each a &struct luo_file_ser. LUO writes it inside reboot(), after every
- * file is frozen.
+ * each a &struct luo_file_ser, then the global objects those files hold,
+ * each a &struct luo_global_ser. LUO writes it inside reboot(), after
+ * every file is frozen.
  */
 
 #define LUO_FDT_NAME			"LUO"
@@ -44,12 +45,14 @@
  * struct luo_state_ser - head of the state area
  * @nr_sessions: sessions that follow
  * @nr_files: files in all of them
+ * @nr_globals: global objects after the sessions
  *
  * Wire format: changing it means bumping %LUO_FDT_COMPATIBLE.
  */
 struct luo_state_ser {
 	u64 nr_sessions;
 	u64 nr_files;
+	u64 nr_globals;
 } __packed;
 
 /**
@@ -76,6 +79,20 @@ struct luo_file_ser {
 	u8 compatible[LUO_COMPAT_LENGTH];
 	u64 token;
 	u64 data;
+} __packed;
+
+/**
+ * struct luo_global_ser - one global object shared by files
+ * @compatible: its compatible, NUL-terminated
+ * @data: what its preserve returned
+ * @users: how many handed-over files hold it
+ *
+ * Wire format: changing it means bumping %LUO_FDT_COMPATIBLE.
+ */
+struct luo_global_ser {
+	u8 compatible[LUO_COMPAT_LENGTH];
+	u64 data;
+	u64 users;
 } __packed;
 
 static_assert(sizeof(struct luo_session_ser) == 72);

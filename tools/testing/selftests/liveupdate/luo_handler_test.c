@@ -3,7 +3,8 @@
  * Test case: a failing freeze fails reboot() and leaves every session as
  * it was; a file whose format the next kernel does not know fails its
  * retrieve with EOPNOTSUPP, is reported in sysfs, and disturbs nothing
- * else.
+ * else; its memory is released once every session is finished, so
+ * nothing leaks; closing a retrieved session finishes it.
  *
  * Uses the test handler (CONFIG_LIVEUPDATE_TEST), which takes memfds
  * named "luo-test-*" and fails to freeze "luo-test-fail-freeze*".
@@ -27,6 +28,22 @@
 #include "lu_stage.h"
 
 #define DATA_SIZE	(8 << 20)
+
+/* Released preserved memory joins MemTotal (see luo_memfd_test.c). */
+static long long mem_total_kib(void)
+{
+	long long kib = -1;
+	char line[128];
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemTotal: %lld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
 
 static int make_memfd(const char *name, size_t size, uint8_t byte)
 {
@@ -72,7 +89,8 @@ static void stage1(void)
 	t = luo_create_session(luo, "t");
 	data = make_memfd("data", DATA_SIZE, 0x5a);
 	bad = make_memfd("luo-test-fail-freeze", 4096, 0);
-	test = make_memfd("luo-test-unknown", 4096, 0);
+	/* The test handler preserves a 4 MiB folio for it. */
+	test = make_memfd("luo-test-unknown", 4 << 20, 0);
 	luo_preserve_fd(s, data, 1);
 	luo_preserve_fd(s, bad, 2);
 	luo_preserve_fd(t, test, 1);
@@ -104,11 +122,12 @@ static void stage1(void)
 
 static void stage2(void)
 {
+	long long before, after;
 	int luo, s, t, data;
 	char buf[160];
 
 	ksft_print_header();
-	ksft_set_plan(5);
+	ksft_set_plan(6);
 
 	luo = luo_open();
 	t = luo_retrieve_session(luo, "t");
@@ -124,9 +143,14 @@ static void stage2(void)
 			 "the other session's memfd arrived whole\n");
 	ksft_test_result(__luo_finish(t) == 0,
 			 "a session with an unreadable file still finishes\n");
-	luo_finish(s);
+	before = mem_total_kib();
+	close(s);
+	after = mem_total_kib();
 	ksft_test_result(luo_sysfs("sessions_finished", buf, sizeof(buf)) == 2,
-			 "both sessions finished\n");
+			 "closing the last session finished it\n");
+	ksft_test_result(after - before >= 4096 && after - before < 4096 + 512,
+			 "what nobody could read was released (MemTotal +%lld KiB)\n",
+			 after - before);
 	ksft_finished();
 }
 

@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Live Update Orchestrator: global objects shared by preserved files.
+ */
+
+/**
+ * DOC: LUO global objects
+ *
+ * Some state belongs to no single file: an IOMMU's tables, a PCI bus.
+ * A &struct liveupdate_global stands for such state. It is preserved
+ * when the first file that needs it is (liveupdate_global_get() from the
+ * file handler's preserve) and unpreserved with the last
+ * (liveupdate_global_put()). Inside reboot() LUO hands over, with the
+ * sessions, every global that files hold, with its data and the number
+ * of files holding it.
+ *
+ * In the next kernel, the first handler that retrieves a file that held
+ * the global calls liveupdate_global_retrieve(), which runs the global's
+ * retrieve once; every such file's finish calls liveupdate_global_finish(),
+ * and the last one runs the global's finish. A global may register after
+ * its state was handed over: it is matched by its compatible string.
+ */
+
+#define pr_fmt(fmt) "liveupdate: " fmt
+
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "luo_internal.h"
+
+/* A global handed over by the previous kernel. */
+struct luo_global_in {
+	struct list_head list;
+	char compatible[LUO_COMPAT_LENGTH];
+	u64 data;
+	u64 users;		/* files that have not finished yet */
+	bool retrieved;
+	bool finished;
+};
+
+/* Innermost lock: protects both lists and every global's users and data. */
+static DEFINE_MUTEX(luo_globals_lock);
+static LIST_HEAD(luo_globals);
+static LIST_HEAD(luo_globals_in);
+
+/**
+ * liveupdate_register_global - declare a global object
+ * @global: the object; its compatible must be unique and NUL-terminated
+ *
+ * Context: may sleep.
+ * Return: 0; -EINVAL for a malformed object; -EEXIST for a compatible in
+ * use.
+ */
+int liveupdate_register_global(struct liveupdate_global *global)
+{
+	const struct liveupdate_global_ops *ops = global->ops;
+	struct liveupdate_global *g;
+
+	if (!ops || !ops->preserve || !ops->unpreserve || !ops->retrieve ||
+	    !ops->finish || !global->compatible[0] ||
+	    strnlen(global->compatible, LIVEUPDATE_HNDL_COMPAT_LENGTH) ==
+	    LIVEUPDATE_HNDL_COMPAT_LENGTH)
+		return -EINVAL;
+
+	guard(mutex)(&luo_globals_lock);
+	list_for_each_entry(g, &luo_globals, list)
+		if (!strcmp(g->compatible, global->compatible))
+			return -EEXIST;
+	global->users = 0;
+	list_add_tail(&global->list, &luo_globals);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(liveupdate_register_global);
+
+/**
+ * liveupdate_unregister_global - withdraw a global object
+ * @global: a registered object
+ *
+ * Context: may sleep.
+ * Return: 0, or -EBUSY while files hold it.
+ */
+int liveupdate_unregister_global(struct liveupdate_global *global)
+{
+	guard(mutex)(&luo_globals_lock);
+	if (global->users)
+		return -EBUSY;
+	list_del_init(&global->list);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(liveupdate_unregister_global);
+
+/**
+ * liveupdate_global_get - a file being preserved needs @global
+ * @global: a registered object
+ *
+ * The first get preserves the object.
+ *
+ * Context: from a file handler's preserve; may sleep.
+ * Return: 0, or the error of the object's preserve.
+ */
+int liveupdate_global_get(struct liveupdate_global *global)
+{
+	int err;
+
+	guard(mutex)(&luo_globals_lock);
+	if (!global->users) {
+		err = global->ops->preserve(global, &global->data);
+		if (err)
+			return err;
+	}
+	global->users++;
+	return 0;
+}
+EXPORT_SYMBOL_GPL(liveupdate_global_get);
+
+/**
+ * liveupdate_global_put - a file that needed @global is unpreserved
+ * @global: the object
+ *
+ * The last put unpreserves the object.
+ *
+ * Context: from a file handler's unpreserve; may sleep.
+ */
+void liveupdate_global_put(struct liveupdate_global *global)
+{
+	guard(mutex)(&luo_globals_lock);
+	if (WARN_ON(!global->users))
+		return;
+	if (!--global->users)
+		global->ops->unpreserve(global, global->data);
+}
+EXPORT_SYMBOL_GPL(liveupdate_global_put);
+
+static struct luo_global_in *luo_global_in_find(const char *compatible)
+{
+	struct luo_global_in *in;
+
+	lockdep_assert_held(&luo_globals_lock);
+	list_for_each_entry(in, &luo_globals_in, list)
+		if (!strcmp(in->compatible, compatible))
+			return in;
+	return NULL;
+}
+
+/**
+ * liveupdate_global_retrieve - take a handed-over global object back
+ * @global: the object, registered in this kernel
+ * @data: set to what its preserve returned in the previous kernel
+ *
+ * The first call runs the object's retrieve.
+ *
+ * Context: from a file handler's retrieve; may sleep.
+ * Return: 0; -ENOENT if the previous kernel handed no such object over;
+ * -EINVAL if it is finished already; the error of its retrieve.
+ */
+int liveupdate_global_retrieve(struct liveupdate_global *global, u64 *data)
+{
+	struct luo_global_in *in;
+	int err;
+
+	guard(mutex)(&luo_globals_lock);
+	in = luo_global_in_find(global->compatible);
+	if (!in)
+		return -ENOENT;
+	if (in->finished)
+		return -EINVAL;
+	if (!in->retrieved) {
+		err = global->ops->retrieve(global, in->data);
+		if (err)
+			return err;
+		in->retrieved = true;
+	}
+	*data = in->data;
+	return 0;
+}
+EXPORT_SYMBOL_GPL(liveupdate_global_retrieve);
+
+/**
+ * liveupdate_global_finish - a file that held @global has finished
+ * @global: the object, registered in this kernel
+ *
+ * Call it from the finish of every file that held the object in the
+ * previous kernel, retrieved or not; the last call runs its finish.
+ *
+ * Context: from a file handler's finish; may sleep.
+ */
+void liveupdate_global_finish(struct liveupdate_global *global)
+{
+	struct luo_global_in *in;
+
+	guard(mutex)(&luo_globals_lock);
+	in = luo_global_in_find(global->compatible);
+	if (!in || in->finished)
+		return;
+	if (!--in->users) {
+		global->ops->finish(global, in->data, in->retrieved);
+		in->finished = true;
+	}
+}
+EXPORT_SYMBOL_GPL(liveupdate_global_finish);
+
+/**
+ * luo_global_count_out - how many globals the handover will carry
+ *
+ * Context: luo.lock held.
+ * Return: the number of globals that files hold.
+ */
+unsigned long luo_global_count_out(void)
+{
+	struct liveupdate_global *g;
+	unsigned long n = 0;
+
+	guard(mutex)(&luo_globals_lock);
+	list_for_each_entry(g, &luo_globals, list)
+		n += !!g->users;
+	return n;
+}
+
+/**
+ * luo_global_serialize - write the globals that files hold
+ * @out: room for luo_global_count_out() entries
+ *
+ * Context: luo.lock held.
+ */
+void luo_global_serialize(struct luo_global_ser *out)
+{
+	struct liveupdate_global *g;
+
+	guard(mutex)(&luo_globals_lock);
+	list_for_each_entry(g, &luo_globals, list) {
+		if (!g->users)
+			continue;
+		strscpy(out->compatible, g->compatible);
+		out->data = g->data;
+		out->users = g->users;
+		out++;
+	}
+}
+
+/**
+ * luo_global_add_incoming - record a global the previous kernel handed over
+ * @ser: its entry in the state area
+ *
+ * Context: boot.
+ * Return: 0; -EINVAL for a malformed or duplicate entry; -ENOMEM.
+ */
+int luo_global_add_incoming(const struct luo_global_ser *ser)
+{
+	struct luo_global_in *in;
+
+	if (!ser->users || !ser->compatible[0] ||
+	    !memchr(ser->compatible, '\0', sizeof(ser->compatible)))
+		return -EINVAL;
+	guard(mutex)(&luo_globals_lock);
+	if (luo_global_in_find(ser->compatible))
+		return -EINVAL;
+	in = kzalloc(sizeof(*in), GFP_KERNEL);
+	if (!in)
+		return -ENOMEM;
+	strscpy(in->compatible, ser->compatible);
+	in->data = ser->data;
+	in->users = ser->users;
+	list_add_tail(&in->list, &luo_globals_in);
+	return 0;
+}
+
+/**
+ * luo_global_drop_incoming - forget every handed-over global
+ *
+ * Context: boot, when the handover is refused.
+ */
+void luo_global_drop_incoming(void)
+{
+	struct luo_global_in *in, *tmp;
+
+	guard(mutex)(&luo_globals_lock);
+	list_for_each_entry_safe(in, tmp, &luo_globals_in, list) {
+		list_del(&in->list);
+		kfree(in);
+	}
+}

@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Test case: a global object shared by preserved files is preserved with
+ * the first of them and released with the last, and crosses the kexec
+ * once for all of them.
+ *
+ * Uses the test handler (CONFIG_LIVEUPDATE_TEST), whose files all hold
+ * the global "luo-test-global-v1" (a page with a magic number). Stage 1
+ * preserves two test files in session "g" and one in session "x", then
+ * closes "x": two files hold the global. Stage 2 retrieves one file of
+ * "g" (the global comes back with its magic), then finishes "g" with
+ * the other file unretrieved: the global is finished with its last file.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+
+#include "../kselftest.h"
+#include "lu_luo.h"
+#include "lu_stage.h"
+
+#define PARAM(name)	"/sys/module/luo_test/parameters/" name
+
+static void param(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		ksft_exit_skip("no %s (CONFIG_LIVEUPDATE_TEST)\n", path);
+	n = read(fd, buf, len - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+}
+
+static int test_memfd(const char *name)
+{
+	int fd = memfd_create(name, 0);
+
+	if (fd < 0 || ftruncate(fd, 65536))
+		ksft_exit_fail_msg("memfd %s: %s\n", name, strerror(errno));
+	return fd;
+}
+
+static void stage1(void)
+{
+	char users[32], state[32];
+	int luo, g, x;
+
+	ksft_print_header();
+	ksft_set_plan(3);
+	luo = luo_open();
+	g = luo_create_session(luo, "g");
+	x = luo_create_session(luo, "x");
+	luo_preserve_fd(g, test_memfd("luo-test-a"), 1);
+	param(PARAM("global_state"), state, sizeof(state));
+	ksft_test_result(!strcmp(state, "preserved"),
+			 "the first file preserved the global (%s)\n", state);
+	luo_preserve_fd(g, test_memfd("luo-test-b"), 2);
+	luo_preserve_fd(x, test_memfd("luo-test-c"), 1);
+	close(x);
+	param(PARAM("global_users"), users, sizeof(users));
+	ksft_test_result(!strcmp(users, "2"), "two files hold it (%s)\n", users);
+	ksft_test_result_pass("ready to kexec\n");
+	if (ksft_get_fail_cnt())
+		ksft_finished();
+	lu_kexec_next(NULL);
+}
+
+static void stage2(void)
+{
+	char state[32];
+	int luo, g;
+
+	ksft_print_header();
+	ksft_set_plan(3);
+	luo = luo_open();
+	g = luo_retrieve_session(luo, "g");
+	param(PARAM("global_state"), state, sizeof(state));
+	ksft_test_result(!strcmp(state, "none"),
+			 "not retrieved before a file is (%s)\n", state);
+	luo_retrieve_fd(g, 2);
+	param(PARAM("global_state"), state, sizeof(state));
+	ksft_test_result(!strcmp(state, "retrieved"),
+			 "retrieved with the first file, magic intact (%s)\n",
+			 state);
+	luo_finish(g);
+	param(PARAM("global_state"), state, sizeof(state));
+	ksft_test_result(!strcmp(state, "finished"),
+			 "finished with the last file (%s)\n", state);
+	ksft_finished();
+}
+
+int main(void)
+{
+	if (access(LUO_DEVICE, F_OK))
+		ksft_exit_skip("no %s (CONFIG_LIVEUPDATE, liveupdate=on)\n",
+			       LUO_DEVICE);
+	if (lu_stage() == 1)
+		stage1();
+	else if (lu_stage() == 2)
+		stage2();
+	ksft_exit_fail_msg("unexpected stage %d\n", lu_stage());
+}
