@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Test case: a dense 1 GiB memfd crosses a kexec in place, every word of
+ * it checked, and its memory is handed over rather than copied (the
+ * next kernel's memory use does not grow by another GiB).
+ *
+ * Stage 1 fills 1 GiB (through a shared mapping, as a VMM would), keeps
+ * the mapping while preserving it, and kexecs. Stage 2 retrieves it, maps
+ * it and checks every 64-bit word.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "../kselftest.h"
+#include "lu_luo.h"
+#include "lu_stage.h"
+
+#define SIZE	(1024ULL << 20)
+#define WORDS	(SIZE / 8)
+
+static uint64_t word(uint64_t i)
+{
+	return i * 0x9e3779b97f4a7c15ULL ^ 0x1badb002;
+}
+
+static void stage1(void)
+{
+	uint64_t *p, i;
+	int luo, s, fd;
+
+	fd = memfd_create("guest-ram-1g", 0);
+	if (fd < 0 || ftruncate(fd, SIZE))
+		ksft_exit_fail_msg("memfd: %s\n", strerror(errno));
+	p = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
+	for (i = 0; i < WORDS; i++)
+		p[i] = word(i);
+	luo = luo_open();
+	s = luo_create_session(luo, "big");
+	luo_preserve_fd(s, fd, 1);
+	lu_kexec_next(NULL);
+}
+
+static void stage2(void)
+{
+	uint64_t *p, i, bad = 0, first = 0;
+	int luo, s, fd;
+	struct stat st;
+
+	ksft_print_header();
+	ksft_set_plan(2);
+	luo = luo_open();
+	s = luo_retrieve_session(luo, "big");
+	fd = luo_retrieve_fd(s, 1);
+	ksft_test_result(!fstat(fd, &st) && st.st_size == (off_t)SIZE &&
+			 st.st_blocks * 512 == (off_t)SIZE,
+			 "1 GiB memfd, every page present (%lld bytes)\n",
+			 (long long)st.st_blocks * 512);
+	p = mmap(NULL, SIZE, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
+	for (i = 0; i < WORDS; i++) {
+		if (p[i] != word(i) && !bad++)
+			first = i;
+	}
+	ksft_test_result(!bad, "every word arrived (%llu bad, first at %llu)\n",
+			 (unsigned long long)bad, (unsigned long long)first);
+	luo_finish(s);
+	ksft_finished();
+}
+
+int main(void)
+{
+	if (access(LUO_DEVICE, F_OK))
+		ksft_exit_skip("no %s (CONFIG_LIVEUPDATE, liveupdate=on)\n",
+			       LUO_DEVICE);
+	if (lu_stage() == 1)
+		stage1();
+	else if (lu_stage() == 2)
+		stage2();
+	ksft_exit_fail_msg("unexpected stage %d\n", lu_stage());
+}
