@@ -102,9 +102,31 @@ static unsigned long *kho_tracker_leaf(const struct kho_tracker_node_ser *root,
 	return leaf ? (unsigned long *)leaf->bits : NULL;
 }
 
-static unsigned int kho_leaf_bit(u64 key)
+/*
+ * Find the leaf bitmap holding the bit of a block, and the bit's number.
+ * NULL for an invalid block (-EINVAL in *@err, if given), or when the leaf
+ * does not exist (-ENOENT); with @t, missing nodes are allocated first
+ * (-ENOMEM when that fails).
+ */
+static unsigned long *kho_tracker_bit(const struct kho_tracker_node_ser *root,
+				      struct kho_tracker *t, unsigned long pfn,
+				      unsigned int order, unsigned int *bit,
+				      int *err)
 {
-	return key & (KHO_TRACKER_LEAF_BITS - 1);
+	unsigned long *leaf;
+	u64 key;
+
+	if (!kho_block_valid(pfn, order)) {
+		if (err)
+			*err = -EINVAL;
+		return NULL;
+	}
+	key = (u64)pfn >> order;
+	leaf = kho_tracker_leaf(root, t, order, key);
+	if (err)
+		*err = leaf ? 0 : t ? -ENOMEM : -ENOENT;
+	*bit = key & (KHO_TRACKER_LEAF_BITS - 1);
+	return leaf;
 }
 
 /**
@@ -174,15 +196,13 @@ int kho_tracker_set(struct kho_tracker *t, unsigned long pfn,
 		    unsigned int order)
 {
 	unsigned long *leaf;
-	u64 key;
+	unsigned int bit;
+	int err;
 
-	if (!kho_block_valid(pfn, order))
-		return -EINVAL;
-	key = (u64)pfn >> order;
-	leaf = kho_tracker_leaf(t->root, t, order, key);
+	leaf = kho_tracker_bit(t->root, t, pfn, order, &bit, &err);
 	if (!leaf)
-		return -ENOMEM;
-	if (test_and_set_bit(kho_leaf_bit(key), leaf))
+		return err;
+	if (test_and_set_bit(bit, leaf))
 		return -EEXIST;
 	atomic64_inc(&t->nr_blocks);
 	atomic64_add(PAGE_SIZE << order, &t->nr_bytes);
@@ -203,13 +223,13 @@ int kho_tracker_clear(struct kho_tracker *t, unsigned long pfn,
 		      unsigned int order)
 {
 	unsigned long *leaf;
-	u64 key;
+	unsigned int bit;
+	int err;
 
-	if (!kho_block_valid(pfn, order))
-		return -EINVAL;
-	key = (u64)pfn >> order;
-	leaf = kho_tracker_leaf(t->root, NULL, order, key);
-	if (!leaf || !test_and_clear_bit(kho_leaf_bit(key), leaf))
+	leaf = kho_tracker_bit(t->root, NULL, pfn, order, &bit, &err);
+	if (!leaf)
+		return err;
+	if (!test_and_clear_bit(bit, leaf))
 		return -ENOENT;
 	atomic64_dec(&t->nr_blocks);
 	atomic64_sub(PAGE_SIZE << order, &t->nr_bytes);
@@ -227,14 +247,11 @@ int kho_tracker_clear(struct kho_tracker *t, unsigned long pfn,
 bool kho_tracker_test(const struct kho_tracker_node_ser *root,
 		      unsigned long pfn, unsigned int order)
 {
-	unsigned long *leaf;
-	u64 key;
+	unsigned int bit;
+	unsigned long *leaf = kho_tracker_bit(root, NULL, pfn, order, &bit,
+					      NULL);
 
-	if (!kho_block_valid(pfn, order))
-		return false;
-	key = (u64)pfn >> order;
-	leaf = kho_tracker_leaf(root, NULL, order, key);
-	return leaf && test_bit(kho_leaf_bit(key), leaf);
+	return leaf && test_bit(bit, leaf);
 }
 
 /**
@@ -274,14 +291,11 @@ int kho_tracker_covering_order(const struct kho_tracker_node_ser *root,
 bool kho_tracker_test_and_clear(struct kho_tracker_node_ser *root,
 				unsigned long pfn, unsigned int order)
 {
-	unsigned long *leaf;
-	u64 key;
+	unsigned int bit;
+	unsigned long *leaf = kho_tracker_bit(root, NULL, pfn, order, &bit,
+					      NULL);
 
-	if (!kho_block_valid(pfn, order))
-		return false;
-	key = (u64)pfn >> order;
-	leaf = kho_tracker_leaf(root, NULL, order, key);
-	return leaf && test_and_clear_bit(kho_leaf_bit(key), leaf);
+	return leaf && test_and_clear_bit(bit, leaf);
 }
 
 /**
@@ -299,16 +313,13 @@ bool kho_tracker_test_and_clear(struct kho_tracker_node_ser *root,
 bool kho_tracker_mark(struct kho_tracker_node_ser *root, unsigned long pfn,
 		      unsigned int order)
 {
-	unsigned long *leaf;
-	u64 key;
+	unsigned int bit;
+	unsigned long *leaf = kho_tracker_bit(root, NULL, pfn, order, &bit,
+					      NULL);
 
-	if (!kho_block_valid(pfn, order))
-		return false;
-	key = (u64)pfn >> order;
-	leaf = kho_tracker_leaf(root, NULL, order, key);
 	if (!leaf)
 		return false;
-	set_bit(kho_leaf_bit(key), leaf);
+	set_bit(bit, leaf);
 	return true;
 }
 

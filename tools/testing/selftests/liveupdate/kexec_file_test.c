@@ -60,15 +60,7 @@ static void stage2(void)
 
 int main(void)
 {
-	switch (lu_stage()) {
-	case 1:
-		stage1();
-		break;
-	case 2:
-		stage2();
-		break;
-	default:
-		ksft_exit_fail_msg("unexpected stage %d\n", lu_stage());
-	}
-	return KSFT_FAIL;
+	static void (*const stages[])(void) = { stage1, stage2 };
+
+	lu_run_stages(stages, ARRAY_SIZE(stages));
 }

@@ -116,9 +116,8 @@ static void stage2(void)
 
 int main(void)
 {
-	if (lu_stage() == 1)
-		stage1();
-	else
-		stage2();
-	return KSFT_FAIL;
+	static void (*const stages[])(void) = { stage1, stage2 };
+
+	luo_require();
+	lu_run_stages(stages, ARRAY_SIZE(stages));
 }

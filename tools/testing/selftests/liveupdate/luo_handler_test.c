@@ -29,22 +29,6 @@
 
 #define DATA_SIZE	(8 << 20)
 
-/* Released preserved memory joins MemTotal (see luo_memfd_test.c). */
-static long long mem_total_kib(void)
-{
-	long long kib = -1;
-	char line[128];
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "MemTotal: %lld kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
-}
-
 static int make_memfd(const char *name, size_t size, uint8_t byte)
 {
 	static uint8_t buf[1 << 16];
@@ -143,9 +127,9 @@ static void stage2(void)
 			 "the other session's memfd arrived whole\n");
 	ksft_test_result(__luo_finish(t) == 0,
 			 "a session with an unreadable file still finishes\n");
-	before = mem_total_kib();
+	before = lu_meminfo_kib("MemTotal");
 	close(s);
-	after = mem_total_kib();
+	after = lu_meminfo_kib("MemTotal");
 	ksft_test_result(luo_sysfs("sessions_finished", buf, sizeof(buf)) == 2,
 			 "closing the last session finished it\n");
 	ksft_test_result(after - before >= 4096 && after - before < 4096 + 512,
@@ -156,12 +140,8 @@ static void stage2(void)
 
 int main(void)
 {
-	if (access(LUO_DEVICE, F_OK))
-		ksft_exit_skip("no %s (CONFIG_LIVEUPDATE, liveupdate=on)\n",
-			       LUO_DEVICE);
-	if (lu_stage() == 1)
-		stage1();
-	else if (lu_stage() == 2)
-		stage2();
-	ksft_exit_fail_msg("unexpected stage %d\n", lu_stage());
+	static void (*const stages[])(void) = { stage1, stage2 };
+
+	luo_require();
+	lu_run_stages(stages, ARRAY_SIZE(stages));
 }

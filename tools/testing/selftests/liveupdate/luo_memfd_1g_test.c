@@ -78,12 +78,8 @@ static void stage2(void)
 
 int main(void)
 {
-	if (access(LUO_DEVICE, F_OK))
-		ksft_exit_skip("no %s (CONFIG_LIVEUPDATE, liveupdate=on)\n",
-			       LUO_DEVICE);
-	if (lu_stage() == 1)
-		stage1();
-	else if (lu_stage() == 2)
-		stage2();
-	ksft_exit_fail_msg("unexpected stage %d\n", lu_stage());
+	static void (*const stages[])(void) = { stage1, stage2 };
+
+	luo_require();
+	lu_run_stages(stages, ARRAY_SIZE(stages));
 }

@@ -93,26 +93,6 @@ static int make_memfd(const char *name, unsigned int flags, off_t size)
 	return fd;
 }
 
-/*
- * Preserved memory is reserved until it is restored, then counted in
- * MemTotal: what finish releases shows there exactly (MemFree would lag
- * behind the per-CPU free lists).
- */
-static long long mem_total_kib(void)
-{
-	char line[128];
-	long long kib = -1;
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "MemTotal: %lld kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
-}
-
 static void stage1(void)
 {
 	int luo, vm1, abandon, big, sparse, sealed, unclaimed, other;
@@ -245,9 +225,9 @@ static void stage2(void)
 	ksft_test_result(ftruncate(sealed, 2 * SEALED_SIZE) && errno == EPERM,
 			 "sealed memfd: seals still apply (EPERM)\n");
 
-	before = mem_total_kib();
+	before = lu_meminfo_kib("MemTotal");
 	luo_finish(vm1);
-	after = mem_total_kib();
+	after = lu_meminfo_kib("MemTotal");
 	ksft_test_result(after - before >= (long long)(UNCLAIMED_SIZE / 1024) &&
 			 after - before < (long long)(UNCLAIMED_SIZE / 1024) + 1024,
 			 "finish released the unretrieved 16 MiB (MemTotal +%lld KiB)\n",
@@ -287,21 +267,8 @@ static void stage3(void)
 
 int main(void)
 {
-	if (access(LUO_DEVICE, F_OK))
-		ksft_exit_skip("no %s (CONFIG_LIVEUPDATE, liveupdate=on)\n",
-			       LUO_DEVICE);
-	switch (lu_stage()) {
-	case 1:
-		stage1();
-		break;
-	case 2:
-		stage2();
-		break;
-	case 3:
-		stage3();
-		break;
-	default:
-		ksft_exit_fail_msg("unexpected stage %d\n", lu_stage());
-	}
-	return KSFT_FAIL;
+	static void (*const stages[])(void) = { stage1, stage2, stage3 };
+
+	luo_require();
+	lu_run_stages(stages, ARRAY_SIZE(stages));
 }

@@ -27,5 +27,13 @@ void luo_finish(int session);
 
 /* Read /sys/kernel/liveupdate/NAME into @buf; return its number value. */
 long long luo_sysfs(const char *name, char *buf, size_t len);
+/* Skip the whole test when there is no /dev/liveupdate. */
+void luo_require(void);
+/*
+ * A /proc/meminfo field in KiB. Preserved memory is reserved until it is
+ * restored, then counted in MemTotal: what a finish releases shows there
+ * exactly (MemFree lags behind the per-CPU free lists).
+ */
+long long lu_meminfo_kib(const char *field);
 
 #endif /* _LU_LUO_H */

@@ -143,3 +143,28 @@ long long luo_sysfs(const char *name, char *buf, size_t len)
 		buf[n - 1] = '\0';
 	return strtoll(buf, NULL, 0);
 }
+
+void luo_require(void)
+{
+	if (access(LUO_DEVICE, F_OK))
+		ksft_exit_skip("no %s (CONFIG_LIVEUPDATE, liveupdate=on)\n",
+			       LUO_DEVICE);
+}
+
+long long lu_meminfo_kib(const char *field)
+{
+	size_t len = strlen(field);
+	long long kib = -1;
+	char line[128];
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		ksft_exit_fail_msg("/proc/meminfo: %s\n", strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, len) && line[len] == ':') {
+			kib = strtoll(line + len + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return kib;
+}

@@ -223,3 +223,13 @@ void lu_boot_id(char *buf, size_t len)
 	if (ret < 0)
 		ksft_exit_fail_msg("reading boot_id: %s\n", strerror(-ret));
 }
+
+void lu_run_stages(void (*const stages[])(void), int nr)
+{
+	int stage = lu_stage();
+
+	if (stage < 1 || stage > nr)
+		ksft_exit_fail_msg("unexpected stage %d of %d\n", stage, nr);
+	stages[stage - 1]();
+	ksft_exit_fail_msg("stage %d returned\n", stage);
+}
