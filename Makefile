@@ -11,6 +11,8 @@
 #                   kexec cycles in QEMU); ends with "N passed, N failed"
 #   make test T=x   build, then run the test(s) named x (space separated)
 #   make list       list the tests
+#   make bench      build, also a kernel without deferred struct page
+#                   init, then measure live update (build/bench/)
 #   make clean      remove build output but keep the extracted source
 #   make distclean  remove build/ entirely
 #
@@ -22,6 +24,7 @@ B := $(TOP)/build
 SRC := $(B)/linux
 KOBJ := $(B)/kernel
 KCFG := $(B)/kconfig
+KOBJ_ND := $(B)/kernel-nodeferred
 ST := tools/testing/selftests/liveupdate
 VM := $(TOP)/$(ST)/vm
 JOBS ?= $(shell nproc)
@@ -32,10 +35,11 @@ KMAKE = $(MAKE) -s -C $(SRC) O=$(KOBJ) ARCH=x86_64 CC="$(KCC)" -j$(JOBS)
 FRAGMENTS := $(VM)/x86_64.config $(TOP)/$(ST)/config
 
 BZIMAGE := $(KOBJ)/arch/x86/boot/bzImage
+BZIMAGE_ND := $(KOBJ_ND)/arch/x86/boot/bzImage
 INITRAMFS := $(B)/initramfs.cpio
 
 .PHONY: all deps source config kernel headers selftests initramfs demo \
-	check test list clean distclean help FORCE
+	check test list bench bench-kernel clean distclean help FORCE
 
 all: initramfs
 
@@ -77,6 +81,21 @@ initramfs: kernel selftests
 demo: all
 	@$(VM)/run.sh --demo $(or $(D),demo)
 
+# The benchmark also measures a kernel without deferred struct page init.
+bench-kernel: source
+	@$(VM)/kconfig.sh $(SRC) $(B)/kconfig-nodeferred $(KOBJ_ND) $(FRAGMENTS) \
+		$(VM)/nodeferred.config
+	@echo "  KERNEL  $$(cat $(B)/BASE_VERSION), no deferred struct page init"
+	@$(MAKE) -s -C $(SRC) O=$(KOBJ_ND) ARCH=x86_64 CC="$(KCC)" -j$(JOBS) \
+		bzImage 2> $(B)/kernel-nodeferred-build.log || { \
+		tail -n 30 $(B)/kernel-nodeferred-build.log >&2; \
+		echo "Error: kernel build failed (full log: build/kernel-nodeferred-build.log)" >&2; \
+		exit 1; }
+	@$(VM)/mkinitramfs.sh $(SRC) $(B) $(BZIMAGE_ND) $(B)/initramfs-nodeferred.cpio
+
+bench: all bench-kernel
+	@$(VM)/bench.sh
+
 check: all
 	@$(VM)/run.sh --all
 
@@ -87,7 +106,8 @@ list:
 	@$(VM)/run.sh --list
 
 clean:
-	rm -rf $(KOBJ) $(KCFG) $(B)/usr $(B)/selftests $(B)/initramfs* \
+	rm -rf $(KOBJ) $(KCFG) $(KOBJ_ND) $(B)/kconfig-nodeferred $(B)/usr \
+		$(B)/selftests $(B)/initramfs* $(B)/bench \
 		$(B)/logs $(B)/*.log
 
 distclean:

@@ -59,6 +59,7 @@
 #include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/pageblock-flags.h>
+#include <linux/sched/clock.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
@@ -456,6 +457,7 @@ void __init kho_reserve_preserved(void)
 	struct kho_reserve_walk *w;
 	struct kho_tracker_node_ser *root;
 	const char *why = NULL;
+	u64 start = local_clock();
 	int ret;
 
 	if (!kho_in.scratch_only)
@@ -507,9 +509,10 @@ out:
 		kho_refuse(why);
 		return;
 	}
-	pr_info("reserved %llu KiB preserved by the previous kernel: %llu blocks in %llu ranges, %llu tracker pages\n",
-		kho_in.nr_bytes >> 10, kho_in.nr_blocks, kho_in.nr_runs,
-		kho_in.nr_pages);
+	kho_in.reserve_ns = local_clock() - start;
+	pr_info("reserved %llu KiB preserved by the previous kernel in %llu us: %llu blocks in %llu ranges, %llu tracker pages\n",
+		kho_in.nr_bytes >> 10, div_u64(kho_in.reserve_ns, NSEC_PER_USEC),
+		kho_in.nr_blocks, kho_in.nr_runs, kho_in.nr_pages);
 }
 
 /* The size of a cold boot's scratch area. */

@@ -15,6 +15,8 @@
  * - ``preserved_bytes``, ``preserved_blocks``: what the tracker holds (in:
  *   what was reserved at boot)
  * - ``tracker_bytes``: the memory the tracker itself takes
+ * - ``in/reserve_ns``: how long checking and reserving the preserved
+ *   memory took at boot
  * - ``in/status``: ``none``, ``accepted`` or ``refused: <why>``
  *
  * All files are read only.
@@ -41,6 +43,7 @@ enum kho_counter {
 	KHO_IN_BYTES,
 	KHO_IN_BLOCKS,
 	KHO_IN_TRACKER,
+	KHO_IN_RESERVE_NS,
 };
 
 static int kho_counter_get(void *data, u64 *val)
@@ -63,6 +66,9 @@ static int kho_counter_get(void *data, u64 *val)
 		break;
 	case KHO_IN_TRACKER:
 		*val = kho_in.nr_pages * PAGE_SIZE;
+		break;
+	case KHO_IN_RESERVE_NS:
+		*val = kho_in.reserve_ns;
 		break;
 	default:
 		return -EINVAL;
@@ -199,6 +205,7 @@ static int __init kho_debugfs_init(void)
 		kho_counter_create("preserved_bytes", in, KHO_IN_BYTES);
 		kho_counter_create("preserved_blocks", in, KHO_IN_BLOCKS);
 		kho_counter_create("tracker_bytes", in, KHO_IN_TRACKER);
+		kho_counter_create("reserve_ns", in, KHO_IN_RESERVE_NS);
 		subtrees = debugfs_create_dir("subtrees", in);
 		kho_debugfs_in_subtrees(subtrees);
 	}

@@ -120,6 +120,7 @@ struct kho_out_state {
  * @nr_bytes: preserved bytes reserved at boot
  * @nr_runs: ranges handed to memblock
  * @nr_pages: pages of the tracker, root included
+ * @reserve_ns: time kho_reserve_preserved() took (local_clock())
  *
  * Written during early boot and by kho_init(), read only afterwards.
  */
@@ -139,6 +140,7 @@ struct kho_in_state {
 	u64 nr_bytes;
 	u64 nr_runs;
 	u64 nr_pages;
+	u64 reserve_ns;
 };
 
 extern struct kho_out_state kho_out;

@@ -10,14 +10,17 @@
  * it returns the outcome of the last command (``ok ...`` or
  * ``FAIL: ...``), and a failing command also fails the write:
  *
- * - ``preserve MIB SEED``: allocate MIB MiB in folios of orders 0 to 10 in
- *   turn, fill every page with a pattern derived from SEED and the page's
- *   index, and preserve them, with their list in a preserved vmalloc area
- *   and both described by a preserved subtree named ``kho-test``.
+ * - ``preserve MIB SEED [ORDER]``: allocate MIB MiB in folios of orders
+ *   0 to 10 in turn (or all of ORDER), fill every page with a pattern
+ *   derived from SEED and the page's index, and preserve them, with their
+ *   list in a preserved vmalloc area and both described by a preserved
+ *   subtree named ``kho-test``.
  * - ``unpreserve``: undo ``preserve`` and free everything.
  * - ``verify``: in the next kernel, find ``kho-test``, restore the subtree,
  *   the vmalloc area and every folio, check each folio's order and every
- *   byte, check that nothing can be restored twice, then free it all.
+ *   byte, check that nothing can be restored twice, then free it all. The
+ *   outcome includes ``restore_ns``, the time spent in kho_restore_*()
+ *   alone.
  * - ``fill``: allocate (nearly) all free memory, write a pattern into
  *   every page, check it and free it again: after ``verify`` this shows
  *   that no page is owned twice.
@@ -33,6 +36,7 @@
 
 #include <linux/debugfs.h>
 #include <linux/gfp.h>
+#include <linux/ktime.h>
 #include <linux/init.h>
 #include <linux/kexec_handover.h>
 #include <linux/libfdt.h>
@@ -150,16 +154,16 @@ static int kho_test_make_fdt(u64 seed, u64 bytes, u64 csum)
 	return err ? -ENOSPC : 0;
 }
 
-static int kho_test_preserve(unsigned long mib, u64 seed)
+static int kho_test_preserve(unsigned long mib, u64 seed, int fixed_order)
 {
 	u64 bytes = (u64)mib << 20, done = 0, page = 0;
 	unsigned long max_nr, i;
-	unsigned int order = 0;
+	unsigned int order = fixed_order < 0 ? 0 : fixed_order;
 	int err;
 
 	if (kho_test_out.nr || kho_test_out.fdt)
 		return -EBUSY;
-	if (!mib)
+	if (!mib || fixed_order > KHO_TEST_MAX_ORDER)
 		return -EINVAL;
 
 	max_nr = bytes >> PAGE_SHIFT;
@@ -196,7 +200,8 @@ static int kho_test_preserve(unsigned long mib, u64 seed)
 		kho_test_out.nr++;
 		page += folio_nr_pages(folio);
 		done += folio_size(folio);
-		order = order == KHO_TEST_MAX_ORDER ? 0 : order + 1;
+		if (fixed_order < 0)
+			order = order == KHO_TEST_MAX_ORDER ? 0 : order + 1;
 		cond_resched();
 	}
 
@@ -258,7 +263,7 @@ static u64 kho_test_prop(const void *fdt, const char *name, bool *ok)
 
 static int kho_test_verify(void)
 {
-	u64 seed, nr, bytes, csum, got_bytes = 0;
+	u64 seed, nr, bytes, csum, got_bytes = 0, restore_ns, t;
 	struct kho_test_entry *list = NULL;
 	struct folio *fdt_folio, *folio;
 	const struct kho_vmalloc *vm;
@@ -273,7 +278,9 @@ static int kho_test_verify(void)
 		kho_test_fail("no %s subtree was handed over (%d)", KHO_TEST_NAME, err);
 		return -ENOENT;
 	}
+	t = ktime_get_ns();
 	fdt_folio = kho_restore_folio(phys);
+	restore_ns = ktime_get_ns() - t;
 	if (!fdt_folio) {
 		kho_test_fail("cannot restore the subtree folio at %pa", &phys);
 		return -EIO;
@@ -295,7 +302,9 @@ static int kho_test_verify(void)
 		goto out_fdt;
 	}
 
+	t = ktime_get_ns();
 	list = kho_restore_vmalloc(vm);
+	restore_ns += ktime_get_ns() - t;
 	if (!list) {
 		kho_test_fail("cannot restore the vmalloc list");
 		goto out_fdt;
@@ -310,7 +319,9 @@ static int kho_test_verify(void)
 	}
 
 	for (i = 0; i < nr; i++) {
+		t = ktime_get_ns();
 		folio = kho_restore_folio(list[i].phys);
+		restore_ns += ktime_get_ns() - t;
 		if (!folio) {
 			kho_test_fail("folio %lu at 0x%llx not restored", i,
 				      list[i].phys);
@@ -349,8 +360,8 @@ static int kho_test_verify(void)
 
 	err = 0;
 	snprintf(kho_test_result, sizeof(kho_test_result),
-		 "ok verified %llu bytes in %llu folios seed %llu\n", bytes, nr,
-		 seed);
+		 "ok verified %llu bytes in %llu folios seed %llu restore_ns %llu\n",
+		 bytes, nr, seed, restore_ns);
 out_list:
 	vfree(list);
 out_fdt:
@@ -475,9 +486,9 @@ static ssize_t kho_test_ctl_write(struct file *file, const char __user *ubuf,
 				  size_t len, loff_t *ppos)
 {
 	unsigned long mib;
+	int err, n, order;
 	char buf[64];
 	u64 seed;
-	int err;
 
 	if (len >= sizeof(buf))
 		return -E2BIG;
@@ -487,8 +498,9 @@ static ssize_t kho_test_ctl_write(struct file *file, const char __user *ubuf,
 	strim(buf);
 
 	mutex_lock(&kho_test_lock);
-	if (sscanf(buf, "preserve %lu %llu", &mib, &seed) == 2) {
-		err = kho_test_preserve(mib, seed);
+	n = sscanf(buf, "preserve %lu %llu %d", &mib, &seed, &order);
+	if (n >= 2) {
+		err = kho_test_preserve(mib, seed, n == 3 ? order : -1);
 	} else if (!strcmp(buf, "unpreserve")) {
 		kho_test_free_out();
 		strscpy(kho_test_result, "ok unpreserved\n");

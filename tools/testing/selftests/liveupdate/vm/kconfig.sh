@@ -26,29 +26,34 @@ kmake tinyconfig
 	"$scratch/.config" "$@" >/dev/null
 kmake olddefconfig
 
-bad=0
+# What each option must be: the last fragment that sets it wins.
+declare -A want from
 for frag in "$@"; do
 	while read -r line; do
 		case "$line" in
 		CONFIG_*=*)
 			opt=${line%%=*}
-			want=$line
 			;;
 		"# CONFIG_"*" is not set")
 			opt=${line#\# }
 			opt=${opt%% *}
-			want=$line
 			;;
 		*) continue ;;
 		esac
-		got=$(grep -E "^($opt=|# $opt is not set)" "$scratch/.config" || true)
-		# An option that is off may also be absent altogether.
-		if [ "$got" != "$want" ] &&
-		   ! { [ -z "$got" ] && [ "${want#\# }" != "$want" ]; }; then
-			echo "Error: $(basename "$frag"): wanted '$want', got '${got:-<absent>}' (a dependency is missing)" >&2
-			bad=1
-		fi
+		want[$opt]=$line
+		from[$opt]=$(basename "$frag")
 	done < "$frag"
+done
+
+bad=0
+for opt in "${!want[@]}"; do
+	got=$(grep -E "^($opt=|# $opt is not set)" "$scratch/.config" || true)
+	# An option that is off may also be absent altogether.
+	if [ "$got" != "${want[$opt]}" ] &&
+	   ! { [ -z "$got" ] && [ "${want[$opt]#\# }" != "${want[$opt]}" ]; }; then
+		echo "Error: ${from[$opt]}: wanted '${want[$opt]}', got '${got:-<absent>}' (a dependency is missing)" >&2
+		bad=1
+	fi
 done
 [ $bad -eq 0 ] || exit 1
 

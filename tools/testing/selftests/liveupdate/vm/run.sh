@@ -69,7 +69,10 @@ case "${1:-}" in
 	;;
 --all)
 	for i in "${!T_NAME[@]}"; do
-		[ "${T_KIND[$i]}" != demo ] && sel+=("$i")
+		case "${T_KIND[$i]}" in
+		demo|bench) ;;
+		*) sel+=("$i") ;;
+		esac
 	done
 	;;
 --demo)
@@ -306,6 +309,7 @@ for i in "${sel[@]}"; do
 	static) run_static "${T_NAME[$i]}" ;;
 	kunit) run_kunit "$i" ;;
 	vm|demo) run_vm "$i" ;;
+	bench) die "${T_NAME[$i]} is run by make bench" ;;
 	*) die "test ${T_NAME[$i]}: unknown kind ${T_KIND[$i]}" ;;
 	esac
 	echo "# ${T_NAME[$i]}: $(($(date +%s) - start)) s"

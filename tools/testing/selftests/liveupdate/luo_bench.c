@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The guest side of "make bench" (see vm/bench.sh, which boots it and
+ * reads what it prints). Not a test: it measures and asserts nothing.
+ *
+ * It prints "BENCH mark NAME" at the instants the host times (the host
+ * stamps every serial line with its own clock), and "BENCH key=value"
+ * for what only the guest can measure. The scenario comes from the
+ * command line: lu.bench=MODE lu.size=MIB [lu.order=N].
+ *
+ *   kexec   a kexec reboot with nothing preserved (the baseline)
+ *   luo     a memfd of lu.size MiB in a session across a kexec reboot;
+ *           blackout is from "reboot" (just before reboot()) to
+ *           "verified" (session and file retrieved, every word checked)
+ *   finish  the same, but the file is not retrieved: times FINISH,
+ *           which releases it
+ *   disk    the alternative without live update: write the data to the
+ *           virtio disk, cold reboot (the VM resets), read it back;
+ *           blackout is from "save" to "verified"
+ *   kho     lu.size MiB in folios of order lu.order through the KHO test
+ *           interface: tracker size, and the next kernel's reserve and
+ *           restore times
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/reboot.h>
+#include <sys/mman.h>
+#include <sys/reboot.h>
+#include <sys/syscall.h>
+
+#include "../kselftest.h"
+#include "lu_luo.h"
+#include "lu_stage.h"
+
+#define DISK		"/dev/vda"
+#define DISK_MAGIC	0x4c55424e43484453ULL	/* "LUBNCHDS" */
+#define KHO_CTL		"/sys/kernel/debug/kho_test/ctl"
+#define KHO_DIR		"/sys/kernel/debug/kho/"
+
+static char mode[16];
+static unsigned long long size;
+
+static unsigned long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void bench_mark(const char *name)
+{
+	printf("BENCH mark %s\n", name);
+	fflush(stdout);
+}
+
+static uint64_t word(uint64_t i)
+{
+	return i * 0x9e3779b97f4a7c15ULL + 17;
+}
+
+static void fill(uint64_t *p, unsigned long long bytes)
+{
+	unsigned long long i;
+
+	for (i = 0; i < bytes / 8; i++)
+		p[i] = word(i);
+}
+
+static unsigned long long check(const uint64_t *p, unsigned long long bytes)
+{
+	unsigned long long i, bad = 0;
+
+	for (i = 0; i < bytes / 8; i++)
+		bad += p[i] != word(i);
+	return bad;
+}
+
+static long long read_num(const char *path)
+{
+	char buf[64] = "";
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? strtoll(buf, NULL, 0) : -1;
+}
+
+static int kho_ctl(const char *cmd, char *out, size_t len)
+{
+	int fd = open(KHO_CTL, O_RDWR);
+	int ret = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		ksft_exit_fail_msg("%s: %s\n", KHO_CTL, strerror(errno));
+	if (write(fd, cmd, strlen(cmd)) < 0)
+		ret = -errno;
+	lseek(fd, 0, SEEK_SET);
+	n = read(fd, out, len - 1);
+	out[n > 0 ? n : 0] = '\0';
+	close(fd);
+	return ret;
+}
+
+static int make_memfd(uint64_t **map)
+{
+	int fd = memfd_create("bench", 0);
+
+	if (fd < 0 || ftruncate(fd, size))
+		ksft_exit_fail_msg("memfd: %s\n", strerror(errno));
+	*map = NULL;
+	if (size) {
+		*map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (*map == MAP_FAILED)
+			ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
+		fill(*map, size);
+	}
+	return fd;
+}
+
+static void kexec_reboot(void)
+{
+	int ret = __lu_kexec_load_next(NULL);
+
+	if (ret)
+		ksft_exit_fail_msg("kexec_file_load: %s\n", strerror(-ret));
+	bench_mark("reboot");
+	ret = __lu_kexec_reboot();
+	ksft_exit_fail_msg("reboot: %s\n", strerror(-ret));
+}
+
+static void luo_stage1(void)
+{
+	unsigned long long t;
+	int luo, s, fd;
+	uint64_t *map;
+
+	luo = luo_open();
+	s = luo_create_session(luo, "bench");
+	fd = make_memfd(&map);
+	t = now_ns();
+	luo_preserve_fd(s, fd, 1);
+	printf("BENCH preserve_ns=%llu\n", now_ns() - t);
+	kexec_reboot();
+}
+
+static void luo_stage2(void)
+{
+	unsigned long long t, retrieve, bad = 0;
+	int luo, s, fd;
+	uint64_t *map;
+
+	t = now_ns();
+	luo = luo_open();
+	s = luo_retrieve_session(luo, "bench");
+	if (!strcmp(mode, "finish")) {
+		t = now_ns();
+		luo_finish(s);
+		printf("BENCH finish_ns=%llu\n", now_ns() - t);
+		bench_mark("verified");
+		return;
+	}
+	fd = luo_retrieve_fd(s, 1);
+	retrieve = now_ns() - t;
+	if (size) {
+		map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+		if (map == MAP_FAILED)
+			ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
+		bad = check(map, size);
+	}
+	bench_mark("verified");
+	printf("BENCH retrieve_ns=%llu bad_words=%llu\n", retrieve, bad);
+	printf("BENCH reserve_ns=%lld\n", read_num(KHO_DIR "in/reserve_ns"));
+	luo_finish(s);
+}
+
+/* The disk holds a header (magic, boot id, size) and then the data. */
+struct disk_header {
+	uint64_t magic;
+	uint64_t size;
+	char boot_id[64];
+};
+
+static void disk_run(void)
+{
+	struct disk_header *h;
+	unsigned long long t, bad;
+	char boot_id[64];
+	uint64_t *data;
+	int fd;
+
+	lu_boot_id(boot_id, sizeof(boot_id));
+	fd = open(DISK, O_RDWR | O_DIRECT);
+	if (fd < 0)
+		ksft_exit_fail_msg("%s: %s\n", DISK, strerror(errno));
+	h = aligned_alloc(4096, 4096 + size);
+	if (!h)
+		ksft_exit_fail_msg("out of memory\n");
+	data = (uint64_t *)((char *)h + 4096);
+	if (pread(fd, h, 4096, 0) != 4096)
+		ksft_exit_fail_msg("read %s: %s\n", DISK, strerror(errno));
+
+	if (h->magic == DISK_MAGIC && strcmp(h->boot_id, boot_id)) {
+		/* After the cold reboot: read back and check. */
+		t = now_ns();
+		if (pread(fd, data, h->size, 4096) != (ssize_t)h->size)
+			ksft_exit_fail_msg("read back: %s\n", strerror(errno));
+		bad = check(data, h->size);
+		bench_mark("verified");
+		printf("BENCH read_ns=%llu bad_words=%llu\n", now_ns() - t, bad);
+		memset(h, 0, 4096);
+		if (pwrite(fd, h, 4096, 0) != 4096)
+			ksft_exit_fail_msg("clear %s: %s\n", DISK, strerror(errno));
+		fsync(fd);
+		sync();
+		reboot(RB_POWER_OFF);
+		ksft_exit_fail_msg("power off: %s\n", strerror(errno));
+	}
+
+	fill(data, size);
+	bench_mark("save");
+	t = now_ns();
+	h->magic = DISK_MAGIC;
+	h->size = size;
+	snprintf(h->boot_id, sizeof(h->boot_id), "%s", boot_id);
+	if (pwrite(fd, h, 4096 + size, 0) != (ssize_t)(4096 + size) || fsync(fd))
+		ksft_exit_fail_msg("write %s: %s\n", DISK, strerror(errno));
+	printf("BENCH write_ns=%llu\n", now_ns() - t);
+	bench_mark("reboot");
+	sync();
+	reboot(RB_AUTOBOOT);
+	ksft_exit_fail_msg("reboot: %s\n", strerror(errno));
+}
+
+static void kho_stage1(void)
+{
+	char cmd[64], out[256];
+	long long before, after;
+	char order[8];
+
+	if (!lu_cmdline_get("lu.order", order, sizeof(order)))
+		snprintf(order, sizeof(order), "0");
+	before = read_num(KHO_DIR "out/tracker_bytes");
+	snprintf(cmd, sizeof(cmd), "preserve %llu 7 %s", size >> 20, order);
+	if (kho_ctl(cmd, out, sizeof(out)))
+		ksft_exit_fail_msg("%s: %s", cmd, out);
+	after = read_num(KHO_DIR "out/tracker_bytes");
+	printf("BENCH tracker_bytes=%lld\n", after - before);
+	kexec_reboot();
+}
+
+static void kho_stage2(void)
+{
+	char out[256], *p;
+
+	bench_mark("verified");
+	printf("BENCH reserve_ns=%lld\n", read_num(KHO_DIR "in/reserve_ns"));
+	if (kho_ctl("verify", out, sizeof(out)))
+		ksft_exit_fail_msg("verify: %s", out);
+	p = strstr(out, "restore_ns ");
+	printf("BENCH restore_ns=%s", p ? p + 11 : "-1\n");
+}
+
+int main(void)
+{
+	char buf[32];
+	int stage = lu_stage();
+
+	if (!lu_cmdline_get("lu.bench", mode, sizeof(mode)))
+		ksft_exit_fail_msg("no lu.bench= on the command line\n");
+	if (lu_cmdline_get("lu.size", buf, sizeof(buf)))
+		size = strtoull(buf, NULL, 0) << 20;
+
+	if (!strcmp(mode, "disk"))
+		disk_run();
+	else if (!strcmp(mode, "kexec") && stage == 1)
+		kexec_reboot();
+	else if (!strcmp(mode, "kexec"))
+		bench_mark("verified");
+	else if (!strcmp(mode, "kho"))
+		stage == 1 ? kho_stage1() : kho_stage2();
+	else if (stage == 1)
+		luo_stage1();
+	else
+		luo_stage2();
+	return 0;
+}

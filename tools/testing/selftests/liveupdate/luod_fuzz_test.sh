@@ -1,0 +1,10 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Test case: luod survives a bounded fuzz of its socket protocol
+# (malformed, truncated and oversized messages, names over the limit,
+# fd floods beyond its cap) and keeps serving a well-behaved client.
+# The fuzzer (tools/liveupdate/tests/luod_fuzz.c) starts its own luod.
+
+here=$(dirname "$0")
+exec "$here/luod_fuzz" -l "$here/luod" -n 5000 -t 120 -S 1

@@ -1,0 +1,249 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# "make bench": measure live update in the test VM and print a table;
+# also write it as CSV and plot it (gnuplot, PNG). A benchmark, not a
+# test: nothing here passes or fails on a number.
+#
+# Method. Every scenario is one VM boot of luo_bench (see luo_bench.c)
+# that crosses a kexec (or, for the disk alternative, a cold reset).
+# The host stamps every line of the serial console with its own
+# monotonic clock as it arrives; the guest prints "BENCH mark NAME" at
+# the instants that matter, so a blackout is the difference between two
+# host stamps: no guest clock has to survive the reboot. What only the
+# guest can see (reserve, restore, preserve and finish times, tracker
+# size) it measures itself and prints as "BENCH key=value". Each
+# scenario runs BENCH_RUNS times (default 3); the table shows the
+# median and, in brackets, the smallest and largest run. Everything is
+# measured once with CONFIG_DEFERRED_STRUCT_PAGE_INIT on and once off.
+# Under TCG every absolute time is inflated many times over; compare the
+# ratios, which are taken within one run of this script.
+#
+# Usage: bench.sh
+# Environment: BENCH_RUNS=N, BENCH_SIZES="0 64 256 1024" (MiB),
+# BENCH_VARIANTS="deferred nodeferred", LU_KVM=1 (use KVM),
+# BENCH_OUT=DIR (default build/bench).
+
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../../../../.." && pwd)
+build=$top/build
+out=${BENCH_OUT:-$build/bench}
+runs=${BENCH_RUNS:-3}
+sizes=${BENCH_SIZES:-0 64 256 1024}
+mem=3G
+
+die() {
+	echo "Error: $*" >&2
+	exit 2
+}
+
+command -v gnuplot >/dev/null || {
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+		echo "Installing gnuplot-nox to draw the plot"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q gnuplot-nox >/dev/null ||
+			die "cannot install gnuplot-nox (apt-get install gnuplot-nox)"
+	else
+		die "gnuplot not found (apt-get install gnuplot-nox)"
+	fi
+}
+
+variants=${BENCH_VARIANTS:-deferred nodeferred}
+kernel_deferred=$build/kernel/arch/x86/boot/bzImage
+initrd_deferred=$build/initramfs.cpio
+kernel_nodeferred=$build/kernel-nodeferred/arch/x86/boot/bzImage
+initrd_nodeferred=$build/initramfs-nodeferred.cpio
+for v in $variants; do
+	k=kernel_$v
+	i=initrd_$v
+	[ -f "${!k}" ] && [ -f "${!i}" ] || die "no ${!k} or ${!i} (run make bench)"
+done
+
+if [ "${LU_KVM:-0}" = 1 ]; then
+	accel="-accel kvm -cpu host"
+else
+	accel="-accel tcg -cpu qemu64"
+fi
+
+mkdir -p "$out/logs"
+raw=$out/raw.txt
+: > "$raw"
+
+# boot VARIANT NAME RUN WORDS...: one VM run; appends "variant name run
+# key value" lines to $raw.
+boot() {
+	local v=$1 name=$2 run=$3 k i log disk=() reboot=-no-reboot
+	shift 3
+	k=kernel_$v
+	i=initrd_$v
+	log=$out/logs/$v-$name-$run.log
+	if [ "$name" != "${name#disk}" ]; then
+		rm -f "$out/disk.img"
+		truncate -s 1200M "$out/disk.img"
+		disk=(-drive "file=$out/disk.img,format=raw,if=virtio,cache=none")
+		reboot=
+	fi
+	# shellcheck disable=SC2086
+	timeout --kill-after=5 900 qemu-system-x86_64 -machine q35 $accel \
+		-smp 2 -m "$mem" -nodefaults -no-user-config -display none \
+		$reboot -kernel "${!k}" -initrd "${!i}" "${disk[@]}" \
+		-append "console=ttyS0 panic=-1 oops=panic lu.test=bench lu.stage=1 $*" \
+		-serial stdio </dev/null 2>/dev/null |
+		perl -MTime::HiRes=time -ne 'BEGIN { $| = 1 } printf "%.6f %s", time, $_' \
+		> "$log"
+	awk -v v="$v" -v n="$name" -v r="$run" '
+		{ sub(/\r$/, "") }
+		$2 == "BENCH" && $3 == "mark" {
+			if (!($4 in t)) t[$4] = $1
+			next
+		}
+		$2 == "BENCH" {
+			for (i = 3; i <= NF; i++) {
+				split($i, kv, "=")
+				print v, n, r, kv[1], kv[2]
+			}
+		}
+		END {
+			start = ("save" in t) ? t["save"] : t["reboot"]
+			if (start != "" && ("verified" in t))
+				printf "%s %s %s blackout_ms %.3f\n", v, n, r,
+					(t["verified"] - start) * 1000
+			else
+				printf "%s %s %s failed 1\n", v, n, r
+		}' "$log" >> "$raw"
+	grep -q "^$v $name $run failed" "$raw" &&
+		echo "  $v $name run $run: no result (see $log)" >&2
+}
+
+echo "Benchmark: $runs runs of each scenario, sizes $sizes MiB; logs in ${out#"$top"/}/logs"
+for v in $variants; do
+	for run in $(seq 1 "$runs"); do
+		echo "  $v: run $run of $runs"
+		boot "$v" kexec "$run" lu.bench=kexec
+		for s in $sizes; do
+			boot "$v" "luo-$s" "$run" lu.bench=luo lu.size="$s"
+			[ "$s" -gt 0 ] || continue
+			boot "$v" "disk-$s" "$run" lu.bench=disk lu.size="$s"
+			boot "$v" "kho0-$s" "$run" lu.bench=kho lu.size="$s" lu.order=0
+			boot "$v" "kho9-$s" "$run" lu.bench=kho lu.size="$s" lu.order=9
+		done
+		s=${sizes##* }
+		boot "$v" "finish-$s" "$run" lu.bench=finish lu.size="$s"
+	done
+done
+
+# Medians and spreads: "variant scenario key median min max n".
+stats=$out/stats.txt
+sort -k1,1 -k2,2 -k4,4 -k5,5g "$raw" | awk '
+	function flush() {
+		if (!n) return
+		med = (n % 2) ? vals[(n + 1) / 2] : (vals[n / 2] + vals[n / 2 + 1]) / 2
+		print key, med, vals[1], vals[n], n
+		n = 0
+	}
+	{
+		k = $1 " " $2 " " $4
+		if (k != key) { flush(); key = k }
+		vals[++n] = $5
+	}
+	END { flush() }' > "$stats"
+
+get() {	# get VARIANT SCENARIO KEY FIELD (4 median, 5 min, 6 max)
+	awk -v v="$1" -v s="$2" -v k="$3" -v f="$4" \
+		'$1 == v && $2 == s && $3 == k { print $f; exit }' "$stats"
+}
+
+fmt() {	# fmt VARIANT SCENARIO KEY SCALE: "median [min-max]" scaled
+	local m lo hi
+	m=$(get "$1" "$2" "$3" 4)
+	lo=$(get "$1" "$2" "$3" 5)
+	hi=$(get "$1" "$2" "$3" 6)
+	[ -n "$m" ] || { echo "-"; return; }
+	awk -v m="$m" -v lo="$lo" -v hi="$hi" -v s="$4" \
+		'BEGIN { printf "%.1f [%.1f-%.1f]", m / s, lo / s, hi / s }'
+}
+
+ratio() {	# ratio A B: A / B of medians
+	awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "-"; else printf "%.2f", a / b }'
+}
+
+csv=$out/bench.csv
+table=$out/table.md
+echo "variant,scenario,metric,median,min,max,runs" > "$csv"
+awk '{ printf "%s,%s,%s,%s,%s,%s,%s\n", $1, $2, $3, $4, $5, $6, $7 }' "$stats" >> "$csv"
+
+{
+echo "Live update benchmark, $(date -u +%Y-%m-%d), $(nproc) CPUs, QEMU ${accel%% -cpu*} (${mem} guest), $(cat "$build/BASE_VERSION" 2>/dev/null)"
+echo
+echo "Blackout: from reboot() to every session retrieved and its data checked (ms; median [min-max] of $runs runs)."
+echo
+echo "| deferred struct page init | preserved | live update | ratio to plain kexec | copy to disk + cold reboot | disk / live update |"
+echo "|---|---|---|---|---|---|"
+for v in $variants; do
+	base=$(get "$v" kexec blackout_ms 4)
+	echo "| ${v/nodeferred/off} | nothing (plain kexec) | $(fmt "$v" kexec blackout_ms 1) | 1.00 | | |" | sed 's/| deferred |/| on |/'
+	for s in $sizes; do
+		l=$(get "$v" "luo-$s" blackout_ms 4)
+		d=$(get "$v" "disk-$s" blackout_ms 4)
+		echo "| ${v/nodeferred/off} | $s MiB memfd | $(fmt "$v" "luo-$s" blackout_ms 1) | $(ratio "$l" "$base") | $(fmt "$v" "disk-$s" blackout_ms 1) | $(ratio "$d" "$l") |" | sed 's/| deferred |/| on |/'
+	done
+done
+echo
+echo "Restore: the next kernel's time to check and reserve preserved memory at boot, and to restore it (kho_restore_folio() of every folio), by folio order (ms)."
+echo
+echo "| deferred struct page init | preserved | order-0 reserve | order-0 restore | order-9 reserve | order-9 restore |"
+echo "|---|---|---|---|---|---|"
+for v in $variants; do
+	for s in $sizes; do
+		[ "$s" -gt 0 ] || continue
+		echo "| ${v/nodeferred/off} | $s MiB | $(fmt "$v" "kho0-$s" reserve_ns 1000000) | $(fmt "$v" "kho0-$s" restore_ns 1000000) | $(fmt "$v" "kho9-$s" reserve_ns 1000000) | $(fmt "$v" "kho9-$s" restore_ns 1000000) |" | sed 's/| deferred |/| on |/'
+	done
+done
+echo
+s=${sizes##* }
+echo "Tracker size per preserved GiB (bytes), and throughput of preserving and of finishing a $s MiB memfd (GiB/s)."
+echo
+echo "| deferred struct page init | tracker, order 0 | tracker, order 9 | preserve | finish (releases it) |"
+echo "|---|---|---|---|---|"
+for v in $variants; do
+	t0=$(get "$v" "kho0-$s" tracker_bytes 4)
+	t9=$(get "$v" "kho9-$s" tracker_bytes 4)
+	p=$(get "$v" "luo-$s" preserve_ns 4)
+	f=$(get "$v" "finish-$s" finish_ns 4)
+	awk -v v="${v/nodeferred/off}" -v s="$s" -v t0="$t0" -v t9="$t9" -v p="$p" -v f="$f" 'BEGIN {
+		g = s / 1024
+		printf "| %s | %s | %s | %s | %s |\n", v == "deferred" ? "on" : v,
+			t0 == "" ? "-" : sprintf("%d", t0 / g), t9 == "" ? "-" : sprintf("%d", t9 / g),
+			p == "" ? "-" : sprintf("%.2f", g / (p / 1e9)),
+			f == "" ? "-" : sprintf("%.2f", g / (f / 1e9)) }'
+done
+} > "$table"
+cat "$table"
+
+# The plot: blackout against preserved size.
+dat=$out/blackout.dat
+{
+	echo "# size_mib luo_on disk_on luo_off disk_off kexec_on kexec_off"
+	for s in $sizes; do
+		echo "$s $(get deferred "luo-$s" blackout_ms 4) $(get deferred "disk-$s" blackout_ms 4) $(get nodeferred "luo-$s" blackout_ms 4) $(get nodeferred "disk-$s" blackout_ms 4) $(get deferred kexec blackout_ms 4) $(get nodeferred kexec blackout_ms 4)" |
+			awk '{ for (i = 1; i <= 7; i++) if ($i == "") $i = "NaN"; print }'
+	done
+} > "$dat"
+gnuplot <<EOF
+set terminal pngcairo size 900,540
+set output "$out/bench.png"
+set title "Blackout against preserved memory (median of $runs runs)"
+set xlabel "preserved memfd (MiB)"
+set ylabel "blackout (ms)"
+set key top left
+set grid
+set datafile missing "NaN"
+plot "$dat" using 1:2 with linespoints title "live update, deferred init on", \
+     "$dat" using 1:4 with linespoints title "live update, deferred init off", \
+     "$dat" using 1:6 with lines dashtype 2 title "plain kexec, on", \
+     "$dat" using 1:3 with linespoints title "copy to disk + cold reboot, on", \
+     "$dat" using 1:5 with linespoints title "copy to disk + cold reboot, off"
+EOF
+echo
+echo "Table: ${table#"$top"/}  CSV: ${csv#"$top"/}  plot: ${out#"$top"/}/bench.png"
