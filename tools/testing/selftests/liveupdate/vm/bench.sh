@@ -21,6 +21,7 @@
 #
 # Usage: bench.sh
 # Environment: BENCH_RUNS=N, BENCH_SIZES="0 64 256 1024" (MiB),
+# BENCH_REPORT_ONLY=1 (redo the table and plot from the last run),
 # BENCH_VARIANTS="deferred nodeferred", LU_KVM=1 (use KVM),
 # BENCH_OUT=DIR (default build/bench).
 
@@ -68,7 +69,7 @@ fi
 
 mkdir -p "$out/logs"
 raw=$out/raw.txt
-: > "$raw"
+[ "${BENCH_REPORT_ONLY:-0}" = 1 ] || : > "$raw"
 
 # boot VARIANT NAME RUN WORDS...: one VM run; appends "variant name run
 # key value" lines to $raw.
@@ -116,6 +117,10 @@ boot() {
 		echo "  $v $name run $run: no result (see $log)" >&2
 }
 
+if [ "${BENCH_REPORT_ONLY:-0}" = 1 ]; then
+	[ -s "$raw.last" ] || die "no earlier measurements in $raw.last"
+	cp "$raw.last" "$raw"
+else
 echo "Benchmark: $runs runs of each scenario, sizes $sizes MiB; logs in ${out#"$top"/}/logs"
 for v in $variants; do
 	for run in $(seq 1 "$runs"); do
@@ -132,6 +137,8 @@ for v in $variants; do
 		boot "$v" "finish-$s" "$run" lu.bench=finish lu.size="$s"
 	done
 done
+cp "$raw" "$raw.last"
+fi
 
 # Medians and spreads: "variant scenario key median min max n".
 stats=$out/stats.txt
@@ -226,8 +233,15 @@ dat=$out/blackout.dat
 {
 	echo "# size_mib luo_on disk_on luo_off disk_off kexec_on kexec_off"
 	for s in $sizes; do
-		echo "$s $(get deferred "luo-$s" blackout_ms 4) $(get deferred "disk-$s" blackout_ms 4) $(get nodeferred "luo-$s" blackout_ms 4) $(get nodeferred "disk-$s" blackout_ms 4) $(get deferred kexec blackout_ms 4) $(get nodeferred kexec blackout_ms 4)" |
-			awk '{ for (i = 1; i <= 7; i++) if ($i == "") $i = "NaN"; print }'
+		line=$s
+		for col in "deferred luo-$s" "deferred disk-$s" \
+			   "nodeferred luo-$s" "nodeferred disk-$s" \
+			   "deferred kexec" "nodeferred kexec"; do
+			# shellcheck disable=SC2086
+			val=$(get $col blackout_ms 4)
+			line="$line ${val:-NaN}"
+		done
+		echo "$line"
 	done
 } > "$dat"
 gnuplot <<EOF
