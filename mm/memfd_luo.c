@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Live update of memfds: the memfd (shmem) file handler of the Live
- * Update Orchestrator.
+ * Live update of memfds: the memfd file handlers (shmem and hugetlb) of
+ * the Live Update Orchestrator.
  */
 
 /**
@@ -26,6 +26,19 @@
  *
  * Retrieve rebuilds the memfd in the next kernel; finish releases the
  * folios of a memfd nobody retrieved.
+ *
+ * HugeTLB memfds (MFD_HUGETLB, any huge page size, 1 GiB included) and
+ * hugetlbfs files go the same way under their own compatible, except
+ * that preserve populates the whole file first (a reserved huge page not
+ * yet faulted in would otherwise arrive as a hole without its
+ * reservation), failing with ENOMEM or ENOSPC if the pool cannot. The next
+ * kernel adopts each huge folio as an in-use surplus huge page of the
+ * same size, so the pool keeps the size the administrator gave it
+ * (HugePages_Total and HugePages_Surp count the adopted pages while they
+ * are in use) and the pages return to the page allocator when the file
+ * is closed or truncated, or at finish for a file nobody retrieved. The
+ * retrieved file is an unlinked hugetlb file, like a memfd, whatever the
+ * original was.
  */
 
 #define pr_fmt(fmt) "memfd_luo: " fmt
@@ -33,6 +46,8 @@
 #include <linux/fcntl.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/falloc.h>
+#include <linux/hugetlb.h>
 #include <linux/kexec_handover.h>
 #include <linux/kho/abi/memfd.h>
 #include <linux/liveupdate.h>
@@ -66,6 +81,25 @@ struct memfd_luo_out {
 	struct kho_vmalloc list_vm;
 };
 
+static struct liveupdate_file_handler memfd_luo_hugetlb_handler;
+
+static bool memfd_luo_is_hugetlb(struct liveupdate_file_op_args *args)
+{
+	return args->handler == &memfd_luo_hugetlb_handler;
+}
+
+/* The flag that fixes a preserved file's size, and its seals. */
+static bool *memfd_luo_flag(struct inode *inode, bool hugetlb)
+{
+	return hugetlb ? &HUGETLBFS_I(inode)->liveupdate :
+			 &SHMEM_I(inode)->liveupdate;
+}
+
+static unsigned int *memfd_luo_seals(struct inode *inode, bool hugetlb)
+{
+	return hugetlb ? &HUGETLBFS_I(inode)->seals : &SHMEM_I(inode)->seals;
+}
+
 static bool memfd_luo_can_preserve(struct liveupdate_file_handler *handler,
 				   struct file *file)
 {
@@ -73,6 +107,12 @@ static bool memfd_luo_can_preserve(struct liveupdate_file_handler *handler,
 
 	/* memfds are shmem files that have no name in any directory. */
 	return shmem_file(file) && !inode->i_nlink;
+}
+
+static bool memfd_luo_hugetlb_can_preserve(struct liveupdate_file_handler *handler,
+					   struct file *file)
+{
+	return is_file_hugepages(file);
 }
 
 static int memfd_luo_keep(struct memfd_luo_out *out, struct folio *folio)
@@ -103,14 +143,16 @@ static int memfd_luo_keep(struct memfd_luo_out *out, struct folio *folio)
 static int memfd_luo_keep_moved(struct file *file, struct memfd_luo_out *out,
 				pgoff_t index)
 {
+	loff_t start = (loff_t)index << PAGE_SHIFT;
+	loff_t end = min_t(loff_t, start + PAGE_SIZE,
+			   i_size_read(file_inode(file))) - 1;
 	struct folio *folio;
 	pgoff_t offset;
 	long nr;
 	int err;
 
-	nr = memfd_pin_folios(file, (loff_t)index << PAGE_SHIFT,
-			      ((loff_t)(index + 1) << PAGE_SHIFT) - 1, &folio, 1,
-			      &offset);
+	/* The range must end inside the file, even in a partial last page. */
+	nr = memfd_pin_folios(file, start, end, &folio, 1, &offset);
 	if (nr < 0)
 		return nr;
 	err = memfd_luo_keep(out, folio);
@@ -136,7 +178,7 @@ static int memfd_luo_collect(struct file *file, struct memfd_luo_out *out)
 	end = (size - 1) >> PAGE_SHIFT;
 
 	/* Bring swapped-out pages back: they must be in memory to stay. */
-	if (SHMEM_I(inode)->swapped) {
+	if (shmem_file(file) && SHMEM_I(inode)->swapped) {
 		for (index = 0; index <= end; index++) {
 			struct folio *folio;
 
@@ -210,16 +252,28 @@ static void memfd_luo_release_out(struct memfd_luo_out *out)
 static int memfd_luo_preserve(struct liveupdate_file_op_args *args)
 {
 	struct inode *inode = file_inode(args->file);
-	struct shmem_inode_info *info = SHMEM_I(inode);
+	bool *preserved = memfd_luo_flag(inode, memfd_luo_is_hugetlb(args));
 	struct memfd_luo_out *out;
 	int err;
+
+	/*
+	 * Huge pages that are reserved but not yet faulted in would come back
+	 * as holes without their reservation: a hugetlb file is populated in
+	 * full first, which fails (ENOMEM, ENOSPC) when the pool cannot.
+	 */
+	if (memfd_luo_is_hugetlb(args) && i_size_read(inode)) {
+		err = vfs_fallocate(args->file, FALLOC_FL_KEEP_SIZE, 0,
+				    i_size_read(inode));
+		if (err)
+			return err;
+	}
 
 	out = kzalloc(sizeof(*out), GFP_KERNEL);
 	if (!out)
 		return -ENOMEM;
 
 	inode_lock(inode);
-	if (info->liveupdate) {
+	if (*preserved) {
 		err = -EBUSY;	/* already in a session */
 		goto err_unlock;
 	}
@@ -237,7 +291,7 @@ static int memfd_luo_preserve(struct liveupdate_file_op_args *args)
 	err = memfd_luo_collect(args->file, out);
 	if (err)
 		goto err_unlock;
-	info->liveupdate = true;
+	*preserved = true;
 	inode_unlock(inode);
 
 	args->serialized_data = PFN_PHYS(folio_pfn(out->ser));
@@ -255,7 +309,7 @@ static void memfd_luo_unpreserve(struct liveupdate_file_op_args *args)
 	struct inode *inode = file_inode(args->file);
 
 	inode_lock(inode);
-	SHMEM_I(inode)->liveupdate = false;
+	*memfd_luo_flag(inode, memfd_luo_is_hugetlb(args)) = false;
 	memfd_luo_release_out(args->private_data);
 	inode_unlock(inode);
 }
@@ -313,8 +367,10 @@ static int memfd_luo_freeze(struct liveupdate_file_op_args *args)
 	}
 	ser->size = i_size_read(inode);
 	ser->pos = file->f_pos;
-	ser->seals = SHMEM_I(inode)->seals;
+	ser->seals = *memfd_luo_seals(inode, memfd_luo_is_hugetlb(args));
 	ser->mode = inode->i_mode;
+	ser->page_shift = memfd_luo_is_hugetlb(args) ?
+			  huge_page_shift(hstate_inode(inode)) : PAGE_SHIFT;
 	ser->nr_folios = out->nr;
 	strscpy(ser->name, name->name, min_t(size_t, name->len + 1,
 					     sizeof(ser->name)));
@@ -328,17 +384,23 @@ static void memfd_luo_unfreeze(struct liveupdate_file_op_args *args)
 	/* The list is rewritten by the next freeze; nothing to undo. */
 }
 
-/* Give back every folio of @list from @from on, and the list itself. */
+/* Give back every folio of @list from @from on. */
 static void memfd_luo_drop_folios(struct memfd_luo_folio_ser *list,
 				  u64 from, u64 nr)
 {
 	u64 i;
 
 	for (i = from; i < nr; i++) {
-		struct folio *folio = kho_restore_folio(list[i].phys);
+		unsigned long j, n;
+		struct page *page;
 
-		if (folio)
-			folio_put(folio);
+		if (list[i].order >= BITS_PER_LONG - PAGE_SHIFT)
+			continue;	/* corrupt: leave it reserved */
+		n = 1UL << list[i].order;
+		/* As plain pages: a 1 GiB folio is too large for the buddy. */
+		page = kho_restore_pages(list[i].phys, n);
+		for (j = 0; page && j < n; j++)
+			__free_page(page + j);
 	}
 }
 
@@ -355,7 +417,8 @@ static struct memfd_luo_ser *memfd_luo_restore_ser(u64 phys,
 	if (!folio)
 		return ERR_PTR(-ENOENT);
 	ser = folio_address(folio);
-	if (!memchr(ser->name, '\0', sizeof(ser->name)) ||
+	if (!memchr(ser->name, '\0', sizeof(ser->name)) || ser->reserved ||
+	    ser->page_shift < PAGE_SHIFT || ser->page_shift > 40 ||
 	    ser->size > MAX_LFS_FILESIZE ||
 	    ser->nr_folios > (ser->size + PAGE_SIZE - 1) >> PAGE_SHIFT ||
 	    (ser->nr_folios &&
@@ -381,16 +444,29 @@ static int memfd_luo_retrieve(struct liveupdate_file_op_args *args)
 	struct memfd_luo_folio_ser *list;
 	struct memfd_luo_ser *ser;
 	struct folio *ser_folio;
+	unsigned int max_order;
 	struct inode *inode;
 	struct file *file;
 	u64 i = 0, last_end = 0;
+	bool hugetlb, huge_format;
 	int err;
 
 	ser = memfd_luo_restore_ser(args->serialized_data, &ser_folio, &list);
 	if (IS_ERR(ser))
 		return PTR_ERR(ser);
 
-	file = shmem_file_setup(ser->name, 0, VM_NORESERVE);
+	hugetlb = memfd_luo_is_hugetlb(args);
+	huge_format = ser->page_shift > PAGE_SHIFT;
+	if (hugetlb != huge_format) {
+		err = -EINVAL;
+		goto err_drop;
+	}
+	if (hugetlb)
+		file = hugetlb_file_setup(ser->name, 0, VM_NORESERVE,
+					  HUGETLB_ANONHUGE_INODE,
+					  ser->page_shift);
+	else
+		file = shmem_file_setup(ser->name, 0, VM_NORESERVE);
 	if (IS_ERR(file)) {
 		err = PTR_ERR(file);
 		goto err_drop;
@@ -398,18 +474,19 @@ static int memfd_luo_retrieve(struct liveupdate_file_op_args *args)
 	file->f_mode |= FMODE_LSEEK | FMODE_PREAD | FMODE_PWRITE;
 	file->f_flags |= O_LARGEFILE;
 	inode = file_inode(file);
+	max_order = hugetlb ? ser->page_shift - PAGE_SHIFT : MAX_PAGE_ORDER;
 
 	inode_lock(inode);
 	i_size_write(inode, ser->size);
 	inode->i_mode = (inode->i_mode & ~0777) | (ser->mode & 0777);
-	SHMEM_I(inode)->seals = ser->seals;
+	*memfd_luo_seals(inode, hugetlb) = ser->seals;
 	for (i = 0; i < ser->nr_folios; i++) {
 		struct memfd_luo_folio_ser *e = &list[i];
 		struct folio *folio;
 
 		/* Sorted, non-overlapping, inside the file, sane orders. */
-		if (e->order > MAX_PAGE_ORDER || e->reserved ||
-		    e->index < last_end ||
+		if (e->order > max_order || (hugetlb && e->order != max_order) ||
+		    e->reserved || e->index < last_end ||
 		    e->index + (1UL << e->order) >
 		    (ser->size + PAGE_SIZE - 1) >> PAGE_SHIFT) {
 			err = -EINVAL;
@@ -425,9 +502,14 @@ static int memfd_luo_retrieve(struct liveupdate_file_op_args *args)
 			err = -EINVAL;
 			goto err_unlock;
 		}
-		if (folio_order(folio) > 1)
-			page_rmappable_folio(&folio->page);
-		err = shmem_insert_folio(inode, folio, e->index);
+		if (hugetlb) {
+			err = hugetlb_add_handed_over_folio(inode, folio,
+							    e->index >> e->order);
+		} else {
+			if (folio_order(folio) > 1)
+				page_rmappable_folio(&folio->page);
+			err = shmem_insert_folio(inode, folio, e->index);
+		}
 		folio_put(folio);
 		if (err)
 			goto err_unlock;
@@ -490,6 +572,22 @@ static struct liveupdate_file_handler memfd_luo_handler = {
 	.compatible = MEMFD_LUO_COMPATIBLE,
 };
 
+static const struct liveupdate_file_ops memfd_luo_hugetlb_ops = {
+	.can_preserve = memfd_luo_hugetlb_can_preserve,
+	.preserve = memfd_luo_preserve,
+	.unpreserve = memfd_luo_unpreserve,
+	.freeze = memfd_luo_freeze,
+	.unfreeze = memfd_luo_unfreeze,
+	.retrieve = memfd_luo_retrieve,
+	.finish = memfd_luo_finish,
+	.owner = THIS_MODULE,
+};
+
+static struct liveupdate_file_handler memfd_luo_hugetlb_handler = {
+	.ops = &memfd_luo_hugetlb_ops,
+	.compatible = MEMFD_LUO_HUGETLB_COMPATIBLE,
+};
+
 static int __init memfd_luo_init(void)
 {
 	int err;
@@ -497,8 +595,10 @@ static int __init memfd_luo_init(void)
 	if (!liveupdate_enabled())
 		return 0;
 	err = liveupdate_register_file_handler(&memfd_luo_handler);
+	if (!err && IS_ENABLED(CONFIG_HUGETLBFS))
+		err = liveupdate_register_file_handler(&memfd_luo_hugetlb_handler);
 	if (err)
-		pr_err("cannot register the memfd handler: %d\n", err);
+		pr_err("cannot register the memfd handlers: %d\n", err);
 	return err;
 }
 late_initcall(memfd_luo_init);

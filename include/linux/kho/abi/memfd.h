@@ -15,14 +15,17 @@
  * A contract between a kernel and the next: changing anything here means
  * bumping the version in %MEMFD_LUO_COMPATIBLE.
  *
- * The serialized data LUO hands over for a memfd is the physical address
+ * Two handlers share it: %MEMFD_LUO_COMPATIBLE for shmem memfds and
+ * %MEMFD_LUO_HUGETLB_COMPATIBLE for hugetlb memfds and hugetlbfs files.
+ * The serialized data LUO hands over for a file is the physical address
  * of a preserved page holding a &struct memfd_luo_ser. Its @folios points
  * to a preserved vmalloc area listing the file's folios, one
  * &struct memfd_luo_folio_ser each, in increasing @index order; the
  * folios themselves are preserved in place with their order.
  */
 
-#define MEMFD_LUO_COMPATIBLE	"memfd-v1"
+#define MEMFD_LUO_COMPATIBLE		"memfd-v1"
+#define MEMFD_LUO_HUGETLB_COMPATIBLE	"memfd-hugetlb-v1"
 #define MEMFD_LUO_NAME_LENGTH	256
 
 /**
@@ -31,6 +34,8 @@
  * @pos: file position
  * @seals: F_SEAL_* seals
  * @mode: inode mode (the exec bits matter)
+ * @page_shift: log2 of the file's page size (12, or a huge page's)
+ * @reserved: zero
  * @nr_folios: entries in @folios
  * @folios: the preserved vmalloc area listing the folios
  * @name: the file's name ("memfd:..."), NUL-terminated
@@ -42,6 +47,8 @@ struct memfd_luo_ser {
 	u64 pos;
 	u32 seals;
 	u32 mode;
+	u32 page_shift;
+	u32 reserved;
 	u64 nr_folios;
 	struct kho_vmalloc folios;
 	u8 name[MEMFD_LUO_NAME_LENGTH];

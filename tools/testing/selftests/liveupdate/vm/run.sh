@@ -149,7 +149,7 @@ clean_log() {
 # Kernel messages that mean the kernel is broken, whatever the test said.
 kernel_trouble() {
 	clean_log "$1" | grep -m1 -E \
-		'Kernel panic|BUG:|Oops|WARNING: |general protection fault|Unable to handle|UBSAN:|KASAN:|kernel BUG at|INFO: task .* blocked|RCU stall|lockdep|possible recursive locking|hung_task'
+		'Kernel panic|BUG:|Oops|WARNING: |general protection fault|Unable to handle|UBSAN:|KASAN:|kernel BUG at|INFO: task .* blocked|rcu: INFO: .* stall|inconsistent lock state|possible recursive locking|circular locking dependency|hung_task'
 }
 
 # --- KTAP output ---------------------------------------------------------

@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Test case: HugeTLB memfds (2 MiB and 1 GiB pages) cross a kexec in
+ * place, in one session with a shmem memfd, with the hugetlb pool
+ * counters consistent at every step, and boot-time gigantic pages are
+ * allocated in the next kernel alongside the preserved ones.
+ *
+ * Stage 1 (booted with 2 MiB and 1 GiB pools) preserves 256 MiB in
+ * 2 MiB pages, 1 GiB in one 1 GiB page, 16 MiB of shmem and 4 MiB in
+ * 2 MiB pages that stage 2 will not retrieve, then kexecs into a kernel
+ * that allocates its own boot-time 1 GiB page and a small 2 MiB pool.
+ * Stage 2 checks the pools before retrieving, while the files are
+ * retrieved (the adopted pages are in-use surplus pages), after finish
+ * (the unretrieved pages are gone) and after the files are closed (the
+ * pools are back to their configured sizes), and every byte in between.
+ *
+ * A 4 MiB file of which only the first page was touched (the other is
+ * reserved by a shared mapping but not faulted in) is populated when
+ * preserved and arrives with both pages.
+ *
+ * lu.case=hvo-first runs stage 1 with HugeTLB vmemmap optimization on
+ * and stage 2 with it off and a 2 MiB pool of 8 pages; lu.case=hvo-second
+ * the other way round, with an empty 2 MiB pool in stage 2.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/memfd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "../kselftest.h"
+#include "lu_luo.h"
+#include "lu_stage.h"
+
+#define MIB		(1024ULL * 1024)
+#define GIB		(1024 * MIB)
+#define SZ_2M_FILE	(256 * MIB)
+#define SZ_1G_FILE	GIB
+#define SZ_SHMEM	(16 * MIB)
+#define SZ_UNCLAIMED	(4 * MIB)
+#define POOL1G_NEXT	1
+
+/* hvo-second also shows that an empty 2 MiB pool next time is fine. */
+static long pool2m_next;
+
+enum { T_2M = 1, T_1G, T_SHMEM, T_UNCLAIMED, T_PARTIAL };
+
+static long pool(const char *path)
+{
+	char buf[32] = "";
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? atol(buf) : -1;
+}
+
+/* nr_hugepages, free, surplus and resv of one size, in one line. */
+static int pool_is(const char *size, long total, long free, long surplus)
+{
+	static const char * const what[] = {
+		"nr_hugepages", "free_hugepages", "surplus_hugepages",
+		"resv_hugepages",
+	};
+	char p[4][96];
+	int i;
+
+	for (i = 0; i < 4; i++)
+		snprintf(p[i], sizeof(p[i]),
+			 "/sys/kernel/mm/hugepages/hugepages-%s/%s", size, what[i]);
+	ksft_print_msg("%s pool: total %ld free %ld surplus %ld resv %ld (want %ld %ld %ld 0)\n",
+		       size, pool(p[0]), pool(p[1]), pool(p[2]), pool(p[3]),
+		       total, free, surplus);
+	return pool(p[0]) == total && pool(p[1]) == free &&
+	       pool(p[2]) == surplus && pool(p[3]) == 0;
+}
+
+static uint64_t word(uint64_t seed, uint64_t i)
+{
+	return (i + seed) * 0x9e3779b97f4a7c15ULL;
+}
+
+static int make_file(const char *name, unsigned int flags, uint64_t size,
+		     uint64_t seed)
+{
+	uint64_t *p, i;
+	int fd;
+
+	fd = memfd_create(name, flags);
+	if (fd < 0 || ftruncate(fd, size))
+		ksft_exit_fail_msg("memfd %s: %s\n", name, strerror(errno));
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		ksft_exit_fail_msg("mmap %s: %s\n", name, strerror(errno));
+	for (i = 0; i < size / 8; i++)
+		p[i] = word(seed, i);
+	munmap(p, size);
+	return fd;
+}
+
+static int file_ok(int fd, uint64_t size, uint64_t seed)
+{
+	uint64_t *p, i, bad = 0;
+	struct stat st;
+
+	if (fstat(fd, &st) || (uint64_t)st.st_size != size)
+		return 0;
+	p = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return 0;
+	for (i = 0; i < size / 8; i++)
+		bad += p[i] != word(seed, i);
+	munmap(p, size);
+	return !bad;
+}
+
+/* 4 MiB: both pages reserved by a shared mapping, only the first touched. */
+static int make_partial(void)
+{
+	uint8_t *p;
+	int fd;
+
+	fd = memfd_create("partial", MFD_HUGETLB | MFD_HUGE_2MB);
+	if (fd < 0 || ftruncate(fd, 4 * MIB))
+		ksft_exit_fail_msg("memfd partial: %s\n", strerror(errno));
+	p = mmap(NULL, 4 * MIB, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		ksft_exit_fail_msg("mmap partial: %s\n", strerror(errno));
+	memset(p, 0xa5, 4096);
+	munmap(p, 4 * MIB);
+	return fd;
+}
+
+static int partial_ok(int fd)
+{
+	struct stat st;
+	uint8_t *p;
+	int ok;
+
+	if (fstat(fd, &st) || st.st_blocks * 512 != (off_t)(4 * MIB))
+		return 0;
+	p = mmap(NULL, 4 * MIB, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return 0;
+	ok = p[0] == 0xa5 && p[4095] == 0xa5 && p[4096] == 0 &&
+	     p[2 * MIB] == 0 && p[4 * MIB - 1] == 0;
+	munmap(p, 4 * MIB);
+	return ok;
+}
+
+static int hvo_is(int on)
+{
+	return pool("/proc/sys/vm/hugetlb_optimize_vmemmap") == on;
+}
+
+static void stage1(void)
+{
+	const char *hvo_next;
+	char c[32], extra[256];
+	int luo, s, f2m;
+
+	ksft_print_header();
+	ksft_set_plan(2);
+	if (!lu_cmdline_get("lu.case", c, sizeof(c)))
+		ksft_exit_fail_msg("no lu.case=\n");
+	ksft_test_result(hvo_is(!strcmp(c, "hvo-first")),
+			 "stage 1 runs with HugeTLB vmemmap optimization %s\n",
+			 !strcmp(c, "hvo-first") ? "on" : "off");
+	hvo_next = !strcmp(c, "hvo-first") ? "hugetlb_free_vmemmap=off" :
+					     "hugetlb_free_vmemmap=on";
+
+	luo = luo_open();
+	s = luo_create_session(luo, "huge");
+	f2m = make_file("ram-2m", MFD_HUGETLB | MFD_HUGE_2MB, SZ_2M_FILE, 1);
+	luo_preserve_fd(s, f2m, T_2M);
+	luo_preserve_fd(s, make_file("ram-1g", MFD_HUGETLB | MFD_HUGE_1GB,
+				     SZ_1G_FILE, 2), T_1G);
+	luo_preserve_fd(s, make_file("shmem", 0, SZ_SHMEM, 3), T_SHMEM);
+	luo_preserve_fd(s, make_file("unclaimed", MFD_HUGETLB | MFD_HUGE_2MB,
+				     SZ_UNCLAIMED, 4), T_UNCLAIMED);
+	luo_preserve_fd(s, make_partial(), T_PARTIAL);
+	ksft_test_result(ftruncate(f2m, 0) && errno == EBUSY,
+			 "a preserved hugetlb memfd cannot change size (EBUSY)\n");
+	if (ksft_get_fail_cnt())
+		ksft_finished();
+	snprintf(extra, sizeof(extra),
+		 "%s hugepagesz=1G hugepages=%d hugepagesz=2M hugepages=%d",
+		 hvo_next, POOL1G_NEXT, !strcmp(c, "hvo-first") ? 8 : 0);
+	lu_kexec_next(extra);
+}
+
+static void stage2(void)
+{
+	long long before, after;
+	int luo, s, f2m, f1g, fsh, fpart;
+	char c[32];
+
+	ksft_print_header();
+	ksft_set_plan(12);
+	lu_cmdline_get("lu.case", c, sizeof(c));
+	pool2m_next = !strcmp(c, "hvo-first") ? 8 : 0;
+	ksft_test_result(hvo_is(strcmp(c, "hvo-first") != 0),
+			 "stage 2 runs with HugeTLB vmemmap optimization %s\n",
+			 strcmp(c, "hvo-first") ? "on" : "off");
+	ksft_test_result(pool_is("1048576kB", POOL1G_NEXT, POOL1G_NEXT, 0),
+			 "the boot-time 1 GiB page was allocated next to the preserved one\n");
+	ksft_test_result(pool_is("2048kB", pool2m_next, pool2m_next, 0),
+			 "the 2 MiB pool is as configured before retrieving\n");
+
+	luo = luo_open();
+	s = luo_retrieve_session(luo, "huge");
+	f2m = luo_retrieve_fd(s, T_2M);
+	f1g = luo_retrieve_fd(s, T_1G);
+	fsh = luo_retrieve_fd(s, T_SHMEM);
+	fpart = luo_retrieve_fd(s, T_PARTIAL);
+	ksft_test_result(pool_is("2048kB", pool2m_next + SZ_2M_FILE / (2 * MIB) + 2,
+				 pool2m_next, SZ_2M_FILE / (2 * MIB) + 2),
+			 "retrieved 2 MiB pages are in-use surplus pages\n");
+	ksft_test_result(pool_is("1048576kB", POOL1G_NEXT + 1, POOL1G_NEXT, 1),
+			 "the retrieved 1 GiB page is an in-use surplus page\n");
+	ksft_test_result(file_ok(f2m, SZ_2M_FILE, 1),
+			 "256 MiB in 2 MiB pages, every word\n");
+	ksft_test_result(file_ok(f1g, SZ_1G_FILE, 2),
+			 "1 GiB in a 1 GiB page, every word\n");
+	ksft_test_result(file_ok(fsh, SZ_SHMEM, 3),
+			 "the shmem memfd in the same session, every word\n");
+	ksft_test_result(partial_ok(fpart),
+			 "a half-touched file was populated and arrived with both pages\n");
+
+	before = lu_meminfo_kib("MemTotal");
+	luo_finish(s);
+	after = lu_meminfo_kib("MemTotal");
+	ksft_test_result(after - before >= (long long)(SZ_UNCLAIMED >> 10),
+			 "finish released the unretrieved huge pages (MemTotal +%lld KiB)\n",
+			 after - before);
+
+	close(f2m);
+	close(f1g);
+	close(fsh);
+	close(fpart);
+	close(s);
+	ksft_test_result(pool_is("2048kB", pool2m_next, pool2m_next, 0),
+			 "closing the files gives the 2 MiB pages back\n");
+	ksft_test_result(pool_is("1048576kB", POOL1G_NEXT, POOL1G_NEXT, 0),
+			 "closing the files gives the 1 GiB page back\n");
+	ksft_finished();
+}
+
+int main(void)
+{
+	static void (*const stages[])(void) = { stage1, stage2 };
+
+	luo_require();
+	lu_run_stages(stages, ARRAY_SIZE(stages));
+}
