@@ -11,7 +11,8 @@
  *   kexec   a kexec reboot with nothing preserved (the baseline)
  *   luo     a memfd of lu.size MiB in a session across a kexec reboot;
  *           blackout is from "reboot" (just before reboot()) to
- *           "verified" (session and file retrieved, every word checked)
+ *           "verified" (session and file retrieved, every word checked);
+ *           with lu.huge=1 the memfd is backed by 2 MiB HugeTLB pages
  *   finish  the same, but the file is not retrieved: times FINISH,
  *           which releases it
  *   disk    the alternative without live update: write the data to the
@@ -30,6 +31,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/memfd.h>
 #include <linux/reboot.h>
 #include <sys/mman.h>
 #include <sys/reboot.h>
@@ -115,7 +117,13 @@ static int kho_ctl(const char *cmd, char *out, size_t len)
 
 static int make_memfd(uint64_t **map)
 {
-	int fd = memfd_create("bench", 0);
+	char huge[4];
+	unsigned int flags = 0;
+	int fd;
+
+	if (lu_cmdline_get("lu.huge", huge, sizeof(huge)) && huge[0] == '1')
+		flags = MFD_HUGETLB | MFD_HUGE_2MB;
+	fd = memfd_create("bench", flags);
 
 	if (fd < 0 || ftruncate(fd, size))
 		ksft_exit_fail_msg("memfd: %s\n", strerror(errno));

@@ -129,6 +129,8 @@ for v in $variants; do
 		for s in $sizes; do
 			boot "$v" "luo-$s" "$run" lu.bench=luo lu.size="$s"
 			[ "$s" -gt 0 ] || continue
+			boot "$v" "huge-$s" "$run" lu.bench=luo lu.size="$s" \
+				lu.huge=1 hugepages=$((s / 2 + 8))
 			boot "$v" "disk-$s" "$run" lu.bench=disk lu.size="$s"
 			boot "$v" "kho0-$s" "$run" lu.bench=kho lu.size="$s" lu.order=0
 			boot "$v" "kho9-$s" "$run" lu.bench=kho lu.size="$s" lu.order=9
@@ -185,15 +187,16 @@ echo "Live update benchmark, $(date -u +%Y-%m-%d), $(nproc) CPUs, QEMU ${accel%%
 echo
 echo "Blackout: from reboot() to every session retrieved and its data checked (ms; median [min-max] of $runs runs)."
 echo
-echo "| deferred struct page init | preserved | live update | ratio to plain kexec | copy to disk + cold reboot | disk / live update |"
-echo "|---|---|---|---|---|---|"
+echo "| deferred struct page init | preserved | live update | ratio to plain kexec | live update, 2 MiB HugeTLB | ratio to plain kexec | copy to disk + cold reboot | disk / live update |"
+echo "|---|---|---|---|---|---|---|---|"
 for v in $variants; do
 	base=$(get "$v" kexec blackout_ms 4)
-	echo "| ${v/nodeferred/off} | nothing (plain kexec) | $(fmt "$v" kexec blackout_ms 1) | 1.00 | | |" | sed 's/| deferred |/| on |/'
+	echo "| ${v/nodeferred/off} | nothing (plain kexec) | $(fmt "$v" kexec blackout_ms 1) | 1.00 | | | | |" | sed 's/| deferred |/| on |/'
 	for s in $sizes; do
 		l=$(get "$v" "luo-$s" blackout_ms 4)
+		h=$(get "$v" "huge-$s" blackout_ms 4)
 		d=$(get "$v" "disk-$s" blackout_ms 4)
-		echo "| ${v/nodeferred/off} | $s MiB memfd | $(fmt "$v" "luo-$s" blackout_ms 1) | $(ratio "$l" "$base") | $(fmt "$v" "disk-$s" blackout_ms 1) | $(ratio "$d" "$l") |" | sed 's/| deferred |/| on |/'
+		echo "| ${v/nodeferred/off} | $s MiB memfd | $(fmt "$v" "luo-$s" blackout_ms 1) | $(ratio "$l" "$base") | $(fmt "$v" "huge-$s" blackout_ms 1) | $(ratio "$h" "$base") | $(fmt "$v" "disk-$s" blackout_ms 1) | $(ratio "$d" "$l") |" | sed 's/| deferred |/| on |/'
 	done
 done
 echo
@@ -231,12 +234,13 @@ cat "$table"
 # The plot: blackout against preserved size.
 dat=$out/blackout.dat
 {
-	echo "# size_mib luo_on disk_on luo_off disk_off kexec_on kexec_off"
+	echo "# size_mib luo_on disk_on luo_off disk_off kexec_on kexec_off huge_on"
 	for s in $sizes; do
 		line=$s
 		for col in "deferred luo-$s" "deferred disk-$s" \
 			   "nodeferred luo-$s" "nodeferred disk-$s" \
-			   "deferred kexec" "nodeferred kexec"; do
+			   "deferred kexec" "nodeferred kexec" \
+			   "deferred huge-$s"; do
 			# shellcheck disable=SC2086
 			val=$(get $col blackout_ms 4)
 			line="$line ${val:-NaN}"
@@ -254,6 +258,7 @@ set key top left
 set grid
 set datafile missing "NaN"
 plot "$dat" using 1:2 with linespoints title "live update, deferred init on", \
+     "$dat" using 1:8 with linespoints title "live update, 2 MiB HugeTLB, on", \
      "$dat" using 1:4 with linespoints title "live update, deferred init off", \
      "$dat" using 1:6 with lines dashtype 2 title "plain kexec, on", \
      "$dat" using 1:3 with linespoints title "copy to disk + cold reboot, on", \
