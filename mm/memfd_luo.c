@@ -103,16 +103,10 @@ static unsigned int *memfd_luo_seals(struct inode *inode, bool hugetlb)
 static bool memfd_luo_can_preserve(struct liveupdate_file_handler *handler,
 				   struct file *file)
 {
-	struct inode *inode = file_inode(file);
-
-	/* memfds are shmem files that have no name in any directory. */
-	return shmem_file(file) && !inode->i_nlink;
-}
-
-static bool memfd_luo_hugetlb_can_preserve(struct liveupdate_file_handler *handler,
-					   struct file *file)
-{
-	return is_file_hugepages(file);
+	/* Any hugetlb file; shmem files only with no name in a directory. */
+	if (handler == &memfd_luo_hugetlb_handler)
+		return is_file_hugepages(file);
+	return shmem_file(file) && !file_inode(file)->i_nlink;
 }
 
 static int memfd_luo_keep(struct memfd_luo_out *out, struct folio *folio)
@@ -567,24 +561,14 @@ static const struct liveupdate_file_ops memfd_luo_ops = {
 	.owner = THIS_MODULE,
 };
 
+/* One set of ops, two formats: each op asks which handler it runs for. */
 static struct liveupdate_file_handler memfd_luo_handler = {
 	.ops = &memfd_luo_ops,
 	.compatible = MEMFD_LUO_COMPATIBLE,
 };
 
-static const struct liveupdate_file_ops memfd_luo_hugetlb_ops = {
-	.can_preserve = memfd_luo_hugetlb_can_preserve,
-	.preserve = memfd_luo_preserve,
-	.unpreserve = memfd_luo_unpreserve,
-	.freeze = memfd_luo_freeze,
-	.unfreeze = memfd_luo_unfreeze,
-	.retrieve = memfd_luo_retrieve,
-	.finish = memfd_luo_finish,
-	.owner = THIS_MODULE,
-};
-
 static struct liveupdate_file_handler memfd_luo_hugetlb_handler = {
-	.ops = &memfd_luo_hugetlb_ops,
+	.ops = &memfd_luo_ops,
 	.compatible = MEMFD_LUO_HUGETLB_COMPATIBLE,
 };
 
