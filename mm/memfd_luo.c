@@ -109,9 +109,29 @@ static bool memfd_luo_can_preserve(struct liveupdate_file_handler *handler,
 	return shmem_file(file) && !file_inode(file)->i_nlink;
 }
 
+/*
+ * shmem_fallocate() leaves new folios !uptodate and unzeroed: shmem reads
+ * them as zeros. The next kernel inserts every folio uptodate, so zero
+ * such a folio now rather than hand over what its memory last held.
+ */
+static void memfd_luo_make_uptodate(struct folio *folio)
+{
+	if (folio_test_uptodate(folio))
+		return;
+	folio_lock(folio);
+	if (!folio_test_uptodate(folio)) {
+		folio_zero_range(folio, 0, folio_size(folio));
+		flush_dcache_folio(folio);
+		folio_mark_uptodate(folio);
+	}
+	folio_unlock(folio);
+}
+
 static int memfd_luo_keep(struct memfd_luo_out *out, struct folio *folio)
 {
 	int err;
+
+	memfd_luo_make_uptodate(folio);
 
 	if (out->nr == out->cap) {
 		unsigned long cap = max(16UL, out->cap * 2);
@@ -223,6 +243,23 @@ static int memfd_luo_collect(struct file *file, struct memfd_luo_out *out)
 	return err;
 }
 
+/*
+ * Kept folios cannot be reclaimed, but one swapped in and not yet kept can
+ * be swapped out again before it is: collect until nothing is in swap.
+ */
+static int memfd_luo_collect_all(struct file *file, struct memfd_luo_out *out)
+{
+	int err, tries;
+
+	for (tries = 0; tries < 8; tries++) {
+		err = memfd_luo_collect(file, out);
+		if (err || !shmem_file(file) ||
+		    !READ_ONCE(SHMEM_I(file_inode(file))->swapped))
+			return err;
+	}
+	return -EAGAIN;
+}
+
 static void memfd_luo_release_out(struct memfd_luo_out *out)
 {
 	unsigned long i;
@@ -282,7 +319,7 @@ static int memfd_luo_preserve(struct liveupdate_file_op_args *args)
 		out->ser = NULL;
 		goto err_unlock;
 	}
-	err = memfd_luo_collect(args->file, out);
+	err = memfd_luo_collect_all(args->file, out);
 	if (err)
 		goto err_unlock;
 	*preserved = true;
@@ -328,7 +365,7 @@ static int memfd_luo_freeze(struct liveupdate_file_op_args *args)
 	int err;
 
 	inode_lock(inode);
-	err = memfd_luo_collect(file, out);
+	err = memfd_luo_collect_all(file, out);
 	if (err)
 		goto out_unlock;
 
@@ -441,7 +478,7 @@ static int memfd_luo_retrieve(struct liveupdate_file_op_args *args)
 	unsigned int max_order;
 	struct inode *inode;
 	struct file *file;
-	u64 i = 0, last_end = 0;
+	u64 i = 0, last_end = 0, npages;
 	bool hugetlb, huge_format;
 	int err;
 
@@ -469,6 +506,7 @@ static int memfd_luo_retrieve(struct liveupdate_file_op_args *args)
 	file->f_flags |= O_LARGEFILE;
 	inode = file_inode(file);
 	max_order = hugetlb ? ser->page_shift - PAGE_SHIFT : MAX_PAGE_ORDER;
+	npages = DIV_ROUND_UP(ser->size, PAGE_SIZE);
 
 	inode_lock(inode);
 	i_size_write(inode, ser->size);
@@ -478,11 +516,13 @@ static int memfd_luo_retrieve(struct liveupdate_file_op_args *args)
 		struct memfd_luo_folio_ser *e = &list[i];
 		struct folio *folio;
 
-		/* Sorted, non-overlapping, inside the file, sane orders. */
+		/*
+		 * Sorted, non-overlapping, aligned, starting inside the file
+		 * (a large shmem folio may reach past its end), sane orders.
+		 */
 		if (e->order > max_order || (hugetlb && e->order != max_order) ||
 		    e->reserved || e->index < last_end ||
-		    e->index + (1UL << e->order) >
-		    (ser->size + PAGE_SIZE - 1) >> PAGE_SHIFT) {
+		    e->index >= npages || !IS_ALIGNED(e->index, 1UL << e->order)) {
 			err = -EINVAL;
 			goto err_unlock;
 		}

@@ -201,7 +201,7 @@ static const char *__init kho_check_scratch_list(void)
 	for (i = 0; i < cnt; i++) {
 		u64 addr = list[i].addr, size = list[i].size;
 
-		if (!size || !PAGE_ALIGNED(addr) || !PAGE_ALIGNED(size) ||
+		if (!size || !IS_ALIGNED(addr | size, PAGE_SIZE << pageblock_order) ||
 		    addr + size < addr ||
 		    !memblock_is_region_memory(addr, size)) {
 			why = "a scratch area is not memory";
@@ -312,14 +312,19 @@ struct kho_reserve_walk {
 	u64 nr_ranges;
 	struct memblock_region *nodes;
 	u64 nr_nodes;
+	u64 max_pages;
 };
 
 static int __init kho_reserve_node(phys_addr_t phys, void *arg)
 {
 	struct kho_reserve_walk *w = arg;
 
-	if (!PAGE_ALIGNED(phys) || !kho_in_range_ok(phys, PAGE_SIZE))
+	if (!PAGE_ALIGNED(phys) || !kho_in_range_ok(phys, PAGE_SIZE) ||
+	    phys == kho_in.tracker_phys)
 		return -EFAULT;
+	/* A real tracker has far fewer pages; a looping one is refused. */
+	if (w->nr_pages + w->nr_nodes > w->max_pages)
+		return -E2BIG;
 	if (w->nodes) {
 		w->nodes[w->nr_nodes].base = phys;
 		w->nodes[w->nr_nodes].size = PAGE_SIZE;
@@ -413,6 +418,23 @@ static int __init kho_reserve_all(const struct kho_tracker_node_ser *root,
 	if (!w->ranges || !w->nodes)
 		return -ENOMEM;
 
+	/*
+	 * Tracker pages first, and checked before anything is reserved: a
+	 * page used twice, or one inside a preserved block, means the map is
+	 * corrupt (-EFAULT).
+	 */
+	w->nr_nodes = 0;
+	ret = kho_tracker_walk(root, -1, &kho_reserve_nodes_ops, w);
+	if (ret)
+		return -EFAULT;
+	sort(w->nodes, w->nr_nodes, sizeof(*w->nodes), kho_cmp_region, NULL);
+	for (i = 0; i < w->nr_nodes; i++) {
+		if (i && w->nodes[i].base == w->nodes[i - 1].base)
+			return -EFAULT;
+		if (kho_in_preserved(root, w->nodes[i].base, PAGE_SIZE))
+			return -EFAULT;
+	}
+
 	for (order = 0; order < KHO_TRACKER_ORDERS; order++) {
 		if (!w->runs[order])
 			continue;
@@ -424,12 +446,6 @@ static int __init kho_reserve_all(const struct kho_tracker_node_ser *root,
 			return ret;
 	}
 
-	/* Tracker pages: collect, sort, coalesce, reserve. */
-	w->nr_nodes = 0;
-	ret = kho_tracker_walk(root, -1, &kho_reserve_nodes_ops, w);
-	if (ret)
-		return ret;
-	sort(w->nodes, w->nr_nodes, sizeof(*w->nodes), kho_cmp_region, NULL);
 	for (i = 1, k = 0; i < w->nr_nodes; i++) {
 		if (w->nodes[k].base + w->nodes[k].size == w->nodes[i].base)
 			w->nodes[k].size += PAGE_SIZE;
@@ -470,6 +486,8 @@ void __init kho_reserve_preserved(void)
 		goto out;
 	}
 
+	/* At most a node per 4 MiB of memory per order, plus some. */
+	w->max_pages = (memblock_phys_mem_size() >> 22) * 4 + 4096;
 	ret = kho_tracker_walk(root, -1, &kho_reserve_ops, w);
 	if (ret) {
 		why = "the preserved-memory map is corrupt";
@@ -482,7 +500,10 @@ void __init kho_reserve_preserved(void)
 	}
 
 	ret = kho_reserve_all(root, w);
-	if (ret) {
+	if (ret == -EFAULT) {
+		/* Found before anything was reserved. */
+		why = "the preserved-memory map is corrupt";
+	} else if (ret) {
 		/*
 		 * Out of scratch memory for memblock's arrays. What is reserved
 		 * stays reserved (lost, not corrupted); the rest is released.
@@ -870,8 +891,11 @@ struct folio *kho_restore_folio(phys_addr_t phys)
 		return NULL;
 
 	page = pfn_to_page(pfn);
-	if (WARN_ON_ONCE(!kho_pages_untouched(page, 1UL << order)))
+	if (!kho_pages_untouched(page, 1UL << order)) {
+		pr_warn_once("preserved block at pfn %#lx is in use; not restored\n",
+			     pfn);
 		return NULL;
+	}
 	kho_init_pages(page, order, true);
 	return page_folio(page);
 }
@@ -898,8 +922,9 @@ struct page *kho_restore_pages(phys_addr_t phys, unsigned long nr_pages)
 		order = kho_range_order(p, end - p);
 		if (!kho_tracker_test_and_clear(kho_in.tracker, p, order))
 			goto err_unclaim;
-		if (WARN_ON_ONCE(!kho_pages_untouched(pfn_to_page(p),
-						      1UL << order))) {
+		if (!kho_pages_untouched(pfn_to_page(p), 1UL << order)) {
+			pr_warn_once("preserved block at pfn %#lx is in use; not restored\n",
+				     p);
 			p += 1UL << order;
 			goto err_unclaim;
 		}
@@ -998,8 +1023,8 @@ static int kho_release_run(unsigned int order, unsigned long pfn,
 			continue;
 		if (!kho_tracker_test_and_clear(kho_in.tracker, pfn, order))
 			continue;
-		if (WARN_ON_ONCE(!kho_pages_untouched(page, nr)))
-			continue;
+		if (!kho_pages_untouched(page, nr))
+			continue;	/* overlaps another block: leave it */
 		kho_init_pages(page, order, false);
 		for (j = 0; j < nr; j++)
 			__free_page(page + j);

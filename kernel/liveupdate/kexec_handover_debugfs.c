@@ -164,6 +164,11 @@ void kho_debugfs_remove_subtree(struct kho_subtree *sub)
 	sub->dentry = NULL;
 }
 
+/*
+ * The incoming subtrees are shown as copies taken at boot: their owners
+ * restore and free the originals. An address that is not the start of a
+ * preserved block, or a size beyond it, is not shown.
+ */
 static void __init kho_debugfs_in_subtrees(struct dentry *dir)
 {
 	const void *fdt = kho_in.fdt;
@@ -171,17 +176,30 @@ static void __init kho_debugfs_in_subtrees(struct dentry *dir)
 
 	fdt_for_each_subnode(node, fdt, 0) {
 		const char *name = fdt_get_name(fdt, node, NULL);
-		const void *prop;
-		const void *sub;
-		int len;
+		const void *prop, *sub;
+		unsigned long pfn;
+		size_t size;
+		void *copy;
+		int len, order;
 
 		prop = fdt_getprop(fdt, node, KHO_FDT_PROP_SUBTREE, &len);
 		if (!name || !prop || len != sizeof(u64))
 			continue;
-		sub = phys_to_virt(get_unaligned_be64(prop));
+		pfn = PHYS_PFN(get_unaligned_be64(prop));
+		if (!PAGE_ALIGNED(get_unaligned_be64(prop)))
+			continue;
+		order = kho_tracker_covering_order(kho_in.tracker, pfn);
+		if (order < 0 || (pfn & ((1UL << order) - 1)))
+			continue;
+		sub = pfn_to_kaddr(pfn);
 		if (fdt_check_header(sub))
 			continue;
-		kho_debugfs_blob(name, dir, sub, fdt_totalsize(sub));
+		size = fdt_totalsize(sub);
+		if (size > PAGE_SIZE << order)
+			continue;
+		copy = kmemdup(sub, size, GFP_KERNEL);
+		if (copy)
+			kho_debugfs_blob(name, dir, copy, size);
 	}
 }
 

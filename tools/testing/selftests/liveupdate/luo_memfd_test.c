@@ -37,7 +37,12 @@
 #define BIG_POS		12345
 #define SEALS		(F_SEAL_SHRINK | F_SEAL_GROW)
 
-enum { TOKEN_BIG = 1, TOKEN_SPARSE = 2, TOKEN_SEALED = 3, TOKEN_UNCLAIMED = 4 };
+enum {
+	TOKEN_BIG = 1, TOKEN_SPARSE = 2, TOKEN_SEALED = 3, TOKEN_UNCLAIMED = 4,
+	TOKEN_FALLOC = 5,
+};
+
+#define FALLOC_SIZE	(4 * MIB)
 
 static const off_t sparse_offsets[] = { 0, 300 * MIB, SPARSE_SIZE - 4096 };
 
@@ -82,6 +87,21 @@ static off_t check(int fd, uint64_t seed, off_t off, size_t len)
 	return -1;
 }
 
+static int all_zero(int fd, size_t len)
+{
+	static uint8_t buf[1 << 16];
+	size_t done, i;
+
+	for (done = 0; done < len; done += sizeof(buf)) {
+		if (pread(fd, buf, sizeof(buf), done) != sizeof(buf))
+			return 0;
+		for (i = 0; i < sizeof(buf); i++)
+			if (buf[i])
+				return 0;
+	}
+	return 1;
+}
+
 static int make_memfd(const char *name, unsigned int flags, off_t size)
 {
 	int fd = memfd_create(name, flags);
@@ -95,7 +115,7 @@ static int make_memfd(const char *name, unsigned int flags, off_t size)
 
 static void stage1(void)
 {
-	int luo, vm1, abandon, big, sparse, sealed, unclaimed, other;
+	int luo, vm1, abandon, big, sparse, sealed, unclaimed, other, falloc;
 	char buf[128];
 	size_t i;
 
@@ -121,6 +141,18 @@ static void stage1(void)
 		ksft_exit_fail_msg("F_ADD_SEALS: %s\n", strerror(errno));
 	unclaimed = make_memfd("unclaimed", 0, UNCLAIMED_SIZE);
 	fill(unclaimed, 4, 0, UNCLAIMED_SIZE);
+
+	/*
+	 * fallocate() leaves shmem folios unzeroed (they read as zeros). Free
+	 * memory full of 0xff first, so that such a folio has junk to leak.
+	 */
+	other = make_memfd("junk", 0, 32 * MIB);
+	fill(other, 0xff, 0, 32 * MIB);
+	close(other);
+	falloc = make_memfd("fallocated", 0, FALLOC_SIZE);
+	if (fallocate(falloc, 0, 0, FALLOC_SIZE))
+		ksft_exit_fail_msg("fallocate: %s\n", strerror(errno));
+	luo_preserve_fd(vm1, falloc, TOKEN_FALLOC);
 
 	luo_preserve_fd(vm1, big, TOKEN_BIG);
 	luo_preserve_fd(vm1, sparse, TOKEN_SPARSE);
@@ -184,7 +216,7 @@ static void stage2(void)
 	off_t bad = -1;
 
 	ksft_print_header();
-	ksft_set_plan(16);
+	ksft_set_plan(17);
 
 	ksft_test_result(luo_sysfs("updates", buf, sizeof(buf)) == 1,
 			 "sysfs: live update 1 since cold boot\n");
@@ -224,6 +256,8 @@ static void stage2(void)
 			 "sealed memfd: seals, size and contents kept\n");
 	ksft_test_result(ftruncate(sealed, 2 * SEALED_SIZE) && errno == EPERM,
 			 "sealed memfd: seals still apply (EPERM)\n");
+	ksft_test_result(all_zero(luo_retrieve_fd(vm1, TOKEN_FALLOC), FALLOC_SIZE),
+			 "fallocated memfd: reads zeros, no stale memory\n");
 
 	before = lu_meminfo_kib("MemTotal");
 	luo_finish(vm1);
