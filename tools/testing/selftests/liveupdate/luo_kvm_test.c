@@ -14,7 +14,9 @@
  *   shmem    a memfd
  *   hugetlb  a memfd of 2 MiB HugeTLB pages
  *   gmem     a guest_memfd (GUEST_MEMFD_FLAG_MMAP, 4 KiB pages) of a
- *            software-protected VM; the next kernel's VM adopts it
+ *            software-protected VM, mapped as the slot's shared memory
+ *            too; the ring is private (KVM reaches it through the
+ *            guest_memfd), the rest shared; the next kernel's VM adopts it
  *   killed   a VMM that preserved its VM and was killed before the
  *            update: nothing is preserved and nothing crosses
  *
@@ -241,13 +243,15 @@ static int vm_rebuild(struct lu_vmm *v, enum lu_vmm_ram kind, int ram_fd,
 	int err;
 
 	memset(v, 0, sizeof(*v));
-	v->kvm = v->vm = v->vcpu = -1;
+	v->kvm = -1;
+	v->vm = -1;
+	v->vcpu = -1;
 	v->ram = MAP_FAILED;
 	if (kind != LU_VMM_GMEM) {
 		if (fstat(ram_fd, &sb))
 			return -errno;
 		if ((uint64_t)sb.st_size != size) {
-			ksft_print_msg("refused: the preserved RAM holds %lld bytes, the VM has %llu\n",
+			ksft_print_msg("refused: %lld bytes of RAM preserved, the VM has %llu\n",
 				       (long long)sb.st_size,
 				       (unsigned long long)size);
 			return -EINVAL;
@@ -341,6 +345,6 @@ int main(void)
 
 	luo_require();
 	if (!lu_cmdline_get("lu.case", lu_case, sizeof(lu_case)))
-		strcpy(lu_case, "shmem");
+		snprintf(lu_case, sizeof(lu_case), "shmem");
 	lu_run_stages(stages, ARRAY_SIZE(stages));
 }

@@ -16,7 +16,7 @@
 #include "lu_vmm.h"
 
 #ifndef GUEST_MEMFD_FLAG_MMAP
-#define GUEST_MEMFD_FLAG_MMAP	(1ULL << 0)
+#define GUEST_MEMFD_FLAG_MMAP	1ULL
 #endif
 #ifndef KVM_X86_SW_PROTECTED_VM
 #define KVM_X86_SW_PROTECTED_VM	1
@@ -160,6 +160,20 @@ int lu_vmm_build(struct lu_vmm *v, enum lu_vmm_ram kind, int ram_fd,
 	*why = "KVM_SET_USER_MEMORY_REGION2";
 	if (ioctl(v->vm, KVM_SET_USER_MEMORY_REGION2, &slot))
 		return -errno;
+	if (kind == LU_VMM_GMEM) {
+		/* The ring is private: the guest reaches it through KVM's
+		 * guest_memfd path, the rest through the shared mapping.
+		 */
+		struct kvm_memory_attributes attr = {
+			.address = LU_VMM_RING,
+			.size = LU_VMM_RING_SIZE,
+			.attributes = KVM_MEMORY_ATTRIBUTE_PRIVATE,
+		};
+
+		*why = "KVM_SET_MEMORY_ATTRIBUTES";
+		if (ioctl(v->vm, KVM_SET_MEMORY_ATTRIBUTES, &attr))
+			return -errno;
+	}
 
 	*why = "KVM_CREATE_VCPU";
 	v->vcpu = ioctl(v->vm, KVM_CREATE_VCPU, 0);
@@ -197,8 +211,10 @@ int lu_vmm_boot(struct lu_vmm *v)
 		return -errno;
 	sregs.cs.base = 0;
 	sregs.cs.selector = 0;
-	sregs.ds = sregs.es = sregs.ss = sregs.cs;
-	sregs.ds.type = sregs.es.type = sregs.ss.type = 3;	/* data RW */
+	sregs.ds = sregs.cs;
+	sregs.ds.type = 3;	/* data, read/write, accessed */
+	sregs.es = sregs.ds;
+	sregs.ss = sregs.ds;
 	if (ioctl(v->vcpu, KVM_SET_SREGS, &sregs))
 		return -errno;
 	if (ioctl(v->vcpu, KVM_SET_REGS, &regs))
@@ -271,7 +287,8 @@ int lu_vmm_restore(struct lu_vmm *v, const struct lu_vmm_state *st)
 
 uint32_t lu_vmm_counter(const struct lu_vmm *v)
 {
-	return *(volatile uint32_t *)(v->ram + LU_VMM_COUNTER);
+	return __atomic_load_n((uint32_t *)(v->ram + LU_VMM_COUNTER),
+			       __ATOMIC_RELAXED);
 }
 
 uint64_t lu_vmm_csum(const struct lu_vmm *v)
@@ -317,11 +334,11 @@ uint64_t lu_vmm_pattern_bad(const struct lu_vmm *v)
 
 uint64_t lu_vmm_pfn(const struct lu_vmm *v, uint64_t offset)
 {
-	volatile uint8_t *p = v->ram + offset;
+	uint8_t *p = v->ram + offset;
 	uint64_t entry = 0;
 	int fd;
 
-	(void)*p;	/* fault it in */
+	(void)__atomic_load_n(p, __ATOMIC_RELAXED);	/* fault it in */
 	fd = open("/proc/self/pagemap", O_RDONLY);
 	if (fd < 0)
 		return 0;
@@ -346,5 +363,7 @@ void lu_vmm_destroy(struct lu_vmm *v)
 		close(v->kvm);
 	v->run = NULL;
 	v->ram = MAP_FAILED;
-	v->vcpu = v->vm = v->kvm = -1;
+	v->vcpu = -1;
+	v->vm = -1;
+	v->kvm = -1;
 }

@@ -19,7 +19,7 @@ top=$1
 build=$2
 src=$build/linux
 tarball=/usr/src/linux-source-6.12.tar.xz
-overlay_dirs="arch drivers Documentation include kernel lib mm tools"
+overlay_dirs="arch drivers Documentation include kernel lib mm tools virt"
 
 die() {
 	echo "Error: $*" >&2

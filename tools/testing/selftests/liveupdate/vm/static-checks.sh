@@ -48,7 +48,7 @@ project_files() {	# project_files DIR... -- PATTERN...
 	done
 }
 
-kernel_dirs=(arch drivers include kernel lib mm)
+kernel_dirs=(arch drivers include kernel lib mm virt)
 all_dirs=("${kernel_dirs[@]}" tools)
 
 # checkpatch cannot see the definitions of the page and folio flag
