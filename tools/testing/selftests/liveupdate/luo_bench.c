@@ -21,6 +21,14 @@
  *   kho     lu.size MiB in folios of order lu.order through the KHO test
  *           interface: tracker size, and the next kernel's reserve and
  *           restore times
+ *   vm      a KVM guest with lu.size MiB of RAM (lu.ram=shmem, hugetlb
+ *           or gmem) that keeps counting, live updated the way a VMM
+ *           would: RAM and an empty state memfd are preserved while the
+ *           guest runs, then the vCPU is paused ("save", the guest's
+ *           last instruction), its state written and the kernel
+ *           kexec'ed; the next kernel retrieves both, rebuilds the VM on
+ *           the same RAM and runs the vCPU: "verified" is its first exit,
+ *           a few microseconds of guest time after its first instruction
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -40,6 +48,7 @@
 #include "../kselftest.h"
 #include "lu_luo.h"
 #include "lu_stage.h"
+#include "lu_vmm.h"
 
 #define DISK		"/dev/vda"
 #define DISK_MAGIC	0x4c55424e43484453ULL	/* "LUBNCHDS" */
@@ -280,6 +289,95 @@ static void kho_stage2(void)
 	printf("BENCH restore_ns=%s", p ? p + 11 : "-1\n");
 }
 
+static enum lu_vmm_ram vm_ram(void)
+{
+	char ram[16] = "shmem";
+
+	lu_cmdline_get("lu.ram", ram, sizeof(ram));
+	if (!strcmp(ram, "hugetlb"))
+		return LU_VMM_HUGETLB;
+	if (!strcmp(ram, "gmem"))
+		return LU_VMM_GMEM;
+	return LU_VMM_SHMEM;
+}
+
+static void vm_stage1(void)
+{
+	enum lu_vmm_ram kind = vm_ram();
+	struct lu_vmm_state st;
+	struct lu_vmm v;
+	const char *why;
+	int luo, s, ram, vm, state, err;
+
+	ram = lu_vmm_ram_create(kind, size, &vm);
+	if (ram < 0)
+		ksft_exit_fail_msg("%s: %s\n", lu_vmm_ram_name(kind),
+				   strerror(-ram));
+	err = lu_vmm_build(&v, kind, ram, size, vm, &why);
+	if (!err)
+		err = lu_vmm_boot(&v);
+	if (!err)
+		err = lu_vmm_run_until(&v, 0x10000);
+	if (err)
+		ksft_exit_fail_msg("VM: %s: %s\n", why ? why : "run",
+				   strerror(-err));
+
+	/* Everything that can be done with the guest running is. */
+	state = memfd_create("vm-state", 0);
+	if (state < 0 || ftruncate(state, sizeof(st)) ||
+	    pwrite(state, &st, sizeof(st), 0) != sizeof(st))
+		ksft_exit_fail_msg("state memfd: %s\n", strerror(errno));
+	luo = luo_open();
+	s = luo_create_session(luo, "vm");
+	luo_preserve_fd(s, ram, 1);
+	luo_preserve_fd(s, state, 2);
+	err = __lu_kexec_load_next(NULL);
+	if (err)
+		ksft_exit_fail_msg("kexec_file_load: %s\n", strerror(-err));
+	err = lu_vmm_run_until(&v, 0x20000);
+	if (!err)
+		err = lu_vmm_pause(&v, &st);
+	bench_mark("save");
+	if (err || pwrite(state, &st, sizeof(st), 0) != sizeof(st))
+		ksft_exit_fail_msg("pause: %s\n", strerror(err ? -err : errno));
+	bench_mark("reboot");
+	err = __lu_kexec_reboot();
+	ksft_exit_fail_msg("reboot: %s\n", strerror(-err));
+}
+
+static void vm_stage2(void)
+{
+	unsigned long long t = now_ns();
+	struct lu_vmm_state st;
+	struct lu_vmm v;
+	const char *why;
+	unsigned long long restore;
+	int luo, s, ram, state, err, bad;
+
+	luo = luo_open();
+	s = luo_retrieve_session(luo, "vm");
+	state = luo_retrieve_fd(s, 2);
+	if (pread(state, &st, sizeof(st), 0) != sizeof(st) ||
+	    st.magic != LU_VMM_STATE_MAGIC || st.ram_size != size)
+		ksft_exit_fail_msg("no VM state\n");
+	ram = luo_retrieve_fd(s, 1);
+	err = lu_vmm_build(&v, st.ram_kind, ram, st.ram_size, -1, &why);
+	if (!err)
+		err = lu_vmm_restore(&v, &st);
+	if (!err)
+		err = lu_vmm_run_until(&v, 0);
+	bench_mark("verified");
+	restore = now_ns() - t;
+	if (err)
+		ksft_exit_fail_msg("VM: %s: %s\n", why ? why : "run",
+				   strerror(-err));
+	/* The guest went on from its count, its RAM as it was. */
+	bad = lu_vmm_counter(&v) != st.counter + LU_VMM_EXIT_EVERY ||
+	      lu_vmm_pattern_bad(&v);
+	printf("BENCH vm_restore_ns=%llu vm_bad=%d\n", restore, bad);
+	luo_finish(s);
+}
+
 int main(void)
 {
 	char buf[32];
@@ -298,6 +396,8 @@ int main(void)
 		bench_mark("verified");
 	else if (!strcmp(mode, "kho"))
 		stage == 1 ? kho_stage1() : kho_stage2();
+	else if (!strcmp(mode, "vm"))
+		stage == 1 ? vm_stage1() : vm_stage2();
 	else if (stage == 1)
 		luo_stage1();
 	else

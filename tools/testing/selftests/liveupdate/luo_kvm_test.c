@@ -106,6 +106,9 @@ static int vm_preserve(int luo, struct lu_vmm *v, struct lu_vmm_state *st)
 	err = lu_vmm_pause(v, st);
 	if (err)
 		ksft_exit_fail_msg("pausing the vCPU: %s\n", strerror(-err));
+	st->csum = lu_vmm_csum(v);
+	st->pfn[0] = lu_vmm_pfn(v, 0);
+	st->pfn[1] = lu_vmm_pfn(v, v->ram_size - 4096);
 	session = luo_create_session(luo, "vm");
 	luo_preserve_fd(session, v->ram_fd, TOKEN_RAM);
 	luo_preserve_fd(session, state_memfd(st), TOKEN_STATE);

@@ -73,7 +73,10 @@ int lu_vmm_build(struct lu_vmm *v, enum lu_vmm_ram kind, int ram_fd,
 int lu_vmm_boot(struct lu_vmm *v);
 /* Run until the counter reaches @until; return 0 or a negative errno. */
 int lu_vmm_run_until(struct lu_vmm *v, uint64_t until);
-/* Pause the vCPU with no I/O pending and read its state into @st. */
+/*
+ * Pause the vCPU with no I/O pending and read its state into @st (all but
+ * @csum and @pfn, which take time and are the caller's to fill in).
+ */
 int lu_vmm_pause(struct lu_vmm *v, struct lu_vmm_state *st);
 /* Load @st into the vCPU of a VM built on the same RAM. */
 int lu_vmm_restore(struct lu_vmm *v, const struct lu_vmm_state *st);

@@ -270,9 +270,6 @@ int lu_vmm_pause(struct lu_vmm *v, struct lu_vmm_state *st)
 	    ioctl(v->vcpu, KVM_GET_SREGS, &st->sregs))
 		return -errno;
 	st->counter = lu_vmm_counter(v);
-	st->csum = lu_vmm_csum(v);
-	st->pfn[0] = lu_vmm_pfn(v, 0);
-	st->pfn[1] = lu_vmm_pfn(v, v->ram_size - 4096);
 	return 0;
 }
 

@@ -22,8 +22,13 @@
 # Usage: bench.sh
 # Environment: BENCH_RUNS=N, BENCH_SIZES="0 64 256 1024" (MiB),
 # BENCH_REPORT_ONLY=1 (redo the table and plot from the last run),
-# BENCH_VARIANTS="deferred nodeferred", LU_KVM=1 (use KVM),
+# BENCH_VARIANTS="deferred nodeferred", BENCH_VM_MIB=N (RAM of the KVM
+# guest of the VM scenarios, default 256), LU_KVM=1 (use KVM),
 # BENCH_OUT=DIR (default build/bench).
+#
+# The VM scenarios run a KVM guest inside the test VM (nested: SVM and
+# NPT emulated by TCG) whose blackout is from its last instruction
+# before the update to its first after it.
 
 set -u
 
@@ -33,6 +38,7 @@ build=$top/build
 out=${BENCH_OUT:-$build/bench}
 runs=${BENCH_RUNS:-3}
 sizes=${BENCH_SIZES:-0 64 256 1024}
+vm_mib=${BENCH_VM_MIB:-256}
 mem=3G
 
 die() {
@@ -64,7 +70,7 @@ done
 if [ "${LU_KVM:-0}" = 1 ]; then
 	accel="-accel kvm -cpu host"
 else
-	accel="-accel tcg -cpu qemu64"
+	accel="-accel tcg -cpu qemu64,+svm,+npt"
 fi
 
 mkdir -p "$out/logs"
@@ -103,11 +109,13 @@ boot() {
 			for (i = 3; i <= NF; i++) {
 				split($i, kv, "=")
 				print v, n, r, kv[1], kv[2]
+				if (kv[1] ~ /bad/ && kv[2] != 0)
+					bad = 1
 			}
 		}
 		END {
 			start = ("save" in t) ? t["save"] : t["reboot"]
-			if (start != "" && ("verified" in t))
+			if (!bad && start != "" && ("verified" in t))
 				printf "%s %s %s blackout_ms %.3f\n", v, n, r,
 					(t["verified"] - start) * 1000
 			else
@@ -137,6 +145,10 @@ for v in $variants; do
 		done
 		s=${sizes##* }
 		boot "$v" "finish-$s" "$run" lu.bench=finish lu.size="$s"
+		boot "$v" vm-shmem "$run" lu.bench=vm lu.size="$vm_mib" lu.ram=shmem
+		boot "$v" vm-huge "$run" lu.bench=vm lu.size="$vm_mib" lu.ram=hugetlb \
+			hugepages=$((vm_mib / 2 + 8))
+		boot "$v" vm-gmem "$run" lu.bench=vm lu.size="$vm_mib" lu.ram=gmem
 	done
 done
 cp "$raw" "$raw.last"
@@ -198,6 +210,18 @@ for v in $variants; do
 		d=$(get "$v" "disk-$s" blackout_ms 4)
 		echo "| ${v/nodeferred/off} | $s MiB memfd | $(fmt "$v" "luo-$s" blackout_ms 1) | $(ratio "$l" "$base") | $(fmt "$v" "huge-$s" blackout_ms 1) | $(ratio "$h" "$base") | $(fmt "$v" "disk-$s" blackout_ms 1) | $(ratio "$d" "$l") |" | sed 's/| deferred |/| on |/'
 	done
+done
+echo
+echo "VM blackout: a KVM guest with $vm_mib MiB of RAM that keeps counting, from its last instruction before the update to its first after it (ms; the guest's RAM stays in place), against a plain kexec; and the VMM's part of it, from opening /dev/liveupdate to the guest's first exit."
+echo
+echo "| deferred struct page init | plain kexec | guest RAM: shmem memfd | ratio to plain kexec | 2 MiB HugeTLB memfd | ratio | guest_memfd | ratio | VMM restore, shmem / HugeTLB / guest_memfd |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for v in $variants; do
+	base=$(get "$v" kexec blackout_ms 4)
+	vs=$(get "$v" vm-shmem blackout_ms 4)
+	vh=$(get "$v" vm-huge blackout_ms 4)
+	vg=$(get "$v" vm-gmem blackout_ms 4)
+	echo "| ${v/nodeferred/off} | $(fmt "$v" kexec blackout_ms 1) | $(fmt "$v" vm-shmem blackout_ms 1) | $(ratio "$vs" "$base") | $(fmt "$v" vm-huge blackout_ms 1) | $(ratio "$vh" "$base") | $(fmt "$v" vm-gmem blackout_ms 1) | $(ratio "$vg" "$base") | $(fmt "$v" vm-shmem vm_restore_ns 1000000) / $(fmt "$v" vm-huge vm_restore_ns 1000000) / $(fmt "$v" vm-gmem vm_restore_ns 1000000) |" | sed 's/| deferred |/| on |/'
 done
 echo
 echo "Restore: the next kernel's time to check and reserve preserved memory at boot, and to restore it (kho_restore_folio() of every folio), by folio order (ms)."
