@@ -47,6 +47,7 @@ struct folio *kho_restore_folio(phys_addr_t phys);
 struct page *kho_restore_pages(phys_addr_t phys, unsigned long nr_pages);
 void *kho_restore_vmalloc(const struct kho_vmalloc *preservation);
 unsigned long kho_release_unclaimed(void);
+bool kho_is_preserved(phys_addr_t phys, size_t size);
 
 int kho_add_subtree(const char *name, void *fdt);
 void kho_remove_subtree(void *fdt);
@@ -114,6 +115,11 @@ static inline struct page *kho_restore_pages(phys_addr_t phys,
 static inline void *kho_restore_vmalloc(const struct kho_vmalloc *preservation)
 {
 	return NULL;
+}
+
+static inline bool kho_is_preserved(phys_addr_t phys, size_t size)
+{
+	return false;
 }
 
 static inline unsigned long kho_release_unclaimed(void)

@@ -1130,6 +1130,23 @@ static bool kho_out_preserved(phys_addr_t phys, size_t size)
 }
 
 /**
+ * kho_is_preserved - is a range of memory preserved for the next kernel?
+ * @phys: its start
+ * @size: its length in bytes
+ *
+ * For callers that hand over pointers into memory others preserved: an
+ * IOMMU page table pointing at a device's DMA buffers, for example.
+ *
+ * Context: must not race with the unpreservation of that memory.
+ * Return: true if every page of the range is in a preserved block.
+ */
+bool kho_is_preserved(phys_addr_t phys, size_t size)
+{
+	return kho_is_enabled() && size && kho_out_preserved(phys, size);
+}
+EXPORT_SYMBOL_GPL(kho_is_preserved);
+
+/**
  * kho_add_subtree - hand a named blob over to the next kernel
  * @name: its name, 1 to 31 characters of [a-zA-Z0-9,._+-]
  * @fdt: the blob: an FDT in the linear map whose pages the caller has

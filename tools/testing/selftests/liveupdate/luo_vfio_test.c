@@ -8,6 +8,16 @@
  * DMA goes RAM to device and back through the IOMMU byte for byte, the
  * liveness and factorial registers work, and a DMA to an IOVA that is
  * not mapped is stopped by the IOMMU (a DMAR fault, nothing written).
+ *
+ * lu.case=hitless keeps the device running through a kexec. Stage 1
+ * sets the liveness and factorial registers, DMAs a pattern into the
+ * device, preserves the memfd and the vfio device file in a session, and
+ * starts a DMA from the device into the memfd just before the reboot.
+ * Stage 2, in the next kernel, with no driver bound (BAR0 through sysfs):
+ * the DMA landed in the memfd, the registers kept their values (no
+ * reset), bus mastering is still on, and DMA both ways goes on at the
+ * same IOVAs without any remapping. Finishing the session stops it: bus
+ * mastering off, and with it turned back on the IOMMU blocks the device.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -21,6 +31,7 @@
 
 #include "../kselftest.h"
 #include "lu_edu.h"
+#include "lu_luo.h"
 #include "lu_stage.h"
 
 #define RAM_SIZE	(2UL << 20)
@@ -140,17 +151,162 @@ static void case_rig(void)
 	ksft_finished();
 }
 
+#define LIVENESS	0xc0ffee00U
+#define FACT_IN		12
+#define FACT_OUT	479001600U
+#define PAGE(n)		((n) * 4096UL)
+
+static bool kmsg_has(const char *what)
+{
+	char buf[1024];
+	bool found = false;
+	ssize_t n;
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	while ((n = read(fd, buf, sizeof(buf) - 1)) > 0 || errno == EPIPE) {
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		if (strstr(buf, what))
+			found = true;
+	}
+	close(fd);
+	return found;
+}
+
+static bool all_zero(const uint8_t *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+static void case_hitless_stage1(void)
+{
+	int luo, session, fd, err, i;
+	struct lu_edu e;
+	uint8_t *ram;
+
+	ksft_set_plan(3);
+	edu_setup(&e);
+	ram = ram_memfd(&fd);
+	err = lu_edu_map(&e, ram, RAM_SIZE, IOVA);
+	if (err)
+		ksft_exit_fail_msg("IOMMU_IOAS_MAP: %s\n", strerror(-err));
+	lu_edu_write(&e, 0x04, LIVENESS);
+	lu_edu_write(&e, 0x08, FACT_IN);
+	for (i = 0; i < 1000 && (lu_edu_read(&e, 0x20) & 1); i++)
+		usleep(1000);
+	fill(ram, LU_EDU_DMA_MAX, 0x5a);
+	err = lu_edu_dma(&e, IOVA, LU_EDU_DMA_MAX, false);
+	ksft_test_result(!err && lu_edu_read(&e, 0x08) == FACT_OUT,
+			 "device loaded: factorial %u, pattern in its buffer\n",
+			 lu_edu_read(&e, 0x08));
+
+	luo = luo_open();
+	session = luo_create_session(luo, "dev");
+	luo_preserve_fd(session, fd, 1);
+	err = __luo_preserve_fd(session, e.dev, 2);
+	ksft_test_result(!err, "vfio device file preserved: %s\n",
+			 strerror(-err));
+	err = __luo_preserve_fd(session, e.dev, 3);
+	ksft_test_result(err == -EBUSY || err == -EEXIST,
+			 "preserving it twice is refused: %s\n", strerror(-err));
+	if (ksft_get_fail_cnt())
+		ksft_exit_fail();
+
+	/* In flight through the reboot: the device writes 100 ms later. */
+	lu_edu_dma_start(&e, IOVA + PAGE(16), LU_EDU_DMA_MAX, true);
+	lu_kexec_next(NULL);
+}
+
+static void case_hitless_stage2(void)
+{
+	uint8_t *ram, pattern[LU_EDU_DMA_MAX];
+	int luo, session, fd, err;
+	struct lu_edu e;
+	uint16_t cmd;
+	char bdf[16];
+
+	ksft_set_plan(10);
+	fill(pattern, sizeof(pattern), 0x5a);
+	ksft_test_result(kmsg_has("keeps its DMA translation"),
+			 "the IOMMU kept translating through the kexec\n");
+	luo = luo_open();
+	session = luo_retrieve_session(luo, "dev");
+	fd = luo_retrieve_fd(session, 1);
+	ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (ram == MAP_FAILED)
+		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
+	ksft_test_result(!memcmp(ram + PAGE(16), pattern, sizeof(pattern)),
+			 "the DMA started before the reboot landed in preserved memory\n");
+
+	if (lu_edu_find(bdf, sizeof(bdf)) || lu_edu_open_sysfs(&e, bdf))
+		ksft_exit_fail_msg("edu device through sysfs: %s\n",
+				   strerror(errno));
+	ksft_test_result(lu_edu_read(&e, 0x04) == ~LIVENESS &&
+			 lu_edu_read(&e, 0x08) == FACT_OUT,
+			 "never reset: liveness 0x%08x, factorial %u\n",
+			 lu_edu_read(&e, 0x04), lu_edu_read(&e, 0x08));
+	err = lu_edu_command(&e, &cmd);
+	ksft_test_result(!err && (cmd & 0x4), "bus mastering still on (0x%04x)\n",
+			 cmd);
+
+	/* The same IOVAs, no remapping: device to RAM, RAM to device. */
+	err = lu_edu_dma(&e, IOVA + PAGE(32), LU_EDU_DMA_MAX, true);
+	ksft_test_result(!err && !memcmp(ram + PAGE(32), pattern, sizeof(pattern)),
+			 "DMA device -> RAM after the update: the device's buffer, intact\n");
+	fill(ram + PAGE(48), LU_EDU_DMA_MAX, 0xa7);
+	err = lu_edu_dma(&e, IOVA + PAGE(48), LU_EDU_DMA_MAX, false);
+	if (!err)
+		err = lu_edu_dma(&e, IOVA + PAGE(64), LU_EDU_DMA_MAX, true);
+	ksft_test_result(!err && !memcmp(ram + PAGE(48), ram + PAGE(64),
+					 LU_EDU_DMA_MAX),
+			 "DMA RAM -> device -> RAM after the update\n");
+
+	/* Nobody retrieved the device: finishing stops it. */
+	luo_finish(session);
+	err = lu_edu_command(&e, &cmd);
+	ksft_test_result(!err && !(cmd & 0x4), "finish: bus mastering off\n");
+	ksft_test_result(kmsg_has("released its adopted DMA translation"),
+			 "finish: adopted translation released\n");
+	err = lu_edu_set_master(&e, true);
+	if (!err)
+		err = lu_edu_dma(&e, IOVA + PAGE(80), LU_EDU_DMA_MAX, true);
+	usleep(200000);
+	ksft_test_result(!err && all_zero(ram + PAGE(80), LU_EDU_DMA_MAX),
+			 "after finish the IOMMU blocks the device\n");
+	ksft_test_result(kmsg_has("DMAR: [DMA Write"), "and reports the fault\n");
+	lu_edu_set_master(&e, false);
+	ksft_finished();
+}
+
 static void stage1(void)
 {
 	ksft_print_header();
 	if (!strcmp(lu_case, "rig"))
 		case_rig();
+	if (!strcmp(lu_case, "hitless"))
+		case_hitless_stage1();
 	ksft_exit_fail_msg("unknown lu.case=%s\n", lu_case);
+}
+
+static void stage2(void)
+{
+	ksft_print_header();
+	if (!strcmp(lu_case, "hitless"))
+		case_hitless_stage2();
+	ksft_exit_fail_msg("lu.case=%s has no stage 2\n", lu_case);
 }
 
 int main(void)
 {
-	static void (*const stages[])(void) = { stage1 };
+	static void (*const stages[])(void) = { stage1, stage2 };
 
 	if (!lu_cmdline_get("lu.case", lu_case, sizeof(lu_case)))
 		snprintf(lu_case, sizeof(lu_case), "rig");

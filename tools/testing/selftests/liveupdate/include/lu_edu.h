@@ -42,6 +42,13 @@ int lu_edu_bind_vfio(const char *bdf);
  * that failed.
  */
 int lu_edu_open(struct lu_edu *e, const char *bdf, const char **why);
+/*
+ * Reach the device with no driver bound, through sysfs (resource0 and
+ * config): for a device whose DMA went on through a live update.
+ */
+int lu_edu_open_sysfs(struct lu_edu *e, const char *bdf);
+/* Set or clear bus mastering in its PCI command register. */
+int lu_edu_set_master(struct lu_edu *e, bool on);
 /* Map @len bytes at @va to @iova in the IOAS. */
 int lu_edu_map(struct lu_edu *e, void *va, uint64_t len, uint64_t iova);
 int lu_edu_unmap(struct lu_edu *e, uint64_t iova, uint64_t len);

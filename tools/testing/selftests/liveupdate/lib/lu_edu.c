@@ -200,6 +200,43 @@ int lu_edu_open(struct lu_edu *e, const char *bdf, const char **why)
 	return 0;
 }
 
+int lu_edu_open_sysfs(struct lu_edu *e, const char *bdf)
+{
+	char path[300];
+	int fd;
+
+	memset(e, 0, sizeof(*e));
+	e->iommufd = -1;
+	e->bar0 = MAP_FAILED;
+	snprintf(e->bdf, sizeof(e->bdf), "%s", bdf);
+	snprintf(path, sizeof(path), PCI_SYSFS "/%s/config", bdf);
+	e->dev = open(path, O_RDWR | O_CLOEXEC);
+	if (e->dev < 0)
+		return -errno;
+	snprintf(path, sizeof(path), PCI_SYSFS "/%s/resource0", bdf);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	e->bar0_size = 4096;
+	e->bar0 = mmap(NULL, e->bar0_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       fd, 0);
+	close(fd);
+	return e->bar0 == MAP_FAILED ? -errno : 0;
+}
+
+int lu_edu_set_master(struct lu_edu *e, bool on)
+{
+	uint16_t cmd;
+	int err = lu_edu_command(e, &cmd);
+
+	if (err)
+		return err;
+	cmd = on ? cmd | 0x4 : cmd & ~0x4;
+	if (pwrite(e->dev, &cmd, 2, e->cfg_offset + 4) != 2)
+		return -errno;
+	return 0;
+}
+
 int lu_edu_map(struct lu_edu *e, void *va, uint64_t len, uint64_t iova)
 {
 	struct iommu_ioas_map map = {

@@ -1,0 +1,751 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Intel IOMMU: keep DMA translation running through a live update.
+ */
+
+/**
+ * DOC: Intel IOMMU live update
+ *
+ * A device preserved for a live update (by the VFIO file handler) keeps
+ * doing DMA through the kexec, and the IOMMU keeps translating it with
+ * the tables its owner set up: at no moment is translation off, and no
+ * table the device uses is freed.
+ *
+ * Outgoing kernel. The first preserved device takes the global object
+ * %INTEL_IOMMU_LU_COMPATIBLE, which hands a KHO subtree over. At freeze,
+ * inside reboot(), each device's legacy-mode context entry is recorded,
+ * and the root table, the context table and every page table it leads
+ * to are preserved; every page those tables map must already be
+ * preserved (a memfd in a LUO session), or the freeze fails with EBUSY
+ * and the reboot with it. The shutdown that follows leaves translation
+ * on for remapping units with preserved devices (and the PCI core leaves
+ * their bus mastering on).
+ *
+ * Incoming kernel. When a remapping unit comes up with translation still
+ * on and the subtree lists devices behind it, translation stays on: the
+ * driver builds its new root and context tables with just those devices'
+ * context entries, checked against what the hardware still points at,
+ * switches the unit to them and invalidates its caches. The entries lead
+ * to the old page tables, which stay reserved. Every other device behind
+ * the unit is blocked until its own domain is attached (attach is
+ * deferred, as after kdump). A subtree that cannot be read leaves such
+ * units on with empty tables (all DMA blocked) after one error line.
+ *
+ * The adopted translation lasts until the device's file is finished in
+ * its session, or until any domain is attached to the device: then its
+ * bus mastering is turned off, its context entry cleared and the caches
+ * invalidated, and the old tables are released with the rest of the
+ * unclaimed memory.
+ *
+ * Limits: legacy (not scalable) mode, second-level tables, a device alone
+ * in its IOMMU group, up to %INTEL_IOMMU_LU_MAX_DEVICES devices.
+ */
+
+#define pr_fmt(fmt) "DMAR-LU: " fmt
+
+#include <linux/iommu.h>
+#include <linux/iommu_liveupdate.h>
+#include <linux/kexec_handover.h>
+#include <linux/kho/abi/intel_iommu.h>
+#include <linux/libfdt.h>
+#include <linux/liveupdate.h>
+#include <linux/pci.h>
+#include <linux/slab.h>
+#include <linux/xarray.h>
+
+#include "iommu.h"
+#include "../iommu-priv.h"
+
+/**
+ * struct ilu_dev - a device whose translation this kernel hands over
+ * @list: in ilu_devs
+ * @dev: the device
+ * @ser: what the next kernel gets
+ * @pfns: the pages it keeps preserved (tables), each counted in ilu_pages
+ * @nr: entries in @pfns
+ * @cap: room in @pfns
+ */
+struct ilu_dev {
+	struct list_head list;
+	struct device *dev;
+	struct intel_iommu_lu_dev_ser ser;
+	unsigned long *pfns;
+	unsigned int nr;
+	unsigned int cap;
+};
+
+/**
+ * struct ilu_adopted - a device whose translation this kernel took over
+ * @iommu: its remapping unit
+ * @segment: PCI segment
+ * @bus: PCI bus
+ * @devfn: PCI device and function
+ * @did: the domain id of its context entry
+ * @live: the context entry is still the adopted one
+ */
+struct ilu_adopted {
+	struct intel_iommu *iommu;
+	u16 segment;
+	u8 bus;
+	u8 devfn;
+	u16 did;
+	bool live;
+};
+
+/*
+ * ilu_lock protects the outgoing list, page counts and subtree, and the
+ * incoming table of adopted devices. Taken inside LUO's locks (the
+ * global's ops run under them), never around a call into LUO.
+ */
+static DEFINE_MUTEX(ilu_lock);
+static LIST_HEAD(ilu_devs);
+static unsigned int ilu_nr;
+static DEFINE_XARRAY(ilu_pages);	/* pfn -> number of users */
+static struct folio *ilu_fdt;		/* while the global is preserved */
+
+static struct ilu_adopted ilu_in[INTEL_IOMMU_LU_MAX_DEVICES];
+static unsigned int ilu_in_nr;
+static const struct intel_iommu_lu_dev_ser *ilu_in_devs;
+static unsigned int ilu_in_count;
+static struct folio *ilu_in_fdt;
+static bool ilu_in_parsed;
+static bool ilu_in_refused;
+
+/* Outgoing: preserve a page, counted; remember it for @d. */
+static int ilu_page_get(struct ilu_dev *d, phys_addr_t phys)
+{
+	unsigned long pfn = PHYS_PFN(phys);
+	unsigned long users = xa_to_value(xa_load(&ilu_pages, pfn));
+	int err;
+
+	if (d->nr == d->cap) {
+		unsigned int cap = max(16U, d->cap * 2);
+		unsigned long *pfns = krealloc_array(d->pfns, cap, sizeof(*pfns),
+						     GFP_KERNEL);
+
+		if (!pfns)
+			return -ENOMEM;
+		d->pfns = pfns;
+		d->cap = cap;
+	}
+	if (!users) {
+		err = kho_preserve_pages(pfn_to_page(pfn), 1);
+		if (err)
+			return err;
+	}
+	err = xa_err(xa_store(&ilu_pages, pfn, xa_mk_value(users + 1),
+			      GFP_KERNEL));
+	if (err) {
+		if (!users)
+			kho_unpreserve_pages(pfn_to_page(pfn), 1);
+		return err;
+	}
+	d->pfns[d->nr++] = pfn;
+	return 0;
+}
+
+static void ilu_page_put(unsigned long pfn)
+{
+	unsigned long users = xa_to_value(xa_load(&ilu_pages, pfn));
+
+	if (users > 1) {
+		xa_store(&ilu_pages, pfn, xa_mk_value(users - 1), GFP_KERNEL);
+		return;
+	}
+	xa_erase(&ilu_pages, pfn);
+	kho_unpreserve_pages(pfn_to_page(pfn), 1);
+}
+
+static void ilu_dev_free(struct ilu_dev *d)
+{
+	unsigned int i;
+
+	for (i = 0; i < d->nr; i++)
+		ilu_page_put(d->pfns[i]);
+	kfree(d->pfns);
+	kfree(d);
+}
+
+/* Preserve a page table and what it leads to; check what it maps. */
+static int ilu_walk(struct ilu_dev *d, phys_addr_t table, int level)
+{
+	struct dma_pte *pte = phys_to_virt(table);
+	int i, err;
+
+	err = ilu_page_get(d, table);
+	if (err)
+		return err;
+	for (i = 0; i < (1 << LEVEL_STRIDE); i++) {
+		phys_addr_t phys;
+
+		if (!dma_pte_present(&pte[i]))
+			continue;
+		phys = dma_pte_addr(&pte[i]);
+		if (level > 1 && !dma_pte_superpage(&pte[i])) {
+			err = ilu_walk(d, phys, level - 1);
+			if (err)
+				return err;
+		} else if (!kho_is_preserved(phys, level_size(level) << VTD_PAGE_SHIFT)) {
+			dev_warn(d->dev, "DMA to memory that is not preserved (%pa): preserve it first\n",
+				 &phys);
+			return -EBUSY;
+		}
+	}
+	cond_resched();
+	return 0;
+}
+
+/* Rewrite the subtree from ilu_devs. */
+static int ilu_write_fdt(void)
+{
+	struct intel_iommu_lu_dev_ser *p;
+	void *fdt = folio_address(ilu_fdt);
+	struct ilu_dev *d;
+	int err;
+
+	err = fdt_create(fdt, PAGE_SIZE);
+	err |= fdt_finish_reservemap(fdt);
+	err |= fdt_begin_node(fdt, "");
+	err |= fdt_property_string(fdt, "compatible", INTEL_IOMMU_LU_COMPATIBLE);
+	err |= fdt_property_placeholder(fdt, "devices", ilu_nr * sizeof(*p),
+					(void **)&p);
+	if (!err) {
+		list_for_each_entry(d, &ilu_devs, list) {
+			*p = d->ser;
+			p++;
+		}
+	}
+	err |= fdt_end_node(fdt);
+	err |= fdt_finish(fdt);
+	return err ? -ENOSPC : 0;
+}
+
+static int ilu_count_dev(struct device *dev, void *data)
+{
+	(*(int *)data)++;
+	return 0;
+}
+
+/**
+ * iommu_liveupdate_check_device - can this device's translation be kept?
+ * @dev: the device, attached to the domain it will use through the update
+ *
+ * Context: may sleep.
+ * Return: 0; -EOPNOTSUPP if it is not a PCI device behind an Intel IOMMU
+ * in legacy mode attached to a second-level paging domain; -EBUSY if
+ * other devices share its IOMMU group.
+ */
+int iommu_liveupdate_check_device(struct device *dev)
+{
+	struct device_domain_info *info;
+	struct iommu_domain *domain;
+	struct iommu_group *group;
+	int count = 0;
+
+	if (!dev_is_pci(dev) || !device_iommu_mapped(dev) ||
+	    dev_iommu_ops(dev) != &intel_iommu_ops)
+		return -EOPNOTSUPP;
+	info = dev_iommu_priv_get(dev);
+	if (!info || sm_supported(info->iommu))
+		return -EOPNOTSUPP;
+	domain = iommu_get_domain_for_dev(dev);
+	if (!domain || domain->type != IOMMU_DOMAIN_UNMANAGED ||
+	    to_dmar_domain(domain)->use_first_level)
+		return -EOPNOTSUPP;
+	group = iommu_group_get(dev);
+	if (!group)
+		return -EOPNOTSUPP;
+	iommu_group_for_each_dev(group, &count, ilu_count_dev);
+	iommu_group_put(group);
+	return count == 1 ? 0 : -EBUSY;
+}
+EXPORT_SYMBOL_GPL(iommu_liveupdate_check_device);
+
+/**
+ * iommu_liveupdate_freeze_device - hand a device's translation over
+ * @dev: the device, checked by iommu_liveupdate_check_device()
+ *
+ * Records its context entry and preserves the tables it uses. Called at
+ * freeze: nothing may change the device's mappings from now on.
+ *
+ * Context: may sleep; iommu_liveupdate_get() held.
+ * Return: 0 or a negative errno (EBUSY: a mapped page is not preserved).
+ */
+int iommu_liveupdate_freeze_device(struct device *dev)
+{
+	struct device_domain_info *info;
+	struct intel_iommu *iommu;
+	struct context_entry *ce;
+	struct ilu_dev *d;
+	phys_addr_t ce_phys = 0;
+	int err;
+
+	err = iommu_liveupdate_check_device(dev);
+	if (err)
+		return err;
+	info = dev_iommu_priv_get(dev);
+	iommu = info->iommu;
+	d = kzalloc(sizeof(*d), GFP_KERNEL);
+	if (!d)
+		return -ENOMEM;
+	d->dev = dev;
+
+	spin_lock(&iommu->lock);
+	ce = iommu_context_addr(iommu, info->bus, info->devfn, 0);
+	if (ce && context_present(ce)) {
+		d->ser.context[0] = ce->lo;
+		d->ser.context[1] = ce->hi;
+		ce_phys = virt_to_phys(ce);
+	}
+	spin_unlock(&iommu->lock);
+	/* Multi-level translation (with or without device TLB) only. */
+	if (!ce_phys || ((d->ser.context[0] >> 2) & 3) > 1) {
+		kfree(d);
+		return -EOPNOTSUPP;
+	}
+	d->ser.reg_base = iommu->reg_phys;
+	d->ser.root_phys = virt_to_phys(iommu->root_entry);
+	d->ser.segment = info->segment;
+	d->ser.bus = info->bus;
+	d->ser.devfn = info->devfn;
+
+	mutex_lock(&ilu_lock);
+	err = -EINVAL;
+	if (!ilu_fdt)
+		goto err_unlock;
+	err = -ENOSPC;
+	if (ilu_nr == INTEL_IOMMU_LU_MAX_DEVICES)
+		goto err_unlock;
+	err = ilu_page_get(d, d->ser.root_phys);
+	if (!err)
+		err = ilu_page_get(d, ce_phys & PAGE_MASK);
+	if (!err)
+		err = ilu_walk(d, d->ser.context[0] & VTD_PAGE_MASK,
+			       agaw_to_level(d->ser.context[1] & 7));
+	if (err)
+		goto err_unlock;
+	list_add_tail(&d->list, &ilu_devs);
+	ilu_nr++;
+	err = ilu_write_fdt();
+	if (err) {
+		list_del(&d->list);
+		ilu_nr--;
+		ilu_write_fdt();
+		goto err_unlock;
+	}
+	mutex_unlock(&ilu_lock);
+	dev_info(dev, "DMA translation kept through the live update (%u table pages)\n",
+		 d->nr);
+	return 0;
+
+err_unlock:
+	mutex_unlock(&ilu_lock);
+	ilu_dev_free(d);
+	return err;
+}
+EXPORT_SYMBOL_GPL(iommu_liveupdate_freeze_device);
+
+/**
+ * iommu_liveupdate_unfreeze_device - undo iommu_liveupdate_freeze_device()
+ * @dev: the device
+ *
+ * Context: may sleep.
+ */
+void iommu_liveupdate_unfreeze_device(struct device *dev)
+{
+	struct ilu_dev *d, *tmp;
+
+	mutex_lock(&ilu_lock);
+	list_for_each_entry_safe(d, tmp, &ilu_devs, list) {
+		if (d->dev != dev)
+			continue;
+		list_del(&d->list);
+		ilu_nr--;
+		ilu_dev_free(d);
+	}
+	if (ilu_fdt)
+		ilu_write_fdt();
+	mutex_unlock(&ilu_lock);
+}
+EXPORT_SYMBOL_GPL(iommu_liveupdate_unfreeze_device);
+
+/**
+ * intel_iommu_lu_frozen - does this unit translate DMA of a device whose
+ *			   translation is handed over?
+ * @iommu: a remapping unit
+ *
+ * Context: the kexec shutdown, other CPUs stopped: reads without locking.
+ * Return: true if its translation must stay on through the kexec.
+ */
+bool intel_iommu_lu_frozen(struct intel_iommu *iommu)
+{
+	struct ilu_dev *d;
+
+	list_for_each_entry(d, &ilu_devs, list)
+		if (d->ser.reg_base == iommu->reg_phys)
+			return true;
+	return false;
+}
+
+/**
+ * intel_iommu_lu_keeps_translation - does this unit carry preserved DMA?
+ * @iommu: a remapping unit whose translation the previous kernel left on
+ *
+ * Context: boot, from init_dmars().
+ * Return: true if translation must stay on: devices behind the unit were
+ * preserved, or the handed-over state cannot be read (then the unit gets
+ * empty tables and blocks all DMA).
+ */
+bool __init intel_iommu_lu_keeps_translation(struct intel_iommu *iommu)
+{
+	const char *why = NULL;
+	phys_addr_t phys;
+	unsigned int i;
+	const void *p;
+	void *fdt;
+	int len;
+
+	if (!ilu_in_parsed) {
+		ilu_in_parsed = true;
+		if (kho_retrieve_subtree(INTEL_IOMMU_LU_SUBTREE, &phys))
+			return false;
+		ilu_in_fdt = kho_restore_folio(phys);
+		fdt = ilu_in_fdt ? folio_address(ilu_in_fdt) : NULL;
+		if (!fdt)
+			why = "its blob is not preserved";
+		else if (fdt_check_header(fdt) || fdt_totalsize(fdt) > PAGE_SIZE)
+			why = "its blob is not an FDT";
+		else if (fdt_node_check_compatible(fdt, 0, INTEL_IOMMU_LU_COMPATIBLE))
+			why = "unknown format";
+		p = why ? NULL : fdt_getprop(fdt, 0, "devices", &len);
+		if (!why && (!p || len % sizeof(*ilu_in_devs) ||
+			     len / sizeof(*ilu_in_devs) > INTEL_IOMMU_LU_MAX_DEVICES))
+			why = "bad device list";
+		if (why) {
+			pr_err("previous kernel's IOMMU state refused (%s): its devices stay blocked\n",
+			       why);
+			ilu_in_refused = true;
+		} else {
+			ilu_in_devs = p;
+			ilu_in_count = len / sizeof(*ilu_in_devs);
+		}
+	}
+	if (ilu_in_refused)
+		return true;
+	for (i = 0; i < ilu_in_count; i++)
+		if (ilu_in_devs[i].reg_base == iommu->reg_phys)
+			return true;
+	return false;
+}
+
+/* Is the handed-over entry @s what the unit still uses? */
+static const char *__init ilu_check(struct intel_iommu *iommu,
+				   const struct intel_iommu_lu_dev_ser *s)
+{
+	u64 rtaddr = dmar_readq(iommu->reg + DMAR_RTADDR_REG);
+	struct root_entry *rt;
+	struct context_entry *ce;
+	u64 ctp;
+
+	if (s->reserved || s->segment != iommu->segment)
+		return "malformed entry";
+	if ((rtaddr & VTD_PAGE_MASK) != s->root_phys || (rtaddr & DMA_RTADDR_SMT))
+		return "the unit uses another root table";
+	if (!(s->context[0] & 1) || ((s->context[0] >> 2) & 3) > 1 ||
+	    !(s->context[0] & VTD_PAGE_MASK) ||
+	    !(cap_sagaw(iommu->cap) & BIT(s->context[1] & 7)) ||
+	    ((s->context[1] >> 8) & 0xffff) >= cap_ndoms(iommu->cap))
+		return "bad context entry";
+	rt = phys_to_virt(s->root_phys);
+	ctp = rt[s->bus].lo;
+	if (!(ctp & 1))
+		return "no context table for its bus";
+	ce = (struct context_entry *)phys_to_virt(ctp & VTD_PAGE_MASK) + s->devfn;
+	if (ce->lo != s->context[0] || ce->hi != s->context[1])
+		return "its context entry changed";
+	return NULL;
+}
+
+/**
+ * intel_iommu_lu_adopt - take over the preserved devices of a unit
+ * @iommu: a unit for which intel_iommu_lu_keeps_translation() was true,
+ *	   with its new (empty) root table allocated and not yet in use
+ *
+ * Context: boot, from init_dmars(), before the new root table is set.
+ * Return: the number of devices whose translation goes on.
+ */
+int __init intel_iommu_lu_adopt(struct intel_iommu *iommu)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; !ilu_in_refused && i < ilu_in_count; i++) {
+		const struct intel_iommu_lu_dev_ser *s = &ilu_in_devs[i];
+		struct context_entry *ce;
+		const char *why;
+		u16 did;
+
+		if (s->reg_base != iommu->reg_phys)
+			continue;
+		why = ilu_check(iommu, s);
+		if (why) {
+			pr_err("%s: %04x:%02x:%02x.%d not adopted (%s): blocked\n",
+			       iommu->name, s->segment, s->bus,
+			       PCI_SLOT(s->devfn), PCI_FUNC(s->devfn), why);
+			continue;
+		}
+		did = (s->context[1] >> 8) & 0xffff;
+		spin_lock(&iommu->lock);
+		ce = iommu_context_addr(iommu, s->bus, s->devfn, 1);
+		if (ce) {
+			ce->lo = s->context[0];
+			ce->hi = s->context[1];
+			__iommu_flush_cache(iommu, ce, sizeof(*ce));
+			set_bit(did, iommu->domain_ids);
+		}
+		spin_unlock(&iommu->lock);
+		if (!ce || ilu_in_nr == ARRAY_SIZE(ilu_in))
+			continue;
+		ilu_in[ilu_in_nr++] = (struct ilu_adopted) {
+			.iommu = iommu, .segment = s->segment, .bus = s->bus,
+			.devfn = s->devfn, .did = did, .live = true,
+		};
+		pr_info("%s: %04x:%02x:%02x.%d keeps its DMA translation (domain %u)\n",
+			iommu->name, s->segment, s->bus, PCI_SLOT(s->devfn),
+			PCI_FUNC(s->devfn), did);
+		n++;
+	}
+	return n;
+}
+
+static struct ilu_adopted *ilu_find(u16 segment, u8 bus, u8 devfn)
+{
+	unsigned int i;
+
+	for (i = 0; i < ilu_in_nr; i++)
+		if (ilu_in[i].live && ilu_in[i].segment == segment &&
+		    ilu_in[i].bus == bus && ilu_in[i].devfn == devfn)
+			return &ilu_in[i];
+	return NULL;
+}
+
+/* Stop the adopted translation of @a: clear its entry, flush. */
+static void ilu_release(struct ilu_adopted *a)
+{
+	struct intel_iommu *iommu = a->iommu;
+	struct context_entry *ce;
+	bool cleared = false;
+
+	spin_lock(&iommu->lock);
+	ce = iommu_context_addr(iommu, a->bus, a->devfn, 0);
+	if (ce && context_present(ce) && context_domain_id(ce) == a->did) {
+		context_clear_entry(ce);
+		__iommu_flush_cache(iommu, ce, sizeof(*ce));
+		cleared = true;
+	}
+	spin_unlock(&iommu->lock);
+	if (cleared) {
+		iommu->flush.flush_context(iommu, a->did,
+					   PCI_DEVID(a->bus, a->devfn),
+					   DMA_CCMD_MASK_NOBIT,
+					   DMA_CCMD_DEVICE_INVL);
+		iommu->flush.flush_iotlb(iommu, a->did, 0, 0, DMA_TLB_DSI_FLUSH);
+		spin_lock(&iommu->lock);
+		clear_bit(a->did, iommu->domain_ids);
+		spin_unlock(&iommu->lock);
+	}
+	a->live = false;
+	pr_info("%s: %04x:%02x:%02x.%d released its adopted DMA translation\n",
+		iommu->name, a->segment, a->bus, PCI_SLOT(a->devfn),
+		PCI_FUNC(a->devfn));
+}
+
+/**
+ * intel_iommu_lu_takeover - a domain is being attached to @info's device
+ * @info: the device
+ *
+ * An adopted translation ends here: the caller installs its own.
+ */
+void intel_iommu_lu_takeover(struct device_domain_info *info)
+{
+	struct ilu_adopted *a;
+
+	if (!READ_ONCE(ilu_in_nr))
+		return;
+	mutex_lock(&ilu_lock);
+	a = ilu_find(info->segment, info->bus, info->devfn);
+	if (a)
+		ilu_release(a);
+	mutex_unlock(&ilu_lock);
+}
+
+/**
+ * iommu_liveupdate_adopted - is a device's DMA still translated by tables
+ *			      the previous kernel handed over?
+ * @segment: PCI segment
+ * @bus: PCI bus
+ * @devfn: PCI device and function
+ *
+ * Return: true if it is.
+ */
+bool iommu_liveupdate_adopted(u16 segment, u8 bus, u8 devfn)
+{
+	bool ret;
+
+	mutex_lock(&ilu_lock);
+	ret = ilu_find(segment, bus, devfn);
+	mutex_unlock(&ilu_lock);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(iommu_liveupdate_adopted);
+
+/**
+ * iommu_liveupdate_release_device - end a device's adopted translation
+ * @segment: PCI segment
+ * @bus: PCI bus
+ * @devfn: PCI device and function
+ *
+ * The caller has stopped the device's DMA. Its context entry is cleared,
+ * so any DMA left is blocked; the old tables are released with the rest
+ * of the unclaimed memory.
+ *
+ * Context: may sleep.
+ */
+void iommu_liveupdate_release_device(u16 segment, u8 bus, u8 devfn)
+{
+	struct ilu_adopted *a;
+
+	mutex_lock(&ilu_lock);
+	a = ilu_find(segment, bus, devfn);
+	if (a)
+		ilu_release(a);
+	mutex_unlock(&ilu_lock);
+}
+EXPORT_SYMBOL_GPL(iommu_liveupdate_release_device);
+
+static int ilu_preserve(struct liveupdate_global *global, u64 *data)
+{
+	struct folio *folio;
+	int err;
+
+	folio = folio_alloc(GFP_KERNEL | __GFP_ZERO, 0);
+	if (!folio)
+		return -ENOMEM;
+	err = kho_preserve_folio(folio);
+	if (err)
+		goto err_put;
+	mutex_lock(&ilu_lock);
+	ilu_fdt = folio;
+	err = ilu_write_fdt();
+	if (!err)
+		err = kho_add_subtree(INTEL_IOMMU_LU_SUBTREE, folio_address(folio));
+	if (err)
+		ilu_fdt = NULL;
+	mutex_unlock(&ilu_lock);
+	if (err)
+		goto err_unpreserve;
+	*data = PFN_PHYS(folio_pfn(folio));
+	return 0;
+
+err_unpreserve:
+	kho_unpreserve_folio(folio);
+err_put:
+	folio_put(folio);
+	return err;
+}
+
+static void ilu_unpreserve(struct liveupdate_global *global, u64 data)
+{
+	struct folio *folio;
+
+	mutex_lock(&ilu_lock);
+	folio = ilu_fdt;
+	ilu_fdt = NULL;
+	mutex_unlock(&ilu_lock);
+	if (!folio)
+		return;
+	kho_remove_subtree(folio_address(folio));
+	kho_unpreserve_folio(folio);
+	folio_put(folio);
+}
+
+static int ilu_retrieve(struct liveupdate_global *global, u64 data)
+{
+	/* Taken over at boot, from the subtree. */
+	return 0;
+}
+
+static void ilu_finish(struct liveupdate_global *global, u64 data,
+		       bool retrieved)
+{
+	unsigned int i;
+
+	mutex_lock(&ilu_lock);
+	for (i = 0; i < ilu_in_nr; i++)
+		if (ilu_in[i].live)
+			ilu_release(&ilu_in[i]);
+	mutex_unlock(&ilu_lock);
+}
+
+static const struct liveupdate_global_ops ilu_ops = {
+	.preserve = ilu_preserve,
+	.unpreserve = ilu_unpreserve,
+	.retrieve = ilu_retrieve,
+	.finish = ilu_finish,
+};
+
+static struct liveupdate_global ilu_global = {
+	.ops = &ilu_ops,
+	.compatible = INTEL_IOMMU_LU_COMPATIBLE,
+};
+
+/**
+ * iommu_liveupdate_get - take the IOMMU state a preserved device needs
+ *
+ * Called by a file handler's preserve; the first call preserves it.
+ *
+ * Context: may sleep.
+ * Return: 0 or a negative errno.
+ */
+int iommu_liveupdate_get(void)
+{
+	return liveupdate_global_get(&ilu_global);
+}
+EXPORT_SYMBOL_GPL(iommu_liveupdate_get);
+
+/**
+ * iommu_liveupdate_put - drop what iommu_liveupdate_get() took
+ *
+ * Context: may sleep.
+ */
+void iommu_liveupdate_put(void)
+{
+	liveupdate_global_put(&ilu_global);
+}
+EXPORT_SYMBOL_GPL(iommu_liveupdate_put);
+
+/**
+ * iommu_liveupdate_finish - a file that held the IOMMU state finished
+ *
+ * In the next kernel, from a file handler's finish; the last one ends
+ * every adopted translation left.
+ *
+ * Context: may sleep.
+ */
+void iommu_liveupdate_finish(void)
+{
+	liveupdate_global_finish(&ilu_global);
+}
+EXPORT_SYMBOL_GPL(iommu_liveupdate_finish);
+
+static int __init intel_iommu_lu_init(void)
+{
+	int err;
+
+	if (!liveupdate_enabled())
+		return 0;
+	err = liveupdate_register_global(&ilu_global);
+	if (err)
+		pr_warn("cannot register the IOMMU live update state: %d\n", err);
+	return 0;
+}
+late_initcall_sync(intel_iommu_lu_init);
