@@ -32,6 +32,7 @@
 #include <linux/kho/abi/vfio.h>
 #include <linux/liveupdate.h>
 #include <linux/pci.h>
+#include <linux/pci_liveupdate.h>
 #include <linux/vfio.h>
 
 #include "vfio.h"
@@ -91,6 +92,9 @@ static int vfio_lu_preserve(struct liveupdate_file_op_args *args)
 	err = iommu_liveupdate_get();
 	if (err)
 		goto err_unclaim;
+	err = pci_liveupdate_get();
+	if (err)
+		goto err_put_iommu;
 
 	folio = folio_alloc(GFP_KERNEL | __GFP_ZERO, 0);
 	if (!folio) {
@@ -113,6 +117,8 @@ static int vfio_lu_preserve(struct liveupdate_file_op_args *args)
 err_free:
 	folio_put(folio);
 err_put:
+	pci_liveupdate_put();
+err_put_iommu:
 	iommu_liveupdate_put();
 err_unclaim:
 	vfio_lu_unclaim(dev);
@@ -126,6 +132,7 @@ static void vfio_lu_unpreserve(struct liveupdate_file_op_args *args)
 
 	kho_unpreserve_folio(folio);
 	folio_put(folio);
+	pci_liveupdate_put();
 	iommu_liveupdate_put();
 	vfio_lu_unclaim(df->device->dev);
 }
@@ -140,8 +147,10 @@ static int vfio_lu_freeze(struct liveupdate_file_op_args *args)
 	if (err)
 		return err;
 	/* The kexec shutdown leaves its bus mastering on. */
-	to_pci_dev(dev)->liveupdate = 1;
-	return 0;
+	err = pci_liveupdate_freeze_device(to_pci_dev(dev));
+	if (err)
+		iommu_liveupdate_unfreeze_device(dev);
+	return err;
 }
 
 static void vfio_lu_unfreeze(struct liveupdate_file_op_args *args)
@@ -149,7 +158,7 @@ static void vfio_lu_unfreeze(struct liveupdate_file_op_args *args)
 	struct vfio_device_file *df = args->file->private_data;
 	struct device *dev = df->device->dev;
 
-	to_pci_dev(dev)->liveupdate = 0;
+	pci_liveupdate_unfreeze_device(to_pci_dev(dev));
 	iommu_liveupdate_unfreeze_device(dev);
 }
 
@@ -175,6 +184,7 @@ static void vfio_lu_finish(struct liveupdate_file_op_args *args)
 	iommu_liveupdate_release_device(ser->segment, ser->bus, ser->devfn);
 	pci_dev_put(pdev);
 	folio_put(folio);
+	pci_liveupdate_finish();
 	iommu_liveupdate_finish();
 }
 

@@ -19,6 +19,7 @@ void iommu_liveupdate_put(void);
 int iommu_liveupdate_freeze_device(struct device *dev);
 void iommu_liveupdate_unfreeze_device(struct device *dev);
 bool iommu_liveupdate_adopted(u16 segment, u8 bus, u8 devfn);
+unsigned int iommu_liveupdate_adopted_devices(u32 *ids, unsigned int max);
 void iommu_liveupdate_release_device(u16 segment, u8 bus, u8 devfn);
 void iommu_liveupdate_finish(void);
 #else
@@ -44,6 +45,12 @@ static inline void iommu_liveupdate_unfreeze_device(struct device *dev) { }
 static inline bool iommu_liveupdate_adopted(u16 segment, u8 bus, u8 devfn)
 {
 	return false;
+}
+
+static inline unsigned int iommu_liveupdate_adopted_devices(u32 *ids,
+							    unsigned int max)
+{
+	return 0;
 }
 
 static inline void iommu_liveupdate_release_device(u16 segment, u8 bus,

@@ -28,8 +28,10 @@
  *   written its part of the handover, damage it the way a buggy or
  *   foreign kernel might, so that the next kernel must refuse it:
  *   ``compatible`` (an unknown format version), ``fdt`` (a root FDT
- *   larger than allowed), ``tracker`` (a tracker node outside memory) or
- *   ``scratch`` (a scratch area outside memory).
+ *   larger than allowed), ``tracker`` (a tracker node outside memory),
+ *   ``scratch`` (a scratch area outside memory) or ``subtree:NAME`` (the
+ *   compatible of subtree NAME, added by some other part of the kernel,
+ *   overwritten with as many ``x``: a format nobody knows).
  */
 
 #define pr_fmt(fmt) "kho_test: " fmt
@@ -424,7 +426,33 @@ static int kho_test_fill(void)
 	return 0;
 }
 
-static char kho_test_corruption[16];
+static char kho_test_corruption[48];
+
+/* Overwrite the compatible of subtree @name; kho_out.lock held. */
+static int kho_test_corrupt_subtree(const char *name)
+{
+	struct kho_subtree *sub;
+	const char *compat;
+	char *junk;
+	int len, err;
+
+	list_for_each_entry(sub, &kho_out.subtrees, list) {
+		if (strcmp(sub->name, name))
+			continue;
+		compat = fdt_getprop(sub->fdt, 0, "compatible", &len);
+		if (!compat || len < 2)
+			return -EINVAL;
+		junk = kmalloc(len, GFP_KERNEL);
+		if (!junk)
+			return -ENOMEM;
+		memset(junk, 'x', len - 1);
+		junk[len - 1] = '\0';
+		err = fdt_setprop_inplace(sub->fdt, 0, "compatible", junk, len);
+		kfree(junk);
+		return err ? -EINVAL : 0;
+	}
+	return -ENOENT;
+}
 
 /* Damage the outgoing handover; see the DOC above. */
 static int kho_test_corrupt(const char *what)
@@ -442,6 +470,8 @@ static int kho_test_corrupt(const char *what)
 		WRITE_ONCE(kho_out.tracker.root->slot[KHO_ORDER_MAX], SZ_1G * 1024ULL);
 	else if (!strcmp(what, "scratch"))
 		kho_out.scratch[0].size = SZ_1G * 1024ULL;
+	else if (!strncmp(what, "subtree:", 8))
+		err = kho_test_corrupt_subtree(what + 8);
 	else
 		err = -EINVAL;
 	mutex_unlock(&kho_out.lock);
@@ -473,7 +503,9 @@ static int kho_test_arm_corruption(const char *what)
 	for (i = 0; i < ARRAY_SIZE(known); i++)
 		if (!strcmp(what, known[i]))
 			break;
-	if (i == ARRAY_SIZE(known))
+	if (i == ARRAY_SIZE(known) &&
+	    (strncmp(what, "subtree:", 8) || !what[8] ||
+	     strlen(what) >= sizeof(kho_test_corruption)))
 		return -EINVAL;
 	strscpy(kho_test_corruption, what);
 	snprintf(kho_test_result, sizeof(kho_test_result),

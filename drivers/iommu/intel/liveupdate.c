@@ -599,6 +599,28 @@ bool iommu_liveupdate_adopted(u16 segment, u8 bus, u8 devfn)
 EXPORT_SYMBOL_GPL(iommu_liveupdate_adopted);
 
 /**
+ * iommu_liveupdate_adopted_devices - list the devices with adopted DMA
+ *				      translation
+ * @ids: filled with (segment << 16) | (bus << 8) | devfn of each
+ * @max: room in @ids
+ *
+ * Return: the number of entries filled.
+ */
+unsigned int iommu_liveupdate_adopted_devices(u32 *ids, unsigned int max)
+{
+	unsigned int i, n = 0;
+
+	mutex_lock(&ilu_lock);
+	for (i = 0; i < ilu_in_nr && n < max; i++)
+		if (ilu_in[i].live)
+			ids[n++] = (u32)ilu_in[i].segment << 16 |
+				   ilu_in[i].bus << 8 | ilu_in[i].devfn;
+	mutex_unlock(&ilu_lock);
+	return n;
+}
+EXPORT_SYMBOL_GPL(iommu_liveupdate_adopted_devices);
+
+/**
  * iommu_liveupdate_release_device - end a device's adopted translation
  * @segment: PCI segment
  * @bus: PCI bus

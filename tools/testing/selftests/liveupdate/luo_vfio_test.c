@@ -18,6 +18,12 @@
  * reset), bus mastering is still on, and DMA both ways goes on at the
  * same IOVAs without any remapping. Finishing the session stops it: bus
  * mastering off, and with it turned back on the IOMMU blocks the device.
+ *
+ * lu.case=bad-iommu and lu.case=bad-pci do the same stage 1, but the
+ * IOMMU's or the PCI core's part of the handover arrives in a format the
+ * next kernel does not know (the KHO test interface overwrites it at
+ * reboot). Stage 2: one line says so, the device is stopped and the
+ * IOMMU blocks it, and the memfd of the same session comes back intact.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -156,10 +162,10 @@ static void case_rig(void)
 #define FACT_OUT	479001600U
 #define PAGE(n)		((n) * 4096UL)
 
-static bool kmsg_has(const char *what)
+static int kmsg_count(const char *what)
 {
 	char buf[1024];
-	bool found = false;
+	int found = 0;
 	ssize_t n;
 	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 
@@ -170,10 +176,25 @@ static bool kmsg_has(const char *what)
 			continue;
 		buf[n] = '\0';
 		if (strstr(buf, what))
-			found = true;
+			found++;
 	}
 	close(fd);
 	return found;
+}
+
+static bool kmsg_has(const char *what)
+{
+	return kmsg_count(what) > 0;
+}
+
+static void kho_test_ctl(const char *cmd)
+{
+	const char *ctl = "/sys/kernel/debug/kho_test/ctl";
+	int fd = open(ctl, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0 || write(fd, cmd, strlen(cmd)) < 0)
+		ksft_exit_fail_msg("%s: %s: %s\n", ctl, cmd, strerror(errno));
+	close(fd);
 }
 
 static bool all_zero(const uint8_t *p, size_t len)
@@ -186,7 +207,7 @@ static bool all_zero(const uint8_t *p, size_t len)
 	return true;
 }
 
-static void case_hitless_stage1(void)
+static void case_hitless_stage1(const char *corrupt)
 {
 	int luo, session, fd, err, i;
 	struct lu_edu e;
@@ -220,6 +241,8 @@ static void case_hitless_stage1(void)
 	if (ksft_get_fail_cnt())
 		ksft_exit_fail();
 
+	if (corrupt)
+		kho_test_ctl(corrupt);
 	/* In flight through the reboot: the device writes 100 ms later. */
 	lu_edu_dma_start(&e, IOVA + PAGE(16), LU_EDU_DMA_MAX, true);
 	lu_kexec_next(NULL);
@@ -286,13 +309,69 @@ static void case_hitless_stage2(void)
 	ksft_finished();
 }
 
+/* The next kernel refused the IOMMU's or the PCI core's state. */
+static void case_bad_stage2(bool iommu)
+{
+	uint8_t *ram, pattern[LU_EDU_DMA_MAX];
+	int luo, session, fd, err;
+	struct lu_edu e;
+	uint16_t cmd;
+	char bdf[16];
+
+	ksft_set_plan(6);
+	fill(pattern, sizeof(pattern), 0x5a);
+	if (iommu)
+		ksft_test_result(kmsg_count("IOMMU state refused (unknown format)") == 1 &&
+				 !kmsg_has("keeps its DMA translation"),
+				 "one line: the IOMMU state is refused, nothing adopted\n");
+	else
+		ksft_test_result(kmsg_count("PCI state refused (unknown format)") == 1 &&
+				 kmsg_has("released its adopted DMA translation"),
+				 "one line: the PCI state is refused; adopted translation ended\n");
+	ksft_test_result(kmsg_has("DMA stopped"), "the device was stopped\n");
+
+	if (lu_edu_find(bdf, sizeof(bdf)) || lu_edu_open_sysfs(&e, bdf))
+		ksft_exit_fail_msg("edu device through sysfs: %s\n",
+				   strerror(errno));
+	err = lu_edu_command(&e, &cmd);
+	ksft_test_result(!err && !(cmd & 0x4), "bus mastering off (0x%04x)\n",
+			 cmd);
+
+	/* The rest of the handover goes on. */
+	luo = luo_open();
+	session = luo_retrieve_session(luo, "dev");
+	fd = luo_retrieve_fd(session, 1);
+	ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (ram == MAP_FAILED)
+		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
+	ksft_test_result(!memcmp(ram, pattern, sizeof(pattern)),
+			 "the memfd of the session came back intact\n");
+
+	/* Even with bus mastering turned back on, the IOMMU blocks it. */
+	memset(ram + PAGE(96), 0, LU_EDU_DMA_MAX);
+	err = lu_edu_set_master(&e, true);
+	if (!err)
+		err = lu_edu_dma(&e, IOVA + PAGE(96), LU_EDU_DMA_MAX, true);
+	usleep(200000);
+	ksft_test_result(!err && all_zero(ram + PAGE(96), LU_EDU_DMA_MAX),
+			 "the IOMMU blocks the device\n");
+	lu_edu_set_master(&e, false);
+	luo_finish(session);
+	ksft_test_result(kmsg_has("DMAR: [DMA Write"), "and reports the fault\n");
+	ksft_finished();
+}
+
 static void stage1(void)
 {
 	ksft_print_header();
 	if (!strcmp(lu_case, "rig"))
 		case_rig();
 	if (!strcmp(lu_case, "hitless"))
-		case_hitless_stage1();
+		case_hitless_stage1(NULL);
+	if (!strcmp(lu_case, "bad-iommu"))
+		case_hitless_stage1("corrupt subtree:intel-iommu");
+	if (!strcmp(lu_case, "bad-pci"))
+		case_hitless_stage1("corrupt subtree:pci");
 	ksft_exit_fail_msg("unknown lu.case=%s\n", lu_case);
 }
 
@@ -301,6 +380,8 @@ static void stage2(void)
 	ksft_print_header();
 	if (!strcmp(lu_case, "hitless"))
 		case_hitless_stage2();
+	if (!strcmp(lu_case, "bad-iommu") || !strcmp(lu_case, "bad-pci"))
+		case_bad_stage2(!strcmp(lu_case, "bad-iommu"));
 	ksft_exit_fail_msg("lu.case=%s has no stage 2\n", lu_case);
 }
 
