@@ -19,6 +19,14 @@
  * same IOVAs without any remapping. Finishing the session stops it: bus
  * mastering off, and with it turned back on the IOMMU blocks the device.
  *
+ * lu.case=refuse needs a second and third edu device behind a PCIe-to-PCI
+ * bridge (one IOMMU group). Preserving a vfio device file is refused when
+ * the file is not bound to an iommufd (EINVAL), when the device is not
+ * attached to a paging domain (EOPNOTSUPP) and when it shares its IOMMU
+ * group (EBUSY). A device mapping memory that is not preserved fails the
+ * reboot (EBUSY) with the session intact; once that is unmapped, the
+ * update goes through and the device keeps doing DMA.
+ *
  * lu.case=bad-iommu and lu.case=bad-pci do the same stage 1, but the
  * IOMMU's or the PCI core's part of the handover arrives in a format the
  * next kernel does not know (the KHO test interface overwrites it at
@@ -33,6 +41,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/iommufd.h>
+#include <linux/vfio.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 
 #include "../kselftest.h"
@@ -75,13 +86,13 @@ static bool dmar_fault_seen(void)
 	return found;
 }
 
-static void edu_setup(struct lu_edu *e)
+static void edu_setup_nth(struct lu_edu *e, int nth)
 {
 	const char *why;
 	char bdf[16];
 	int err;
 
-	err = lu_edu_find(bdf, sizeof(bdf));
+	err = lu_edu_find_nth(nth, bdf, sizeof(bdf));
 	if (err)
 		ksft_exit_fail_msg("no edu device (-device edu): %s\n",
 				   strerror(-err));
@@ -92,6 +103,11 @@ static void edu_setup(struct lu_edu *e)
 	err = lu_edu_open(e, bdf, &why);
 	if (err)
 		ksft_exit_fail_msg("%s %s: %s\n", bdf, why, strerror(-err));
+}
+
+static void edu_setup(struct lu_edu *e)
+{
+	edu_setup_nth(e, 0);
 }
 
 static uint8_t *ram_memfd(int *fdp)
@@ -309,6 +325,114 @@ static void case_hitless_stage2(void)
 	ksft_finished();
 }
 
+static int open_cdev(const char *bdf)
+{
+	char path[300];
+	int err, fd;
+
+	err = lu_edu_bind_vfio(bdf);
+	if (!err)
+		err = lu_edu_cdev(bdf, path, sizeof(path));
+	if (err)
+		ksft_exit_fail_msg("vfio cdev of %s: %s\n", bdf, strerror(-err));
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		ksft_exit_fail_msg("%s: %s\n", path, strerror(errno));
+	return fd;
+}
+
+static void case_refuse_stage1(void)
+{
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
+	int luo, session, fd, extra_fd, dev, iommufd, err;
+	uint8_t *ram, *extra;
+	struct lu_edu e, g;
+	char bdf[16];
+
+	ksft_set_plan(7);
+	luo = luo_open();
+	session = luo_create_session(luo, "dev");
+
+	if (lu_edu_find_nth(1, bdf, sizeof(bdf)))
+		ksft_exit_fail_msg("no edu device behind the bridge\n");
+	dev = open_cdev(bdf);
+	err = __luo_preserve_fd(session, dev, 10);
+	ksft_test_result(err == -EINVAL, "%s not bound to an iommufd: %s\n",
+			 bdf, strerror(-err));
+	iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
+	bind.iommufd = iommufd;
+	if (iommufd < 0 || ioctl(dev, VFIO_DEVICE_BIND_IOMMUFD, &bind))
+		ksft_exit_fail_msg("VFIO_DEVICE_BIND_IOMMUFD: %s\n",
+				   strerror(errno));
+	err = __luo_preserve_fd(session, dev, 10);
+	ksft_test_result(err == -EOPNOTSUPP,
+			 "%s not attached to a paging domain: %s\n", bdf,
+			 strerror(-err));
+	close(dev);
+	close(iommufd);
+
+	edu_setup_nth(&g, 1);
+	err = __luo_preserve_fd(session, g.dev, 11);
+	ksft_test_result(err == -EBUSY, "%s shares its IOMMU group: %s\n",
+			 g.bdf, strerror(-err));
+	lu_edu_close(&g);
+
+	edu_setup_nth(&e, 0);
+	ram = ram_memfd(&fd);
+	extra = ram_memfd(&extra_fd);
+	if (lu_edu_map(&e, ram, RAM_SIZE, IOVA) ||
+	    lu_edu_map(&e, extra, RAM_SIZE, IOVA + RAM_SIZE))
+		ksft_exit_fail_msg("IOMMU_IOAS_MAP: %s\n", strerror(errno));
+	fill(ram, LU_EDU_DMA_MAX, 0x5a);
+	luo_preserve_fd(session, fd, 1);
+	err = __luo_preserve_fd(session, e.dev, 2);
+	ksft_test_result(!err, "%s preserved: %s\n", e.bdf, strerror(-err));
+
+	err = __lu_kexec_load_next(NULL);
+	if (err)
+		ksft_exit_fail_msg("kexec_file_load: %s\n", strerror(-err));
+	err = __lu_kexec_reboot();
+	ksft_test_result(err == -EBUSY,
+			 "it maps a memfd that is not preserved: reboot fails: %s\n",
+			 strerror(-err));
+	ksft_test_result(kmsg_has("DMA to memory that is not preserved"),
+			 "and says why\n");
+	err = lu_edu_unmap(&e, IOVA + RAM_SIZE, RAM_SIZE);
+	ksft_test_result(!err, "unmapped it: %s\n", strerror(-err));
+	if (ksft_get_fail_cnt())
+		ksft_exit_fail();
+	lu_kexec_next(NULL);
+}
+
+static void case_refuse_stage2(void)
+{
+	uint8_t *ram, pattern[LU_EDU_DMA_MAX];
+	int luo, session, fd, err;
+	struct lu_edu e;
+	char bdf[16];
+
+	ksft_set_plan(2);
+	fill(pattern, sizeof(pattern), 0x5a);
+	ksft_test_result(kmsg_count("keeps its DMA translation") == 1,
+			 "one device kept translating through the kexec\n");
+	luo = luo_open();
+	session = luo_retrieve_session(luo, "dev");
+	fd = luo_retrieve_fd(session, 1);
+	ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (ram == MAP_FAILED || lu_edu_find(bdf, sizeof(bdf)) ||
+	    lu_edu_open_sysfs(&e, bdf))
+		ksft_exit_fail_msg("memfd or device: %s\n", strerror(errno));
+	fill(ram + PAGE(48), LU_EDU_DMA_MAX, 0x3c);
+	err = lu_edu_dma(&e, IOVA + PAGE(48), LU_EDU_DMA_MAX, false);
+	if (!err)
+		err = lu_edu_dma(&e, IOVA + PAGE(64), LU_EDU_DMA_MAX, true);
+	ksft_test_result(!err && !memcmp(ram + PAGE(64), ram + PAGE(48),
+					 LU_EDU_DMA_MAX),
+			 "and does DMA both ways after the update\n");
+	luo_finish(session);
+	ksft_finished();
+}
+
 /* The next kernel refused the IOMMU's or the PCI core's state. */
 static void case_bad_stage2(bool iommu)
 {
@@ -368,6 +492,8 @@ static void stage1(void)
 		case_rig();
 	if (!strcmp(lu_case, "hitless"))
 		case_hitless_stage1(NULL);
+	if (!strcmp(lu_case, "refuse"))
+		case_refuse_stage1();
 	if (!strcmp(lu_case, "bad-iommu"))
 		case_hitless_stage1("corrupt subtree:intel-iommu");
 	if (!strcmp(lu_case, "bad-pci"))
@@ -380,6 +506,8 @@ static void stage2(void)
 	ksft_print_header();
 	if (!strcmp(lu_case, "hitless"))
 		case_hitless_stage2();
+	if (!strcmp(lu_case, "refuse"))
+		case_refuse_stage2();
 	if (!strcmp(lu_case, "bad-iommu") || !strcmp(lu_case, "bad-pci"))
 		case_bad_stage2(!strcmp(lu_case, "bad-iommu"));
 	ksft_exit_fail_msg("lu.case=%s has no stage 2\n", lu_case);

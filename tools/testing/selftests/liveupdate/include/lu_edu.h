@@ -32,10 +32,14 @@ struct lu_edu {
 	uint64_t cfg_offset;	/* of the config space region in @dev */
 };
 
-/* Find the edu device; return 0 and its address, or -ENODEV. */
+/* Find the first edu device; return 0 and its address, or -ENODEV. */
 int lu_edu_find(char *bdf, size_t len);
+/* The same for the one at index @nth, in the order of their addresses. */
+int lu_edu_find_nth(int nth, char *bdf, size_t len);
 /* Bind it to vfio-pci (driver_override); return 0 or a negative errno. */
 int lu_edu_bind_vfio(const char *bdf);
+/* The path of its vfio cdev in @dev. */
+int lu_edu_cdev(const char *bdf, char *dev, size_t len);
 /*
  * Open its cdev, bind it to a new iommufd, attach it to a new IOAS, map
  * BAR0 and enable memory decoding and bus mastering. @why names the step

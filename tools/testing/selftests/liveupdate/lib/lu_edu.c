@@ -51,31 +51,42 @@ static int write_sysfs(const char *path, const char *val)
 	return err;
 }
 
-int lu_edu_find(char *bdf, size_t len)
+int lu_edu_find_nth(int nth, char *bdf, size_t len)
 {
 	char path[300], vendor[16], device[16];
-	struct dirent *d;
-	DIR *dir = opendir(PCI_SYSFS);
+	struct dirent **names;
+	int i, n, err = -ENODEV;
 
-	if (!dir)
+	n = scandir(PCI_SYSFS, &names, NULL, alphasort);
+	if (n < 0)
 		return -errno;
-	while ((d = readdir(dir))) {
-		if (d->d_name[0] == '.')
+	for (i = 0; i < n; i++) {
+		const char *name = names[i]->d_name;
+
+		if (name[0] == '.' || err != -ENODEV)
 			continue;
-		snprintf(path, sizeof(path), PCI_SYSFS "/%s/vendor", d->d_name);
+		snprintf(path, sizeof(path), PCI_SYSFS "/%s/vendor", name);
 		if (read_sysfs(path, vendor, sizeof(vendor)))
 			continue;
-		snprintf(path, sizeof(path), PCI_SYSFS "/%s/device", d->d_name);
+		snprintf(path, sizeof(path), PCI_SYSFS "/%s/device", name);
 		if (read_sysfs(path, device, sizeof(device)))
 			continue;
-		if (!strcmp(vendor, "0x1234") && !strcmp(device, "0x11e8")) {
-			snprintf(bdf, len, "%s", d->d_name);
-			closedir(dir);
-			return 0;
+		if (strcmp(vendor, "0x1234") || strcmp(device, "0x11e8"))
+			continue;
+		if (nth-- == 0) {
+			snprintf(bdf, len, "%s", name);
+			err = 0;
 		}
 	}
-	closedir(dir);
-	return -ENODEV;
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return err;
+}
+
+int lu_edu_find(char *bdf, size_t len)
+{
+	return lu_edu_find_nth(0, bdf, len);
 }
 
 int lu_edu_bind_vfio(const char *bdf)
@@ -102,7 +113,7 @@ int lu_edu_bind_vfio(const char *bdf)
 	return write_sysfs("/sys/bus/pci/drivers_probe", bdf);
 }
 
-static int find_cdev(const char *bdf, char *dev, size_t len)
+int lu_edu_cdev(const char *bdf, char *dev, size_t len)
 {
 	char path[300];
 	struct dirent *d;
@@ -147,7 +158,7 @@ int lu_edu_open(struct lu_edu *e, const char *bdf, const char **why)
 	snprintf(e->bdf, sizeof(e->bdf), "%s", bdf);
 
 	*why = "find the vfio cdev";
-	err = find_cdev(bdf, dev, sizeof(dev));
+	err = lu_edu_cdev(bdf, dev, sizeof(dev));
 	if (err)
 		return err;
 	*why = "open the vfio cdev";
