@@ -311,6 +311,7 @@ out:
 		folio_put(folio);
 	return 0;
 }
+
 /* After the buses are scanned and the IOMMU is up, before user space. */
 late_initcall(pci_lu_boot);
 
