@@ -21,7 +21,10 @@
  * until the file is finished: nobody retrieved it, so its bus mastering
  * is turned off and its translation ended. Retrieving the device file is
  * not supported yet (EOPNOTSUPP): its DMA goes on untouched until the
- * session is finished.
+ * session is finished, or until a driver takes the device over: binding
+ * it to an iommufd through vfio-pci attaches a domain of its own, which
+ * ends the handed-over translation, and finish then leaves the device
+ * alone.
  */
 
 #define pr_fmt(fmt) "vfio_lu: " fmt
@@ -177,12 +180,21 @@ static void vfio_lu_finish(struct liveupdate_file_op_args *args)
 	if (!folio)
 		return;
 	ser = folio_address(folio);
-	pdev = pci_get_domain_bus_and_slot(ser->segment, ser->bus, ser->devfn);
-	/* Stop its DMA, then its translation. */
-	if (pdev && pdev->vendor == ser->vendor && pdev->device == ser->device)
-		pci_clear_master(pdev);
-	iommu_liveupdate_release_device(ser->segment, ser->bus, ser->devfn);
-	pci_dev_put(pdev);
+	/*
+	 * Still running on the handed-over translation: stop its DMA, then
+	 * the translation. A device some driver took over since (attaching
+	 * a domain of its own ends the adopted translation) is its own.
+	 */
+	if (iommu_liveupdate_adopted(ser->segment, ser->bus, ser->devfn)) {
+		pdev = pci_get_domain_bus_and_slot(ser->segment, ser->bus,
+						   ser->devfn);
+		if (pdev && pdev->vendor == ser->vendor &&
+		    pdev->device == ser->device)
+			pci_clear_master(pdev);
+		iommu_liveupdate_release_device(ser->segment, ser->bus,
+						ser->devfn);
+		pci_dev_put(pdev);
+	}
 	folio_put(folio);
 	pci_liveupdate_finish();
 	iommu_liveupdate_finish();

@@ -19,6 +19,12 @@
  * same IOVAs without any remapping. Finishing the session stops it: bus
  * mastering off, and with it turned back on the IOMMU blocks the device.
  *
+ * lu.case=retake does the same stage 1; in stage 2 a VMM takes the device
+ * back while its DMA goes on: it binds it to vfio-pci and an iommufd of
+ * its own (which ends the handed-over translation), maps the retrieved
+ * memfd at the same IOVA, and the device does DMA again, its buffer as it
+ * was; finishing the session then leaves the device to its new owner.
+ *
  * lu.case=refuse needs a second and third edu device behind a PCIe-to-PCI
  * bridge (one IOMMU group). Preserving a vfio device file is refused when
  * the file is not bound to an iommufd (EINVAL), when the device is not
@@ -325,6 +331,51 @@ static void case_hitless_stage2(void)
 	ksft_finished();
 }
 
+static void case_retake_stage2(void)
+{
+	uint8_t *ram, pattern[LU_EDU_DMA_MAX];
+	int luo, session, fd, err;
+	struct lu_edu s, e;
+	const char *why;
+	char bdf[16];
+
+	ksft_set_plan(6);
+	fill(pattern, sizeof(pattern), 0x5a);
+	luo = luo_open();
+	session = luo_retrieve_session(luo, "dev");
+	fd = luo_retrieve_fd(session, 1);
+	ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (ram == MAP_FAILED || lu_edu_find(bdf, sizeof(bdf)) ||
+	    lu_edu_open_sysfs(&s, bdf))
+		ksft_exit_fail_msg("memfd or device: %s\n", strerror(errno));
+	err = lu_edu_dma(&s, IOVA + PAGE(32), LU_EDU_DMA_MAX, true);
+	ksft_test_result(!err && !memcmp(ram + PAGE(32), pattern, sizeof(pattern)),
+			 "DMA goes on after the update\n");
+
+	err = lu_edu_bind_vfio(bdf);
+	if (!err)
+		err = lu_edu_open(&e, bdf, &why);
+	ksft_test_result(!err, "a VMM binds %s to vfio-pci and an iommufd: %s\n",
+			 bdf, err ? strerror(-err) : "ok");
+	if (err)
+		ksft_exit_fail_msg("%s: %s\n", why, strerror(-err));
+	ksft_test_result(kmsg_has("released its adopted DMA translation"),
+			 "which ends the handed-over translation\n");
+	err = lu_edu_map(&e, ram, RAM_SIZE, IOVA);
+	if (!err)
+		err = lu_edu_dma(&e, IOVA + PAGE(40), LU_EDU_DMA_MAX, true);
+	ksft_test_result(!err && !memcmp(ram + PAGE(40), pattern, sizeof(pattern)),
+			 "remapped at the same IOVA, the device does DMA, its buffer intact\n");
+	ksft_test_result(lu_edu_read(&e, 0x08) == FACT_OUT,
+			 "factorial still %u\n", lu_edu_read(&e, 0x08));
+	luo_finish(session);
+	err = lu_edu_dma(&e, IOVA + PAGE(44), LU_EDU_DMA_MAX, true);
+	ksft_test_result(!err && !memcmp(ram + PAGE(44), pattern, sizeof(pattern)),
+			 "finish leaves the device to its new owner\n");
+	lu_edu_close(&e);
+	ksft_finished();
+}
+
 static int open_cdev(const char *bdf)
 {
 	char path[300];
@@ -494,6 +545,8 @@ static void stage1(void)
 		case_hitless_stage1(NULL);
 	if (!strcmp(lu_case, "refuse"))
 		case_refuse_stage1();
+	if (!strcmp(lu_case, "retake"))
+		case_hitless_stage1(NULL);
 	if (!strcmp(lu_case, "bad-iommu"))
 		case_hitless_stage1("corrupt subtree:intel-iommu");
 	if (!strcmp(lu_case, "bad-pci"))
@@ -508,6 +561,8 @@ static void stage2(void)
 		case_hitless_stage2();
 	if (!strcmp(lu_case, "refuse"))
 		case_refuse_stage2();
+	if (!strcmp(lu_case, "retake"))
+		case_retake_stage2();
 	if (!strcmp(lu_case, "bad-iommu") || !strcmp(lu_case, "bad-pci"))
 		case_bad_stage2(!strcmp(lu_case, "bad-iommu"));
 	ksft_exit_fail_msg("lu.case=%s has no stage 2\n", lu_case);
