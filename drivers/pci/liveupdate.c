@@ -40,11 +40,11 @@
 static DEFINE_MUTEX(pci_lu_lock);
 static struct pci_dev *pci_lu_devs[PCI_LU_MAX_DEVICES];
 static unsigned int pci_lu_nr;
-static struct folio *pci_lu_fdt;	/* while the global is preserved */
+static void *pci_lu_fdt;		/* while the global is preserved */
 
 static int pci_lu_write_fdt(void)
 {
-	void *fdt = folio_address(pci_lu_fdt);
+	void *fdt = pci_lu_fdt;
 	struct pci_lu_dev_ser *p;
 	unsigned int i;
 	int err;
@@ -132,48 +132,39 @@ EXPORT_SYMBOL_GPL(pci_liveupdate_unfreeze_device);
 
 static int pci_lu_preserve(struct liveupdate_global *global, u64 *data)
 {
-	struct folio *folio;
+	void *fdt = kho_alloc_preserve(PAGE_SIZE);
 	int err;
 
-	folio = folio_alloc(GFP_KERNEL | __GFP_ZERO, 0);
-	if (!folio)
-		return -ENOMEM;
-	err = kho_preserve_folio(folio);
-	if (err)
-		goto err_put;
+	if (IS_ERR(fdt))
+		return PTR_ERR(fdt);
 	mutex_lock(&pci_lu_lock);
-	pci_lu_fdt = folio;
+	pci_lu_fdt = fdt;
 	err = pci_lu_write_fdt();
 	if (!err)
-		err = kho_add_subtree(PCI_LU_SUBTREE, folio_address(folio));
+		err = kho_add_subtree(PCI_LU_SUBTREE, fdt);
 	if (err)
 		pci_lu_fdt = NULL;
 	mutex_unlock(&pci_lu_lock);
-	if (err)
-		goto err_unpreserve;
-	*data = PFN_PHYS(folio_pfn(folio));
+	if (err) {
+		kho_unpreserve_free(fdt);
+		return err;
+	}
+	*data = virt_to_phys(fdt);
 	return 0;
-
-err_unpreserve:
-	kho_unpreserve_folio(folio);
-err_put:
-	folio_put(folio);
-	return err;
 }
 
 static void pci_lu_unpreserve(struct liveupdate_global *global, u64 data)
 {
-	struct folio *folio;
+	void *fdt;
 
 	mutex_lock(&pci_lu_lock);
-	folio = pci_lu_fdt;
+	fdt = pci_lu_fdt;
 	pci_lu_fdt = NULL;
 	mutex_unlock(&pci_lu_lock);
-	if (!folio)
+	if (!fdt)
 		return;
-	kho_remove_subtree(folio_address(folio));
-	kho_unpreserve_folio(folio);
-	folio_put(folio);
+	kho_remove_subtree(fdt);
+	kho_unpreserve_free(fdt);
 }
 
 static int pci_lu_retrieve(struct liveupdate_global *global, u64 data)

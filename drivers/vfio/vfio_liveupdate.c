@@ -79,7 +79,6 @@ static int vfio_lu_preserve(struct liveupdate_file_op_args *args)
 	struct device *dev = df->device->dev;
 	struct pci_dev *pdev = to_pci_dev(dev);
 	struct vfio_pci_lu_ser *ser;
-	struct folio *folio;
 	int err;
 
 	if (!dev->driver || strcmp(dev->driver->name, "vfio-pci"))
@@ -99,26 +98,20 @@ static int vfio_lu_preserve(struct liveupdate_file_op_args *args)
 	if (err)
 		goto err_put_iommu;
 
-	folio = folio_alloc(GFP_KERNEL | __GFP_ZERO, 0);
-	if (!folio) {
-		err = -ENOMEM;
+	ser = kho_alloc_preserve(sizeof(*ser));
+	if (IS_ERR(ser)) {
+		err = PTR_ERR(ser);
 		goto err_put;
 	}
-	err = kho_preserve_folio(folio);
-	if (err)
-		goto err_free;
-	ser = folio_address(folio);
 	ser->segment = pci_domain_nr(pdev->bus);
 	ser->bus = pdev->bus->number;
 	ser->devfn = pdev->devfn;
 	ser->vendor = pdev->vendor;
 	ser->device = pdev->device;
-	args->serialized_data = PFN_PHYS(folio_pfn(folio));
-	args->private_data = folio;
+	args->serialized_data = virt_to_phys(ser);
+	args->private_data = ser;
 	return 0;
 
-err_free:
-	folio_put(folio);
 err_put:
 	pci_liveupdate_put();
 err_put_iommu:
@@ -131,10 +124,8 @@ err_unclaim:
 static void vfio_lu_unpreserve(struct liveupdate_file_op_args *args)
 {
 	struct vfio_device_file *df = args->file->private_data;
-	struct folio *folio = args->private_data;
 
-	kho_unpreserve_folio(folio);
-	folio_put(folio);
+	kho_unpreserve_free(args->private_data);
 	pci_liveupdate_put();
 	iommu_liveupdate_put();
 	vfio_lu_unclaim(df->device->dev);

@@ -48,6 +48,8 @@ struct page *kho_restore_pages(phys_addr_t phys, unsigned long nr_pages);
 void *kho_restore_vmalloc(const struct kho_vmalloc *preservation);
 unsigned long kho_release_unclaimed(void);
 bool kho_is_preserved(phys_addr_t phys, size_t size);
+void *kho_alloc_preserve(size_t size);
+void kho_unpreserve_free(void *mem);
 
 int kho_add_subtree(const char *name, void *fdt);
 void kho_remove_subtree(void *fdt);
@@ -121,6 +123,13 @@ static inline bool kho_is_preserved(phys_addr_t phys, size_t size)
 {
 	return false;
 }
+
+static inline void *kho_alloc_preserve(size_t size)
+{
+	return ERR_PTR(-EOPNOTSUPP);
+}
+
+static inline void kho_unpreserve_free(void *mem) { }
 
 static inline unsigned long kho_release_unclaimed(void)
 {

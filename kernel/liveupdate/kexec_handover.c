@@ -1130,6 +1130,53 @@ static bool kho_out_preserved(phys_addr_t phys, size_t size)
 }
 
 /**
+ * kho_alloc_preserve - allocate zeroed memory and preserve it
+ * @size: how much, rounded up to a power-of-two number of pages
+ *
+ * For a handler's own description of what it hands over (a subtree FDT,
+ * a serialized record) whose physical address the next kernel gets.
+ *
+ * Context: may sleep.
+ * Return: the memory, in the linear map, or an ERR_PTR.
+ */
+void *kho_alloc_preserve(size_t size)
+{
+	struct folio *folio;
+	int err;
+
+	if (!size)
+		return ERR_PTR(-EINVAL);
+	folio = folio_alloc(GFP_KERNEL | __GFP_ZERO, get_order(size));
+	if (!folio)
+		return ERR_PTR(-ENOMEM);
+	err = kho_preserve_folio(folio);
+	if (err) {
+		folio_put(folio);
+		return ERR_PTR(err);
+	}
+	return folio_address(folio);
+}
+EXPORT_SYMBOL_GPL(kho_alloc_preserve);
+
+/**
+ * kho_unpreserve_free - undo kho_alloc_preserve()
+ * @mem: what it returned, or NULL
+ *
+ * Context: may sleep.
+ */
+void kho_unpreserve_free(void *mem)
+{
+	struct folio *folio;
+
+	if (!mem)
+		return;
+	folio = virt_to_folio(mem);
+	kho_unpreserve_folio(folio);
+	folio_put(folio);
+}
+EXPORT_SYMBOL_GPL(kho_unpreserve_free);
+
+/**
  * kho_is_preserved - is a range of memory preserved for the next kernel?
  * @phys: its start
  * @size: its length in bytes

@@ -101,7 +101,7 @@ static DEFINE_MUTEX(ilu_lock);
 static LIST_HEAD(ilu_devs);
 static unsigned int ilu_nr;
 static DEFINE_XARRAY(ilu_pages);	/* pfn -> number of users */
-static struct folio *ilu_fdt;		/* while the global is preserved */
+static void *ilu_fdt;			/* while the global is preserved */
 
 static struct ilu_adopted ilu_in[INTEL_IOMMU_LU_MAX_DEVICES];
 static unsigned int ilu_in_nr;
@@ -199,7 +199,7 @@ static int ilu_walk(struct ilu_dev *d, phys_addr_t table, int level)
 static int ilu_write_fdt(void)
 {
 	struct intel_iommu_lu_dev_ser *p;
-	void *fdt = folio_address(ilu_fdt);
+	void *fdt = ilu_fdt;
 	struct ilu_dev *d;
 	int err;
 
@@ -646,48 +646,39 @@ EXPORT_SYMBOL_GPL(iommu_liveupdate_release_device);
 
 static int ilu_preserve(struct liveupdate_global *global, u64 *data)
 {
-	struct folio *folio;
+	void *fdt = kho_alloc_preserve(PAGE_SIZE);
 	int err;
 
-	folio = folio_alloc(GFP_KERNEL | __GFP_ZERO, 0);
-	if (!folio)
-		return -ENOMEM;
-	err = kho_preserve_folio(folio);
-	if (err)
-		goto err_put;
+	if (IS_ERR(fdt))
+		return PTR_ERR(fdt);
 	mutex_lock(&ilu_lock);
-	ilu_fdt = folio;
+	ilu_fdt = fdt;
 	err = ilu_write_fdt();
 	if (!err)
-		err = kho_add_subtree(INTEL_IOMMU_LU_SUBTREE, folio_address(folio));
+		err = kho_add_subtree(INTEL_IOMMU_LU_SUBTREE, fdt);
 	if (err)
 		ilu_fdt = NULL;
 	mutex_unlock(&ilu_lock);
-	if (err)
-		goto err_unpreserve;
-	*data = PFN_PHYS(folio_pfn(folio));
+	if (err) {
+		kho_unpreserve_free(fdt);
+		return err;
+	}
+	*data = virt_to_phys(fdt);
 	return 0;
-
-err_unpreserve:
-	kho_unpreserve_folio(folio);
-err_put:
-	folio_put(folio);
-	return err;
 }
 
 static void ilu_unpreserve(struct liveupdate_global *global, u64 data)
 {
-	struct folio *folio;
+	void *fdt;
 
 	mutex_lock(&ilu_lock);
-	folio = ilu_fdt;
+	fdt = ilu_fdt;
 	ilu_fdt = NULL;
 	mutex_unlock(&ilu_lock);
-	if (!folio)
+	if (!fdt)
 		return;
-	kho_remove_subtree(folio_address(folio));
-	kho_unpreserve_folio(folio);
-	folio_put(folio);
+	kho_remove_subtree(fdt);
+	kho_unpreserve_free(fdt);
 }
 
 static int ilu_retrieve(struct liveupdate_global *global, u64 data)

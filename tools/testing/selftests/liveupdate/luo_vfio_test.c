@@ -229,6 +229,43 @@ static bool all_zero(const uint8_t *p, size_t len)
 	return true;
 }
 
+/* Stage 2: retrieve session "dev" and map its memfd (token 1). */
+static uint8_t *retrieve_ram(int *session)
+{
+	uint8_t *ram;
+	int fd;
+
+	*session = luo_retrieve_session(luo_open(), "dev");
+	fd = luo_retrieve_fd(*session, 1);
+	ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (ram == MAP_FAILED)
+		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
+	return ram;
+}
+
+/* Stage 2: the first edu device, no driver bound, through sysfs. */
+static void edu_sysfs(struct lu_edu *e)
+{
+	char bdf[16];
+
+	if (lu_edu_find(bdf, sizeof(bdf)) || lu_edu_open_sysfs(e, bdf))
+		ksft_exit_fail_msg("edu device through sysfs: %s\n",
+				   strerror(errno));
+}
+
+/* DMA RAM page @from -> device -> RAM page @to: did the data come back? */
+static bool dma_round_trip(struct lu_edu *e, uint8_t *ram, int from, int to,
+			   uint32_t seed)
+{
+	int err;
+
+	fill(ram + PAGE(from), LU_EDU_DMA_MAX, seed);
+	err = lu_edu_dma(e, IOVA + PAGE(from), LU_EDU_DMA_MAX, false);
+	if (!err)
+		err = lu_edu_dma(e, IOVA + PAGE(to), LU_EDU_DMA_MAX, true);
+	return !err && !memcmp(ram + PAGE(from), ram + PAGE(to), LU_EDU_DMA_MAX);
+}
+
 static void case_hitless_stage1(const char *corrupt)
 {
 	int luo, session, fd, err, i;
@@ -273,27 +310,19 @@ static void case_hitless_stage1(const char *corrupt)
 static void case_hitless_stage2(void)
 {
 	uint8_t *ram, pattern[LU_EDU_DMA_MAX];
-	int luo, session, fd, err;
+	int session, err;
 	struct lu_edu e;
 	uint16_t cmd;
-	char bdf[16];
 
 	ksft_set_plan(10);
 	fill(pattern, sizeof(pattern), 0x5a);
 	ksft_test_result(kmsg_has("keeps its DMA translation"),
 			 "the IOMMU kept translating through the kexec\n");
-	luo = luo_open();
-	session = luo_retrieve_session(luo, "dev");
-	fd = luo_retrieve_fd(session, 1);
-	ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (ram == MAP_FAILED)
-		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
+	ram = retrieve_ram(&session);
 	ksft_test_result(!memcmp(ram + PAGE(16), pattern, sizeof(pattern)),
 			 "the DMA started before the reboot landed in preserved memory\n");
 
-	if (lu_edu_find(bdf, sizeof(bdf)) || lu_edu_open_sysfs(&e, bdf))
-		ksft_exit_fail_msg("edu device through sysfs: %s\n",
-				   strerror(errno));
+	edu_sysfs(&e);
 	ksft_test_result(lu_edu_read(&e, 0x04) == ~LIVENESS &&
 			 lu_edu_read(&e, 0x08) == FACT_OUT,
 			 "never reset: liveness 0x%08x, factorial %u\n",
@@ -306,12 +335,7 @@ static void case_hitless_stage2(void)
 	err = lu_edu_dma(&e, IOVA + PAGE(32), LU_EDU_DMA_MAX, true);
 	ksft_test_result(!err && !memcmp(ram + PAGE(32), pattern, sizeof(pattern)),
 			 "DMA device -> RAM after the update: the device's buffer, intact\n");
-	fill(ram + PAGE(48), LU_EDU_DMA_MAX, 0xa7);
-	err = lu_edu_dma(&e, IOVA + PAGE(48), LU_EDU_DMA_MAX, false);
-	if (!err)
-		err = lu_edu_dma(&e, IOVA + PAGE(64), LU_EDU_DMA_MAX, true);
-	ksft_test_result(!err && !memcmp(ram + PAGE(48), ram + PAGE(64),
-					 LU_EDU_DMA_MAX),
+	ksft_test_result(dma_round_trip(&e, ram, 48, 64, 0xa7),
 			 "DMA RAM -> device -> RAM after the update\n");
 
 	/* Nobody retrieved the device: finishing stops it. */
@@ -334,20 +358,16 @@ static void case_hitless_stage2(void)
 static void case_retake_stage2(void)
 {
 	uint8_t *ram, pattern[LU_EDU_DMA_MAX];
-	int luo, session, fd, err;
 	struct lu_edu s, e;
+	int session, err;
 	const char *why;
 	char bdf[16];
 
 	ksft_set_plan(6);
 	fill(pattern, sizeof(pattern), 0x5a);
-	luo = luo_open();
-	session = luo_retrieve_session(luo, "dev");
-	fd = luo_retrieve_fd(session, 1);
-	ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (ram == MAP_FAILED || lu_edu_find(bdf, sizeof(bdf)) ||
-	    lu_edu_open_sysfs(&s, bdf))
-		ksft_exit_fail_msg("memfd or device: %s\n", strerror(errno));
+	ram = retrieve_ram(&session);
+	edu_sysfs(&s);
+	snprintf(bdf, sizeof(bdf), "%s", s.bdf);
 	err = lu_edu_dma(&s, IOVA + PAGE(32), LU_EDU_DMA_MAX, true);
 	ksft_test_result(!err && !memcmp(ram + PAGE(32), pattern, sizeof(pattern)),
 			 "DMA goes on after the update\n");
@@ -457,28 +477,16 @@ static void case_refuse_stage1(void)
 
 static void case_refuse_stage2(void)
 {
-	uint8_t *ram, pattern[LU_EDU_DMA_MAX];
-	int luo, session, fd, err;
 	struct lu_edu e;
-	char bdf[16];
+	uint8_t *ram;
+	int session;
 
 	ksft_set_plan(2);
-	fill(pattern, sizeof(pattern), 0x5a);
 	ksft_test_result(kmsg_count("keeps its DMA translation") == 1,
 			 "one device kept translating through the kexec\n");
-	luo = luo_open();
-	session = luo_retrieve_session(luo, "dev");
-	fd = luo_retrieve_fd(session, 1);
-	ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (ram == MAP_FAILED || lu_edu_find(bdf, sizeof(bdf)) ||
-	    lu_edu_open_sysfs(&e, bdf))
-		ksft_exit_fail_msg("memfd or device: %s\n", strerror(errno));
-	fill(ram + PAGE(48), LU_EDU_DMA_MAX, 0x3c);
-	err = lu_edu_dma(&e, IOVA + PAGE(48), LU_EDU_DMA_MAX, false);
-	if (!err)
-		err = lu_edu_dma(&e, IOVA + PAGE(64), LU_EDU_DMA_MAX, true);
-	ksft_test_result(!err && !memcmp(ram + PAGE(64), ram + PAGE(48),
-					 LU_EDU_DMA_MAX),
+	ram = retrieve_ram(&session);
+	edu_sysfs(&e);
+	ksft_test_result(dma_round_trip(&e, ram, 48, 64, 0x3c),
 			 "and does DMA both ways after the update\n");
 	luo_finish(session);
 	ksft_finished();
@@ -488,10 +496,9 @@ static void case_refuse_stage2(void)
 static void case_bad_stage2(bool iommu)
 {
 	uint8_t *ram, pattern[LU_EDU_DMA_MAX];
-	int luo, session, fd, err;
+	int session, err;
 	struct lu_edu e;
 	uint16_t cmd;
-	char bdf[16];
 
 	ksft_set_plan(6);
 	fill(pattern, sizeof(pattern), 0x5a);
@@ -505,20 +512,13 @@ static void case_bad_stage2(bool iommu)
 				 "one line: the PCI state is refused; adopted translation ended\n");
 	ksft_test_result(kmsg_has("DMA stopped"), "the device was stopped\n");
 
-	if (lu_edu_find(bdf, sizeof(bdf)) || lu_edu_open_sysfs(&e, bdf))
-		ksft_exit_fail_msg("edu device through sysfs: %s\n",
-				   strerror(errno));
+	edu_sysfs(&e);
 	err = lu_edu_command(&e, &cmd);
 	ksft_test_result(!err && !(cmd & 0x4), "bus mastering off (0x%04x)\n",
 			 cmd);
 
 	/* The rest of the handover goes on. */
-	luo = luo_open();
-	session = luo_retrieve_session(luo, "dev");
-	fd = luo_retrieve_fd(session, 1);
-	ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (ram == MAP_FAILED)
-		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
+	ram = retrieve_ram(&session);
 	ksft_test_result(!memcmp(ram, pattern, sizeof(pattern)),
 			 "the memfd of the session came back intact\n");
 
