@@ -17,20 +17,31 @@
  * Freeze, inside reboot(), hands the translation over and fails the
  * reboot (EBUSY) if the device maps memory that is not preserved.
  *
- * In the next kernel the device's DMA goes on into the preserved memory
- * until the file is finished: nobody retrieved it, so its bus mastering
- * is turned off and its translation ended. Retrieving the device file is
- * not supported yet (EOPNOTSUPP): its DMA goes on untouched until the
- * session is finished, or until a driver takes the device over: binding
- * it to an iommufd through vfio-pci attaches a domain of its own, which
- * ends the handed-over translation, and finish then leaves the device
- * alone.
+ * In the next kernel the device's DMA goes on into the preserved memory.
+ * If its iommufd was preserved in the same session too (see the iommufd
+ * live update), user space binds the device to vfio-pci and retrieves the
+ * device file: it comes back bound to the retrieved iommufd with the same
+ * device ID, attached to a hardware page table of the same ID in the same
+ * IOAS, whose domain is the translation the device kept (checked against
+ * the IOAS's mappings, not written again). Opening it neither resets the
+ * device nor turns its bus mastering off; VFIO_DEVICE_BIND_IOMMUFD on it
+ * fails with EINVAL, as on any bound file. A device preserved without its
+ * iommufd cannot be retrieved (EOPNOTSUPP); one not bound to vfio-pci in
+ * the new kernel gives ENODEV.
+ *
+ * A file nobody retrieved is finished with its DMA stopped: its bus
+ * mastering is turned off and its translation ended. A driver may also
+ * take the device over: binding it to an iommufd of its own through
+ * vfio-pci attaches a new domain, which ends the handed-over translation,
+ * and finish then leaves the device alone.
  */
 
 #define pr_fmt(fmt) "vfio_lu: " fmt
 
+#include <linux/anon_inodes.h>
 #include <linux/file.h>
 #include <linux/iommu_liveupdate.h>
+#include <linux/iommufd.h>
 #include <linux/kexec_handover.h>
 #include <linux/kho/abi/vfio.h>
 #include <linux/liveupdate.h>
@@ -131,12 +142,35 @@ static void vfio_lu_unpreserve(struct liveupdate_file_op_args *args)
 	vfio_lu_unclaim(df->device->dev);
 }
 
+/* Is the device's iommufd preserved with it? Then record where it is. */
+static void vfio_lu_record_iommufd(struct liveupdate_file_op_args *args)
+{
+	struct vfio_device_file *df = args->file->private_data;
+	struct vfio_device *device = df->device;
+	struct vfio_pci_lu_ser *ser = args->private_data;
+	struct iommufd_lu_ids ids;
+
+	ser->flags &= ~VFIO_PCI_LU_F_IOMMUFD;
+	if (!device->iommufd_device ||
+	    liveupdate_get_token_outgoing(args->session,
+					  iommufd_ctx_file(df->iommufd),
+					  &ser->iommufd_token) ||
+	    iommufd_device_lu_ids(device->iommufd_device, &ids))
+		return;
+	ser->dev_id = ids.dev_id;
+	ser->ioas_id = ids.ioas_id;
+	ser->hwpt_id = ids.hwpt_id;
+	ser->auto_domain = ids.auto_domain;
+	ser->flags |= VFIO_PCI_LU_F_IOMMUFD;
+}
+
 static int vfio_lu_freeze(struct liveupdate_file_op_args *args)
 {
 	struct vfio_device_file *df = args->file->private_data;
 	struct device *dev = df->device->dev;
 	int err;
 
+	vfio_lu_record_iommufd(args);
 	err = iommu_liveupdate_freeze_device(dev);
 	if (err)
 		return err;
@@ -156,9 +190,139 @@ static void vfio_lu_unfreeze(struct liveupdate_file_op_args *args)
 	iommu_liveupdate_unfreeze_device(dev);
 }
 
+/* The vfio-pci device the record names, with its registration held. */
+static struct vfio_device *vfio_lu_find(const struct vfio_pci_lu_ser *ser)
+{
+	struct vfio_device *device = NULL;
+	struct pci_dev *pdev;
+
+	pdev = pci_get_domain_bus_and_slot(ser->segment, ser->bus, ser->devfn);
+	if (!pdev)
+		return NULL;
+	device_lock(&pdev->dev);
+	if (pdev->vendor == ser->vendor && pdev->device == ser->device &&
+	    pdev->dev.driver && !strcmp(pdev->dev.driver->name, "vfio-pci")) {
+		device = dev_get_drvdata(&pdev->dev);
+		if (device && !vfio_device_try_get_registration(device))
+			device = NULL;
+	}
+	device_unlock(&pdev->dev);
+	pci_dev_put(pdev);
+	return device;
+}
+
+/*
+ * As opening the cdev and VFIO_DEVICE_BIND_IOMMUFD, with the device bound
+ * and attached where it was (see vfio_iommufd_physical_bind()). Takes
+ * over the registration, and on success the reference on @ictx.
+ */
+static struct file *vfio_lu_open(struct vfio_device *device,
+				 struct iommufd_ctx *ictx,
+				 const struct iommufd_lu_ids *ids)
+{
+	struct vfio_device_file *df;
+	struct file *file;
+	int err;
+
+	df = vfio_allocate_device_file(device);
+	if (IS_ERR(df)) {
+		vfio_device_put_registration(device);
+		return ERR_CAST(df);
+	}
+	file = anon_inode_getfile("[vfio-device]", &vfio_device_fops, df,
+				  O_RDWR);
+	if (IS_ERR(file)) {
+		kfree(df);
+		vfio_device_put_registration(device);
+		return file;
+	}
+	/* The file holds the registration from here on. */
+	file->f_mode |= FMODE_PREAD | FMODE_PWRITE;
+	file->f_mapping = device->inode->i_mapping;
+
+	err = vfio_device_block_group(device);
+	if (err)
+		goto err_fput;
+	mutex_lock(&device->dev_set->lock);
+	df->iommufd = ictx;
+	device->lu_bind = ids;
+	err = vfio_df_open(df);
+	device->lu_bind = NULL;
+	if (err) {
+		df->iommufd = NULL;
+		mutex_unlock(&device->dev_set->lock);
+		vfio_device_unblock_group(device);
+		goto err_fput;
+	}
+	device->cdev_opened = true;
+	smp_store_release(&df->access_granted, true);
+	mutex_unlock(&device->dev_set->lock);
+	return file;
+
+err_fput:
+	fput(file);
+	return ERR_PTR(err);
+}
+
 static int vfio_lu_retrieve(struct liveupdate_file_op_args *args)
 {
-	return -EOPNOTSUPP;
+	const struct vfio_pci_lu_ser *ser;
+	struct iommufd_lu_ids ids = {};
+	struct vfio_device *device;
+	struct iommufd_ctx *ictx;
+	struct pci_dev *pdev;
+	struct file *file;
+	int err;
+
+	/* Read in place: finish restores and frees the record. */
+	if (!kho_is_restorable(args->serialized_data, sizeof(*ser)))
+		return -EINVAL;
+	ser = phys_to_virt(args->serialized_data);
+	if (!(ser->flags & VFIO_PCI_LU_F_IOMMUFD))
+		return -EOPNOTSUPP;
+	if (ser->flags & ~VFIO_PCI_LU_F_IOMMUFD ||
+	    memchr_inv(ser->reserved, 0, sizeof(ser->reserved))) {
+		pr_err("%04x:%02x:%02x.%d: malformed record\n", ser->segment,
+		       ser->bus, PCI_SLOT(ser->devfn), PCI_FUNC(ser->devfn));
+		return -EINVAL;
+	}
+	device = vfio_lu_find(ser);
+	if (!device) {
+		pr_warn("%04x:%02x:%02x.%d: bind it to vfio-pci before retrieving it\n",
+			ser->segment, ser->bus, PCI_SLOT(ser->devfn),
+			PCI_FUNC(ser->devfn));
+		return -ENODEV;
+	}
+	err = liveupdate_get_file_incoming(args->session, ser->iommufd_token,
+					   &file);
+	if (err) {
+		vfio_device_put_registration(device);
+		return err;
+	}
+	ictx = iommufd_ctx_from_file(file);
+	fput(file);
+	if (IS_ERR(ictx)) {
+		vfio_device_put_registration(device);
+		return PTR_ERR(ictx);
+	}
+	ids.dev_id = ser->dev_id;
+	ids.ioas_id = ser->ioas_id;
+	ids.hwpt_id = ser->hwpt_id;
+	ids.auto_domain = ser->auto_domain;
+	pdev = pci_dev_get(to_pci_dev(device->dev));
+	file = vfio_lu_open(device, ictx, &ids);
+	if (IS_ERR(file)) {
+		iommufd_ctx_put(ictx);
+		/* Its adopted translation has ended: stop what DMA is left. */
+		pci_clear_master(pdev);
+		pci_err(pdev, "retrieving the device failed (%ld): its DMA is stopped\n",
+			PTR_ERR(file));
+	}
+	pci_dev_put(pdev);
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	args->file = file;
+	return 0;
 }
 
 static void vfio_lu_finish(struct liveupdate_file_op_args *args)

@@ -7,10 +7,12 @@
 #ifndef _LINUX_IOMMU_LIVEUPDATE_H
 #define _LINUX_IOMMU_LIVEUPDATE_H
 
+#include <linux/err.h>
 #include <linux/errno.h>
 #include <linux/types.h>
 
 struct device;
+struct iommu_domain;
 
 #ifdef CONFIG_INTEL_IOMMU_LIVEUPDATE
 int iommu_liveupdate_check_device(struct device *dev);
@@ -22,6 +24,8 @@ bool iommu_liveupdate_adopted(u16 segment, u8 bus, u8 devfn);
 unsigned int iommu_liveupdate_adopted_devices(u32 *ids, unsigned int max);
 void iommu_liveupdate_release_device(u16 segment, u8 bus, u8 devfn);
 void iommu_liveupdate_finish(void);
+struct iommu_domain *iommu_liveupdate_adopt_domain(struct device *dev);
+int iommu_liveupdate_domain_verified(struct iommu_domain *domain);
 #else
 static inline int iommu_liveupdate_check_device(struct device *dev)
 {
@@ -56,6 +60,17 @@ static inline unsigned int iommu_liveupdate_adopted_devices(u32 *ids,
 static inline void iommu_liveupdate_release_device(u16 segment, u8 bus,
 						   u8 devfn) { }
 static inline void iommu_liveupdate_finish(void) { }
+
+static inline struct iommu_domain *
+iommu_liveupdate_adopt_domain(struct device *dev)
+{
+	return ERR_PTR(-ENOENT);
+}
+
+static inline int iommu_liveupdate_domain_verified(struct iommu_domain *domain)
+{
+	return -EINVAL;
+}
 #endif
 
 #endif /* _LINUX_IOMMU_LIVEUPDATE_H */

@@ -48,6 +48,7 @@ struct page *kho_restore_pages(phys_addr_t phys, unsigned long nr_pages);
 void *kho_restore_vmalloc(const struct kho_vmalloc *preservation);
 unsigned long kho_release_unclaimed(void);
 bool kho_is_preserved(phys_addr_t phys, size_t size);
+bool kho_is_restorable(phys_addr_t phys, size_t size);
 void *kho_alloc_preserve(size_t size);
 void kho_unpreserve_free(void *mem);
 
@@ -120,6 +121,11 @@ static inline void *kho_restore_vmalloc(const struct kho_vmalloc *preservation)
 }
 
 static inline bool kho_is_preserved(phys_addr_t phys, size_t size)
+{
+	return false;
+}
+
+static inline bool kho_is_restorable(phys_addr_t phys, size_t size)
 {
 	return false;
 }

@@ -13,6 +13,7 @@
 
 struct file;
 struct liveupdate_file_handler;
+struct liveupdate_session;
 struct module;
 
 /* Longest handler compatible string, including its terminating NUL. */
@@ -21,6 +22,8 @@ struct module;
 /**
  * struct liveupdate_file_op_args - what a file handler operation works on
  * @handler: the handler
+ * @session: the session the file is in, for liveupdate_get_token_outgoing()
+ *	     and liveupdate_get_file_incoming()
  * @retrieved: in finish and can_finish: the file was retrieved
  * @file: preserve, unpreserve, freeze, unfreeze: the file being preserved;
  *	  retrieve: set by the handler to the file it rebuilt; can_finish,
@@ -35,6 +38,7 @@ struct module;
  */
 struct liveupdate_file_op_args {
 	struct liveupdate_file_handler *handler;
+	struct liveupdate_session *session;
 	bool retrieved;
 	struct file *file;
 	u64 serialized_data;
@@ -148,6 +152,10 @@ void liveupdate_global_finish(struct liveupdate_global *global);
 int liveupdate_register_file_handler(struct liveupdate_file_handler *handler);
 int liveupdate_unregister_file_handler(struct liveupdate_file_handler *handler);
 int liveupdate_reboot(void);
+int liveupdate_get_token_outgoing(struct liveupdate_session *s,
+				  struct file *file, u64 *tokenp);
+int liveupdate_get_file_incoming(struct liveupdate_session *s, u64 token,
+				 struct file **filep);
 #else
 static inline bool liveupdate_enabled(void)
 {
@@ -162,6 +170,18 @@ liveupdate_register_file_handler(struct liveupdate_file_handler *handler)
 
 static inline int
 liveupdate_unregister_file_handler(struct liveupdate_file_handler *handler)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline int liveupdate_get_token_outgoing(struct liveupdate_session *s,
+						struct file *file, u64 *tokenp)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline int liveupdate_get_file_incoming(struct liveupdate_session *s,
+					       u64 token, struct file **filep)
 {
 	return -EOPNOTSUPP;
 }

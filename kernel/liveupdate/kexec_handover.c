@@ -1115,12 +1115,13 @@ static bool kho_subtree_name_ok(const char *name)
 }
 
 /* Is [@phys, @phys + @size) preserved by this kernel? */
-static bool kho_out_preserved(phys_addr_t phys, size_t size)
+static bool kho_range_tracked(const struct kho_tracker_node_ser *root,
+			      phys_addr_t phys, size_t size)
 {
 	unsigned long pfn = PHYS_PFN(phys), end = PFN_UP(phys + size);
 
 	while (pfn < end) {
-		int order = kho_tracker_covering_order(kho_out.tracker.root, pfn);
+		int order = kho_tracker_covering_order(root, pfn);
 
 		if (order < 0)
 			return false;
@@ -1189,9 +1190,29 @@ EXPORT_SYMBOL_GPL(kho_unpreserve_free);
  */
 bool kho_is_preserved(phys_addr_t phys, size_t size)
 {
-	return kho_is_enabled() && size && kho_out_preserved(phys, size);
+	return kho_is_enabled() && size &&
+	       kho_range_tracked(kho_out.tracker.root, phys, size);
 }
 EXPORT_SYMBOL_GPL(kho_is_preserved);
+
+/**
+ * kho_is_restorable - did the previous kernel preserve a range of memory?
+ * @phys: its start
+ * @size: its length in bytes
+ *
+ * For handlers that read what the previous kernel handed over in place,
+ * or follow pointers in it (page tables), before restoring it.
+ *
+ * Context: must not race with the restore of that memory.
+ * Return: true if every page of the range is in a block the previous
+ * kernel preserved and nobody has restored yet.
+ */
+bool kho_is_restorable(phys_addr_t phys, size_t size)
+{
+	return kho_in.accepted && size &&
+	       kho_range_tracked(kho_in.tracker, phys, size);
+}
+EXPORT_SYMBOL_GPL(kho_is_restorable);
 
 /**
  * kho_add_subtree - hand a named blob over to the next kernel
@@ -1216,7 +1237,8 @@ int kho_add_subtree(const char *name, void *fdt)
 		return -EOPNOTSUPP;
 	if (!kho_subtree_name_ok(name) || !virt_addr_valid(fdt) ||
 	    fdt_check_header(fdt) ||
-	    !kho_out_preserved(virt_to_phys(fdt), fdt_totalsize(fdt)))
+	    !kho_range_tracked(kho_out.tracker.root, virt_to_phys(fdt),
+			      fdt_totalsize(fdt)))
 		return -EINVAL;
 
 	sub = kzalloc(sizeof(*sub), GFP_KERNEL);

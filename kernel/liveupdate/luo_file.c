@@ -111,9 +111,11 @@ static void luo_handler_put(struct liveupdate_file_handler *h)
 	module_put(h->ops->owner);
 }
 
-static void luo_file_args(struct luo_file *lf, struct liveupdate_file_op_args *args)
+static void luo_file_args(struct luo_session *session, struct luo_file *lf,
+			  struct liveupdate_file_op_args *args)
 {
 	args->handler = lf->handler;
+	args->session = (struct liveupdate_session *)session;
 	args->retrieved = lf->retrieved;
 	args->file = lf->file;
 	args->serialized_data = lf->data;
@@ -170,6 +172,7 @@ int luo_file_preserve(struct luo_session *session, int fd, u64 token)
 	}
 
 	args.handler = lf->handler;
+	args.session = (struct liveupdate_session *)session;
 	args.file = lf->file;
 	err = lf->handler->ops->preserve(&args);
 	if (err)
@@ -203,7 +206,7 @@ void luo_file_unpreserve_all(struct luo_session *session)
 	list_for_each_entry_safe_reverse(lf, tmp, &session->files, list) {
 		struct liveupdate_file_op_args args;
 
-		luo_file_args(lf, &args);
+		luo_file_args(session, lf, &args);
 		lf->handler->ops->unpreserve(&args);
 		luo_file_free(session, lf);
 	}
@@ -223,7 +226,7 @@ int luo_file_freeze_all(struct luo_session *session)
 
 	lockdep_assert_held(&session->lock);
 	list_for_each_entry(lf, &session->files, list) {
-		luo_file_args(lf, &args);
+		luo_file_args(session, lf, &args);
 		err = lf->handler->ops->freeze(&args);
 		if (err) {
 			pr_err("session '%s': freezing token %llu (%s) failed: %d\n",
@@ -252,7 +255,7 @@ void luo_file_unfreeze_all(struct luo_session *session)
 	list_for_each_entry_reverse(lf, &session->files, list) {
 		if (!lf->frozen)
 			continue;
-		luo_file_args(lf, &args);
+		luo_file_args(session, lf, &args);
 		lf->handler->ops->unfreeze(&args);
 		lf->data = args.serialized_data;
 		lf->private_data = args.private_data;
@@ -325,7 +328,7 @@ int luo_file_retrieve(struct luo_session *session, u64 token,
 			return -EOPNOTSUPP;
 		}
 	}
-	luo_file_args(lf, &args);
+	luo_file_args(session, lf, &args);
 	err = lf->handler->ops->retrieve(&args);
 	if (err) {
 		pr_warn("session '%s': retrieving token %llu (%s) failed: %d\n",
@@ -361,7 +364,7 @@ int luo_file_can_finish_all(struct luo_session *session)
 		}
 		if (!lf->handler->ops->can_finish)
 			continue;
-		luo_file_args(lf, &args);
+		luo_file_args(session, lf, &args);
 		if (!lf->handler->ops->can_finish(&args)) {
 			pr_info("session '%s': token %llu (%s) cannot finish yet\n",
 				session->name, lf->token, lf->compatible);
@@ -388,7 +391,7 @@ void luo_file_finish_all(struct luo_session *session)
 		if (!lf->handler)
 			lf->handler = luo_handler_get(NULL, lf->compatible);
 		if (lf->handler) {
-			luo_file_args(lf, &args);
+			luo_file_args(session, lf, &args);
 			lf->handler->ops->finish(&args);
 		} else {
 			pr_warn("session '%s': token %llu (%s) is left reserved: no handler reads it\n",
@@ -397,3 +400,58 @@ void luo_file_finish_all(struct luo_session *session)
 		luo_file_free(session, lf);
 	}
 }
+
+/**
+ * liveupdate_get_token_outgoing - the token of a file preserved in a session
+ * @s: the session, from &liveupdate_file_op_args.session
+ * @file: a file that may be preserved in it
+ * @tokenp: set to its token
+ *
+ * Lets a handler record that its file depends on another file of the
+ * same session (a device file on its iommufd, an iommufd on the memfds
+ * it maps), so that the next kernel can find it again.
+ *
+ * Context: from a file handler's preserve or freeze (the session is
+ * locked).
+ * Return: 0, or -ENOENT if @file is not preserved in @s.
+ */
+int liveupdate_get_token_outgoing(struct liveupdate_session *s,
+				  struct file *file, u64 *tokenp)
+{
+	struct luo_session *session = (struct luo_session *)s;
+	struct luo_file *lf;
+
+	lockdep_assert_held(&session->lock);
+	list_for_each_entry(lf, &session->files, list) {
+		if (lf->file == file) {
+			*tokenp = lf->token;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+EXPORT_SYMBOL_GPL(liveupdate_get_token_outgoing);
+
+/**
+ * liveupdate_get_file_incoming - retrieve another file of the same session
+ * @s: the session, from &liveupdate_file_op_args.session
+ * @token: the file's token, as liveupdate_get_token_outgoing() gave it
+ * @filep: set to the file, with a new reference the caller must put
+ *
+ * Retrieves the file first if user space has not yet: a handler's
+ * retrieve can so rebuild the files its own file depends on, in any
+ * order user space asks for them.
+ *
+ * Context: from a file handler's retrieve (the session is locked).
+ * Return: 0, or what retrieving the file returns (-ENOENT for an unknown
+ * token).
+ */
+int liveupdate_get_file_incoming(struct liveupdate_session *s, u64 token,
+				 struct file **filep)
+{
+	struct luo_session *session = (struct luo_session *)s;
+
+	lockdep_assert_held(&session->lock);
+	return luo_file_retrieve(session, token, filep);
+}
+EXPORT_SYMBOL_GPL(liveupdate_get_file_incoming);

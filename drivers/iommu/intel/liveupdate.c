@@ -37,8 +37,21 @@
  * invalidated, and the old tables are released with the rest of the
  * unclaimed memory.
  *
+ * Retrieving the device (iommu_liveupdate_adopt_domain()) instead turns
+ * the old tables into a domain of this kernel with no hardware write:
+ * the table pages are restored, the domain keeps the old root table and
+ * domain id, and its owner (iommufd) then maps its preserved mappings
+ * again. While the domain is adopting, a map only checks that the tables
+ * map that range to those pages with those permissions, and an unmap
+ * leaves them alone; iommu_liveupdate_domain_verified() then checks that
+ * the tables map nothing else. Attaching the domain to its device only
+ * links it (the context entry already points at its tables); from then
+ * on it is an ordinary domain. A domain freed before it was attached
+ * ends the adopted translation first, as above.
+ *
  * Limits: legacy (not scalable) mode, second-level tables, a device alone
- * in its IOMMU group, up to %INTEL_IOMMU_LU_MAX_DEVICES devices.
+ * in its IOMMU group and in its domain, up to %INTEL_IOMMU_LU_MAX_DEVICES
+ * devices.
  */
 
 #define pr_fmt(fmt) "DMAR-LU: " fmt
@@ -54,6 +67,7 @@
 #include <linux/xarray.h>
 
 #include "iommu.h"
+#include "../iommu-pages.h"
 #include "../iommu-priv.h"
 
 /**
@@ -82,6 +96,10 @@ struct ilu_dev {
  * @devfn: PCI device and function
  * @did: the domain id of its context entry
  * @live: the context entry is still the adopted one
+ * @domain: the domain wrapping its tables, until it is attached
+ * @mapped: 4 KiB pages its tables map
+ * @verified: of those, pages the domain's owner mapped again (verified)
+ * @bad: a mapping did not match the tables
  */
 struct ilu_adopted {
 	struct intel_iommu *iommu;
@@ -90,6 +108,10 @@ struct ilu_adopted {
 	u8 devfn;
 	u16 did;
 	bool live;
+	struct dmar_domain *domain;
+	unsigned long mapped;
+	unsigned long verified;
+	bool bad;
 };
 
 /*
@@ -643,6 +665,284 @@ void iommu_liveupdate_release_device(u16 segment, u8 bus, u8 devfn)
 	mutex_unlock(&ilu_lock);
 }
 EXPORT_SYMBOL_GPL(iommu_liveupdate_release_device);
+
+/*
+ * Incoming: walk the adopted tables under @table (of @level), counting in
+ * @mapped the 4 KiB pages they map; check each table page is preserved,
+ * or with @restore take it over as a page table of this kernel.
+ */
+static int ilu_tables(phys_addr_t table, int level, bool restore,
+		      unsigned long *mapped)
+{
+	struct dma_pte *pte;
+	struct page *page;
+	int i, err;
+
+	if (!restore && !kho_is_restorable(table, VTD_PAGE_SIZE))
+		return -EINVAL;
+	if (restore) {
+		page = kho_restore_pages(table, 1);
+		if (WARN_ON(!page))
+			return -EINVAL;
+		__iommu_alloc_account(page, 0);
+	}
+	pte = phys_to_virt(table);
+	for (i = 0; i < VTD_PAGE_SIZE / sizeof(*pte); i++) {
+		if (!dma_pte_present(&pte[i]))
+			continue;
+		if (level == 1 || dma_pte_superpage(&pte[i])) {
+			*mapped += 1UL << (LEVEL_STRIDE * (level - 1));
+			continue;
+		}
+		err = ilu_tables(dma_pte_addr(&pte[i]), level - 1, restore,
+				 mapped);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/**
+ * iommu_liveupdate_adopt_domain - wrap a device's adopted translation in a
+ *				   domain
+ * @dev: a device whose DMA translation this kernel adopted at boot
+ *
+ * The domain is an unmanaged paging domain (as iommufd allocates) whose
+ * tables and domain id are those the device is translating with. Until it
+ * is attached to @dev, maps only verify (see the DOC above); its owner then
+ * calls iommu_liveupdate_domain_verified() and attaches it, after claiming
+ * the device with iommu_device_claim_dma_owner_adopted().
+ *
+ * Return: the domain, or an ERR_PTR: -ENOENT if @dev has no adopted
+ * translation (any more), -EBUSY if it is being adopted, -EINVAL if its
+ * tables cannot be taken over.
+ */
+struct iommu_domain *iommu_liveupdate_adopt_domain(struct device *dev)
+{
+	struct device_domain_info *info = dev_iommu_priv_get(dev);
+	struct iommu_domain_info *di;
+	struct iommu_domain *domain;
+	struct dmar_domain *dmar;
+	struct context_entry *ce;
+	unsigned long mapped = 0;
+	struct ilu_adopted *a;
+	u64 lo = 0, hi = 0;
+	int err, level;
+
+	if (!info || !dev_is_pci(dev))
+		return ERR_PTR(-ENOENT);
+	di = kzalloc(sizeof(*di), GFP_KERNEL);
+	if (!di)
+		return ERR_PTR(-ENOMEM);
+	mutex_lock(&ilu_lock);
+	a = ilu_find(info->segment, info->bus, info->devfn);
+	err = !a ? -ENOENT : a->domain ? -EBUSY : 0;
+	if (err)
+		goto err_unlock;
+
+	spin_lock(&a->iommu->lock);
+	ce = iommu_context_addr(a->iommu, a->bus, a->devfn, 0);
+	if (ce) {
+		lo = ce->lo;
+		hi = ce->hi;
+	}
+	spin_unlock(&a->iommu->lock);
+
+	domain = dev_iommu_ops(dev)->domain_alloc_user(dev, 0, NULL, NULL);
+	if (IS_ERR(domain)) {
+		err = PTR_ERR(domain);
+		goto err_unlock;
+	}
+	dmar = to_dmar_domain(domain);
+	err = -EINVAL;
+	level = agaw_to_level(hi & 7);
+	if (!(lo & 1) || ((hi >> 8) & 0xffff) != a->did) {
+		dev_err(dev, "adopted translation not taken over: its context entry changed\n");
+		goto err_free;
+	}
+	if (dmar->agaw != (hi & 7)) {
+		dev_err(dev, "adopted translation not taken over: %d-level tables, this kernel uses %d\n",
+			level, agaw_to_level(dmar->agaw));
+		goto err_free;
+	}
+	if (ilu_tables(lo & VTD_PAGE_MASK, level, false, &mapped)) {
+		dev_err(dev, "adopted translation not taken over: its tables are not preserved (shared with another device?)\n");
+		goto err_free;
+	}
+	mapped = 0;
+	ilu_tables(lo & VTD_PAGE_MASK, level, true, &mapped);
+
+	/* The domain id the context entry holds is the domain's. */
+	di->did = a->did;
+	di->iommu = a->iommu;
+	di->refcnt = 0;
+	err = xa_err(xa_store(&dmar->iommu_array, a->iommu->seq_id, di,
+			      GFP_KERNEL));
+	if (WARN_ON(err))
+		goto err_free;
+	iommu_free_page(dmar->pgd);
+	dmar->pgd = phys_to_virt(lo & VTD_PAGE_MASK);
+	dmar->lu_adopt = a;
+	a->domain = dmar;
+	a->mapped = mapped;
+	a->verified = 0;
+	a->bad = false;
+	mutex_unlock(&ilu_lock);
+	dev_info(dev, "adopting its translation: %lu pages mapped, domain %u\n",
+		 mapped, a->did);
+	return domain;
+
+err_free:
+	iommu_domain_free(domain);
+err_unlock:
+	mutex_unlock(&ilu_lock);
+	kfree(di);
+	return ERR_PTR(err);
+}
+EXPORT_SYMBOL_GPL(iommu_liveupdate_adopt_domain);
+
+/**
+ * intel_iommu_lu_verify - map into an adopting domain: check the tables
+ * @domain: a domain from iommu_liveupdate_adopt_domain(), not yet attached
+ * @iova: where
+ * @paddr: to what
+ * @size: how much
+ * @iommu_prot: with which IOMMU_READ / IOMMU_WRITE permissions
+ *
+ * Return: 0 if the tables map exactly that; -EBUSY otherwise (and the
+ * adoption will fail).
+ */
+int intel_iommu_lu_verify(struct dmar_domain *domain, unsigned long iova,
+			  phys_addr_t paddr, size_t size, int iommu_prot)
+{
+	const u64 bits = DMA_PTE_READ | DMA_PTE_WRITE | DMA_PTE_SNP;
+	struct ilu_adopted *a = domain->lu_adopt;
+	unsigned long off;
+	u64 want = 0;
+
+	if (iommu_prot & IOMMU_READ)
+		want |= DMA_PTE_READ;
+	if (iommu_prot & IOMMU_WRITE)
+		want |= DMA_PTE_WRITE;
+	if (domain->set_pte_snp)
+		want |= DMA_PTE_SNP;
+
+	for (off = 0; off < size; off += VTD_PAGE_SIZE) {
+		unsigned long addr = iova + off;
+		struct dma_pte *pte;
+		u64 mask, phys;
+		int level = 0;
+
+		pte = pfn_to_dma_pte(domain, addr >> VTD_PAGE_SHIFT, &level,
+				     GFP_ATOMIC);
+		if (!pte || !dma_pte_present(pte))
+			goto mismatch;
+		mask = (1ULL << (VTD_PAGE_SHIFT + LEVEL_STRIDE * (level - 1))) - 1;
+		phys = dma_pte_addr(pte) + (addr & mask);
+		if (phys != paddr + off || (pte->val & bits) != want)
+			goto mismatch;
+	}
+	a->verified += size >> VTD_PAGE_SHIFT;
+	return 0;
+
+mismatch:
+	if (!a->bad)
+		pr_err("%04x:%02x:%02x.%d: adopted tables do not map IOVA %#lx as its preserved mappings say\n",
+		       a->segment, a->bus, PCI_SLOT(a->devfn),
+		       PCI_FUNC(a->devfn), iova + off);
+	a->bad = true;
+	return -EBUSY;
+}
+
+/**
+ * iommu_liveupdate_domain_verified - did the owner map all the tables map?
+ * @domain: a domain from iommu_liveupdate_adopt_domain(), its mappings
+ *	    made again
+ *
+ * Return: 0 if every mapping matched and the tables map nothing more
+ * (nothing the owner does not know about); -EBUSY otherwise.
+ */
+int iommu_liveupdate_domain_verified(struct iommu_domain *domain)
+{
+	struct ilu_adopted *a = to_dmar_domain(domain)->lu_adopt;
+	int err = 0;
+
+	mutex_lock(&ilu_lock);
+	if (WARN_ON(!a))
+		err = -EINVAL;
+	else if (a->bad)
+		err = -EBUSY;
+	else if (a->verified != a->mapped) {
+		pr_err("%04x:%02x:%02x.%d: adopted tables map %lu pages, its preserved mappings %lu: refused\n",
+		       a->segment, a->bus, PCI_SLOT(a->devfn),
+		       PCI_FUNC(a->devfn), a->mapped, a->verified);
+		err = -EBUSY;
+	}
+	mutex_unlock(&ilu_lock);
+	return err;
+}
+EXPORT_SYMBOL_GPL(iommu_liveupdate_domain_verified);
+
+/**
+ * intel_iommu_lu_attach - attach an adopting domain to its device
+ * @domain: the domain
+ * @dev: the device
+ *
+ * The context entry already points at the domain's tables with its
+ * domain id: link them, write nothing.
+ *
+ * Return: 0 or a negative errno.
+ */
+int intel_iommu_lu_attach(struct dmar_domain *domain, struct device *dev)
+{
+	struct device_domain_info *info = dev_iommu_priv_get(dev);
+	struct ilu_adopted *a;
+	int err;
+
+	mutex_lock(&ilu_lock);
+	a = domain->lu_adopt;
+	if (!a || a->bad || a->verified != a->mapped || !a->live ||
+	    info->segment != a->segment || info->bus != a->bus ||
+	    info->devfn != a->devfn || info->domain) {
+		err = -EINVAL;
+		goto out;
+	}
+	err = dmar_domain_attach_device(domain, dev);
+	if (err)
+		goto out;
+	a->live = false;
+	a->domain = NULL;
+	domain->lu_adopt = NULL;
+	dev_info(dev, "took over its adopted translation (domain %u)\n", a->did);
+out:
+	mutex_unlock(&ilu_lock);
+	return err;
+}
+
+/**
+ * intel_iommu_lu_domain_free - an adopting domain is freed unattached
+ * @domain: the domain
+ *
+ * End the adopted translation (the device is blocked) before the tables
+ * are freed with the domain.
+ */
+void intel_iommu_lu_domain_free(struct dmar_domain *domain)
+{
+	struct iommu_domain_info *di;
+	struct ilu_adopted *a;
+
+	if (!domain->lu_adopt)
+		return;
+	mutex_lock(&ilu_lock);
+	a = domain->lu_adopt;
+	if (a->live)
+		ilu_release(a);
+	a->domain = NULL;
+	domain->lu_adopt = NULL;
+	di = xa_erase(&domain->iommu_array, a->iommu->seq_id);
+	mutex_unlock(&ilu_lock);
+	kfree(di);
+}
 
 static int ilu_preserve(struct liveupdate_global *global, u64 *data)
 {

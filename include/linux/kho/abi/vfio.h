@@ -5,6 +5,7 @@
 #ifndef _LINUX_KHO_ABI_VFIO_H
 #define _LINUX_KHO_ABI_VFIO_H
 
+#include <linux/bits.h>
 #include <linux/types.h>
 
 /**
@@ -18,7 +19,10 @@
  * &struct vfio_pci_lu_ser.
  */
 
-#define VFIO_PCI_LU_COMPATIBLE	"vfio-pci-v1"
+#define VFIO_PCI_LU_COMPATIBLE	"vfio-pci-v2"
+
+/* The device's iommufd is preserved in the same session */
+#define VFIO_PCI_LU_F_IOMMUFD	BIT(0)
 
 /**
  * struct vfio_pci_lu_ser - a preserved vfio-pci device
@@ -27,6 +31,12 @@
  * @devfn: PCI device and function
  * @vendor: PCI vendor id
  * @device: PCI device id
+ * @flags: %VFIO_PCI_LU_F_IOMMUFD
+ * @iommufd_token: with %VFIO_PCI_LU_F_IOMMUFD, the LUO token of its iommufd
+ * @dev_id: its iommufd device object ID
+ * @ioas_id: the IOAS it is attached to
+ * @hwpt_id: the hardware page table it is attached to
+ * @auto_domain: that page table was made by attaching to the IOAS
  * @reserved: zero
  *
  * Wire format: changing it means bumping %VFIO_PCI_LU_COMPATIBLE.
@@ -37,7 +47,13 @@ struct vfio_pci_lu_ser {
 	u8 devfn;
 	u16 vendor;
 	u16 device;
-	u64 reserved;
+	u32 flags;
+	u64 iommufd_token;
+	u32 dev_id;
+	u32 ioas_id;
+	u32 hwpt_id;
+	u8 auto_domain;
+	u8 reserved[3];
 } __packed;
 
 #endif /* _LINUX_KHO_ABI_VFIO_H */

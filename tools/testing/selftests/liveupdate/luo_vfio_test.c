@@ -25,6 +25,18 @@
  * memfd at the same IOVA, and the device does DMA again, its buffer as it
  * was; finishing the session then leaves the device to its new owner.
  *
+ * lu.case=retrieve preserves the iommufd too: the memfd, the iommufd and
+ * the device file, in this order, in one session. Once preserved, the
+ * iommufd's mappings are fixed (map and unmap fail with EBUSY), and an
+ * iommufd mapping anonymous memory (EOPNOTSUPP) or a memfd that is not
+ * preserved in the same session (ENOENT) is refused. Stage 2 retrieves
+ * the device file first, which brings its iommufd and memfd back with
+ * it: the device is bound and attached already, was never reset, its
+ * DMA landed and goes on at the same IOVA with no new mapping; unmapping
+ * the stage-1 mapping at the same IOAS id blocks it, mapping it again
+ * lets it through, and finishing the session leaves the device to the
+ * retrieved files.
+ *
  * lu.case=refuse needs a second and third edu device behind a PCIe-to-PCI
  * bridge (one IOMMU group). Preserving a vfio device file is refused when
  * the file is not bound to an iommufd (EINVAL), when the device is not
@@ -396,6 +408,256 @@ static void case_retake_stage2(void)
 	ksft_finished();
 }
 
+/*
+ * A fresh iommufd and IOAS with no device, @len bytes at @va mapped at
+ * IOVA; kept in a struct lu_edu for lu_edu_map() and lu_edu_close().
+ */
+static void scratch_ioas(struct lu_edu *s, void *va, uint64_t len)
+{
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	s->dev = -1;
+	s->bar0 = MAP_FAILED;
+	s->iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
+	if (s->iommufd < 0 || ioctl(s->iommufd, IOMMU_IOAS_ALLOC, &alloc))
+		ksft_exit_fail_msg("scratch iommufd: %s\n", strerror(errno));
+	s->ioas = alloc.out_ioas_id;
+	err = lu_edu_map(s, va, len, IOVA);
+	if (err)
+		ksft_exit_fail_msg("IOMMU_IOAS_MAP (scratch): %s\n",
+				   strerror(-err));
+}
+
+/*
+ * An iommufd is preserved only with the memfds its IOASes map, in the
+ * same session: tried in a scratch session, closed afterwards.
+ */
+static void scratch_refusals(int luo, uint8_t *ram)
+{
+	struct lu_edu a, m;
+	int scratch, err;
+	void *anon;
+
+	scratch = luo_create_session(luo, "scratch");
+	anon = mmap(NULL, PAGE(16), PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (anon == MAP_FAILED)
+		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
+	memset(anon, 0x11, PAGE(16));
+	scratch_ioas(&a, anon, PAGE(16));
+	err = __luo_preserve_fd(scratch, a.iommufd, 1);
+	ksft_test_result(err == -EOPNOTSUPP,
+			 "an iommufd mapping anonymous memory is refused: %s\n",
+			 strerror(-err));
+
+	/* The RAM memfd is preserved, but in session "dev". */
+	scratch_ioas(&m, ram, PAGE(16));
+	err = __luo_preserve_fd(scratch, m.iommufd, 2);
+	ksft_test_result(err == -ENOENT,
+			 "one mapping a memfd not preserved in its session is refused: %s\n",
+			 strerror(-err));
+	close(scratch);
+	lu_edu_close(&m);
+	lu_edu_close(&a);
+	munmap(anon, PAGE(16));
+}
+
+static void case_retrieve_stage1(void)
+{
+	int luo, session, fd, err, i;
+	struct lu_edu e;
+	char ids[64];
+	uint8_t *ram;
+
+	ksft_set_plan(7);
+	edu_setup(&e);
+	ram = ram_memfd(&fd);
+	err = lu_edu_map(&e, ram, RAM_SIZE, IOVA);
+	if (err)
+		ksft_exit_fail_msg("IOMMU_IOAS_MAP: %s\n", strerror(-err));
+	lu_edu_write(&e, 0x04, LIVENESS);
+	lu_edu_write(&e, 0x08, FACT_IN);
+	for (i = 0; i < 1000 && (lu_edu_read(&e, 0x20) & 1); i++)
+		usleep(1000);
+	fill(ram, LU_EDU_DMA_MAX, 0x5a);
+	err = lu_edu_dma(&e, IOVA, LU_EDU_DMA_MAX, false);
+	ksft_test_result(!err && lu_edu_read(&e, 0x08) == FACT_OUT,
+			 "device loaded: factorial %u, pattern in its buffer\n",
+			 lu_edu_read(&e, 0x08));
+
+	luo = luo_open();
+	session = luo_create_session(luo, "dev");
+	luo_preserve_fd(session, fd, 1);
+	err = __luo_preserve_fd(session, e.iommufd, 2);
+	ksft_test_result(!err, "iommufd preserved: %s\n", strerror(-err));
+	err = __luo_preserve_fd(session, e.dev, 3);
+	ksft_test_result(!err, "vfio device file preserved: %s\n",
+			 strerror(-err));
+	if (ksft_get_fail_cnt())
+		ksft_exit_fail();
+
+	/* Its mappings are what the next kernel gets: fixed until then. */
+	err = lu_edu_map(&e, ram, PAGE(1), IOVA + RAM_SIZE);
+	ksft_test_result(err == -EBUSY,
+			 "preserved iommufd: IOMMU_IOAS_MAP fails: %s\n",
+			 strerror(-err));
+	err = lu_edu_unmap(&e, IOVA, RAM_SIZE);
+	ksft_test_result(err == -EBUSY,
+			 "preserved iommufd: IOMMU_IOAS_UNMAP fails: %s\n",
+			 strerror(-err));
+	scratch_refusals(luo, ram);
+	if (ksft_get_fail_cnt())
+		ksft_exit_fail();
+
+	/* In flight through the reboot: the device writes 100 ms later. */
+	lu_edu_dma_start(&e, IOVA + PAGE(16), LU_EDU_DMA_MAX, true);
+	snprintf(ids, sizeof(ids), "lu.ids=%u,%u,%u", e.devid, e.ioas,
+		 e.hwpt);
+	lu_kexec_next(ids);
+}
+
+/*
+ * Stage 2: the retrieved device file @dev and iommufd @iommufd, filled
+ * in as lu_edu_open() does, without binding or attaching anything; the
+ * iommufd ids are stage 1's, from the command line.
+ */
+static void edu_retrieved(struct lu_edu *e, const char *bdf, int dev,
+			  int iommufd)
+{
+	struct vfio_region_info reg = { .argsz = sizeof(reg) };
+	char ids[64];
+
+	memset(e, 0, sizeof(*e));
+	snprintf(e->bdf, sizeof(e->bdf), "%s", bdf);
+	e->dev = dev;
+	e->iommufd = iommufd;
+	if (!lu_cmdline_get("lu.ids", ids, sizeof(ids)) ||
+	    sscanf(ids, "%u,%u,%u", &e->devid, &e->ioas, &e->hwpt) != 3)
+		ksft_exit_fail_msg("no lu.ids=DEVID,IOAS,HWPT from stage 1\n");
+
+	reg.index = VFIO_PCI_CONFIG_REGION_INDEX;
+	if (ioctl(dev, VFIO_DEVICE_GET_REGION_INFO, &reg))
+		ksft_exit_fail_msg("VFIO_DEVICE_GET_REGION_INFO (config): %s\n",
+				   strerror(errno));
+	e->cfg_offset = reg.offset;
+	reg.index = VFIO_PCI_BAR0_REGION_INDEX;
+	if (ioctl(dev, VFIO_DEVICE_GET_REGION_INFO, &reg))
+		ksft_exit_fail_msg("VFIO_DEVICE_GET_REGION_INFO (BAR0): %s\n",
+				   strerror(errno));
+	e->bar0_size = reg.size;
+	e->bar0 = mmap(NULL, reg.size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       dev, reg.offset);
+	if (e->bar0 == MAP_FAILED)
+		ksft_exit_fail_msg("mmap BAR0 of the retrieved device: %s\n",
+				   strerror(errno));
+}
+
+static void case_retrieve_stage2(void)
+{
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
+	struct iommu_ioas_unmap unmap = { .size = sizeof(unmap) };
+	struct iommu_hw_info hw = { .size = sizeof(hw) };
+	struct iommu_destroy destroy = { .size = sizeof(destroy) };
+	int session, dev, iommufd, memfd, faults, err, derr, i;
+	uint8_t *ram, pattern[LU_EDU_DMA_MAX];
+	struct lu_edu e;
+	uint16_t cmd = 0;
+	char bdf[16];
+
+	ksft_set_plan(16);
+	fill(pattern, sizeof(pattern), 0x5a);
+	err = lu_edu_find(bdf, sizeof(bdf));
+	if (!err)
+		err = lu_edu_bind_vfio(bdf);
+	if (err)
+		ksft_exit_fail_msg("binding the edu device to vfio-pci: %s\n",
+				   strerror(-err));
+
+	/* The device first: its iommufd and memfd come back with it. */
+	session = luo_retrieve_session(luo_open(), "dev");
+	dev = __luo_retrieve_fd(session, 3);
+	ksft_test_result(dev >= 0, "vfio device file retrieved first: %s\n",
+			 strerror(dev < 0 ? -dev : 0));
+	iommufd = __luo_retrieve_fd(session, 2);
+	memfd = __luo_retrieve_fd(session, 1);
+	ksft_test_result(iommufd >= 0 && memfd >= 0,
+			 "then its iommufd (%s) and memfd (%s)\n",
+			 strerror(iommufd < 0 ? -iommufd : 0),
+			 strerror(memfd < 0 ? -memfd : 0));
+	if (ksft_get_fail_cnt())
+		ksft_exit_fail();
+	ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	if (ram == MAP_FAILED)
+		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
+	edu_retrieved(&e, bdf, dev, iommufd);
+
+	bind.iommufd = iommufd;
+	err = ioctl(dev, VFIO_DEVICE_BIND_IOMMUFD, &bind) ? -errno : 0;
+	ksft_test_result(err == -EINVAL,
+			 "bound already: VFIO_DEVICE_BIND_IOMMUFD fails: %s\n",
+			 strerror(-err));
+	/* The same object ids: the device, and its page table, in use. */
+	hw.dev_id = e.devid;
+	err = ioctl(iommufd, IOMMU_GET_HW_INFO, &hw) ? -errno : 0;
+	destroy.id = e.hwpt;
+	derr = ioctl(iommufd, IOMMU_DESTROY, &destroy) ? -errno : 0;
+	ksft_test_result(!err && derr == -EBUSY,
+			 "device %u and page table %u kept their ids: %s, %s\n",
+			 e.devid, e.hwpt, strerror(-err), strerror(-derr));
+	ksft_test_result(kmsg_has("took over its adopted translation") &&
+			 !dmar_fault_seen(),
+			 "the IOMMU took the translation over with no fault\n");
+	ksft_test_result(lu_edu_read(&e, 0x04) == ~LIVENESS &&
+			 lu_edu_read(&e, 0x08) == FACT_OUT,
+			 "never reset: liveness 0x%08x, factorial %u\n",
+			 lu_edu_read(&e, 0x04), lu_edu_read(&e, 0x08));
+	err = lu_edu_command(&e, &cmd);
+	ksft_test_result(!err && (cmd & 0x4), "bus mastering still on (0x%04x)\n",
+			 cmd);
+	ksft_test_result(!memcmp(ram + PAGE(16), pattern, sizeof(pattern)),
+			 "the DMA started before the reboot landed in preserved memory\n");
+
+	/* The same IOVA, no IOMMU_IOAS_MAP: device to RAM, RAM to device. */
+	err = lu_edu_dma(&e, IOVA + PAGE(32), LU_EDU_DMA_MAX, true);
+	ksft_test_result(!err && !memcmp(ram + PAGE(32), pattern, sizeof(pattern)),
+			 "DMA device -> RAM with no new mapping: the device's buffer, intact\n");
+	ksft_test_result(dma_round_trip(&e, ram, 48, 64, 0xa7),
+			 "DMA RAM -> device -> RAM with no new mapping\n");
+
+	/* The stage-1 mapping came back in the same IOAS. */
+	unmap.ioas_id = e.ioas;
+	unmap.iova = IOVA;
+	unmap.length = RAM_SIZE;
+	err = ioctl(iommufd, IOMMU_IOAS_UNMAP, &unmap) ? -errno : 0;
+	ksft_test_result(!err && unmap.length == RAM_SIZE,
+			 "IOMMU_IOAS_UNMAP of IOAS %u at 0x%llx: %s, %llu bytes\n",
+			 e.ioas, IOVA, strerror(-err),
+			 (unsigned long long)unmap.length);
+	memset(ram + PAGE(80), 0, LU_EDU_DMA_MAX);
+	faults = kmsg_count("DMAR: [DMA Write");
+	err = lu_edu_dma(&e, IOVA + PAGE(80), LU_EDU_DMA_MAX, true);
+	for (i = 0; i < 100 && kmsg_count("DMAR: [DMA Write") <= faults; i++)
+		usleep(10000);	/* the fault is reported by an interrupt */
+	ksft_test_result(!err && all_zero(ram + PAGE(80), LU_EDU_DMA_MAX),
+			 "unmapped: the IOMMU blocks the device\n");
+	ksft_test_result(i < 100, "and reports the fault\n");
+
+	err = lu_edu_map(&e, ram, RAM_SIZE, IOVA);
+	ksft_test_result(!err && dma_round_trip(&e, ram, 112, 128, 0x3c),
+			 "mapped again at the same IOVA: DMA both ways: %s\n",
+			 strerror(-err));
+
+	/* The device is the retrieved files': finish leaves it alone. */
+	err = __luo_finish(session);
+	ksft_test_result(!err, "finish: %s\n", strerror(-err));
+	ksft_test_result(!err && dma_round_trip(&e, ram, 144, 160, 0xc3),
+			 "after finish the device still does DMA\n");
+	lu_edu_close(&e);
+	ksft_finished();
+}
+
 static int open_cdev(const char *bdf)
 {
 	char path[300];
@@ -547,6 +809,8 @@ static void stage1(void)
 		case_refuse_stage1();
 	if (!strcmp(lu_case, "retake"))
 		case_hitless_stage1(NULL);
+	if (!strcmp(lu_case, "retrieve"))
+		case_retrieve_stage1();
 	if (!strcmp(lu_case, "bad-iommu"))
 		case_hitless_stage1("corrupt subtree:intel-iommu");
 	if (!strcmp(lu_case, "bad-pci"))
@@ -563,6 +827,8 @@ static void stage2(void)
 		case_refuse_stage2();
 	if (!strcmp(lu_case, "retake"))
 		case_retake_stage2();
+	if (!strcmp(lu_case, "retrieve"))
+		case_retrieve_stage2();
 	if (!strcmp(lu_case, "bad-iommu") || !strcmp(lu_case, "bad-pci"))
 		case_bad_stage2(!strcmp(lu_case, "bad-iommu"));
 	ksft_exit_fail_msg("lu.case=%s has no stage 2\n", lu_case);
