@@ -255,6 +255,7 @@ static struct file *vfio_lu_open(struct vfio_device *device,
 		goto err_fput;
 	}
 	device->cdev_opened = true;
+	/* Paired with smp_load_acquire() in vfio_device_fops, as at bind */
 	smp_store_release(&df->access_granted, true);
 	mutex_unlock(&device->dev_set->lock);
 	return file;

@@ -666,13 +666,23 @@ void iommu_liveupdate_release_device(u16 segment, u8 bus, u8 devfn)
 }
 EXPORT_SYMBOL_GPL(iommu_liveupdate_release_device);
 
+/**
+ * struct ilu_walk - what a walk of adopted tables found
+ * @mapped: 4 KiB pages mapped
+ * @leaves: entries mapping them (fewer with large pages)
+ */
+struct ilu_walk {
+	unsigned long mapped;
+	unsigned long leaves;
+};
+
 /*
- * Incoming: walk the adopted tables under @table (of @level), counting in
- * @mapped the 4 KiB pages they map; check each table page is preserved,
- * or with @restore take it over as a page table of this kernel.
+ * Incoming: walk the adopted tables under @table (of @level), counting
+ * what they map in @w; check each table page is preserved, or with
+ * @restore take it over as a page table of this kernel.
  */
 static int ilu_tables(phys_addr_t table, int level, bool restore,
-		      unsigned long *mapped)
+		      struct ilu_walk *w)
 {
 	struct dma_pte *pte;
 	struct page *page;
@@ -691,11 +701,11 @@ static int ilu_tables(phys_addr_t table, int level, bool restore,
 		if (!dma_pte_present(&pte[i]))
 			continue;
 		if (level == 1 || dma_pte_superpage(&pte[i])) {
-			*mapped += 1UL << (LEVEL_STRIDE * (level - 1));
+			w->mapped += 1UL << (LEVEL_STRIDE * (level - 1));
+			w->leaves++;
 			continue;
 		}
-		err = ilu_tables(dma_pte_addr(&pte[i]), level - 1, restore,
-				 mapped);
+		err = ilu_tables(dma_pte_addr(&pte[i]), level - 1, restore, w);
 		if (err)
 			return err;
 	}
@@ -724,7 +734,7 @@ struct iommu_domain *iommu_liveupdate_adopt_domain(struct device *dev)
 	struct iommu_domain *domain;
 	struct dmar_domain *dmar;
 	struct context_entry *ce;
-	unsigned long mapped = 0;
+	struct ilu_walk w = {};
 	struct ilu_adopted *a;
 	u64 lo = 0, hi = 0;
 	int err, level;
@@ -765,12 +775,12 @@ struct iommu_domain *iommu_liveupdate_adopt_domain(struct device *dev)
 			level, agaw_to_level(dmar->agaw));
 		goto err_free;
 	}
-	if (ilu_tables(lo & VTD_PAGE_MASK, level, false, &mapped)) {
+	if (ilu_tables(lo & VTD_PAGE_MASK, level, false, &w)) {
 		dev_err(dev, "adopted translation not taken over: its tables are not preserved (shared with another device?)\n");
 		goto err_free;
 	}
-	mapped = 0;
-	ilu_tables(lo & VTD_PAGE_MASK, level, true, &mapped);
+	w = (struct ilu_walk) {};
+	ilu_tables(lo & VTD_PAGE_MASK, level, true, &w);
 
 	/* The domain id the context entry holds is the domain's. */
 	di->did = a->did;
@@ -784,12 +794,12 @@ struct iommu_domain *iommu_liveupdate_adopt_domain(struct device *dev)
 	dmar->pgd = phys_to_virt(lo & VTD_PAGE_MASK);
 	dmar->lu_adopt = a;
 	a->domain = dmar;
-	a->mapped = mapped;
+	a->mapped = w.mapped;
 	a->verified = 0;
 	a->bad = false;
 	mutex_unlock(&ilu_lock);
-	dev_info(dev, "adopting its translation: %lu pages mapped, domain %u\n",
-		 mapped, a->did);
+	dev_info(dev, "adopting its translation (domain %u): %lu pages mapped, %lu leaf entries\n",
+		 a->did, w.mapped, w.leaves);
 	return domain;
 
 err_free:
@@ -868,11 +878,11 @@ int iommu_liveupdate_domain_verified(struct iommu_domain *domain)
 	int err = 0;
 
 	mutex_lock(&ilu_lock);
-	if (WARN_ON(!a))
+	if (WARN_ON(!a)) {
 		err = -EINVAL;
-	else if (a->bad)
+	} else if (a->bad) {
 		err = -EBUSY;
-	else if (a->verified != a->mapped) {
+	} else if (a->verified != a->mapped) {
 		pr_err("%04x:%02x:%02x.%d: adopted tables map %lu pages, its preserved mappings %lu: refused\n",
 		       a->segment, a->bus, PCI_SLOT(a->devfn),
 		       PCI_FUNC(a->devfn), a->mapped, a->verified);

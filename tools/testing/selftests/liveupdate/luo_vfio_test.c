@@ -37,6 +37,9 @@
  * lets it through, and finishing the session leaves the device to the
  * retrieved files.
  *
+ * lu.case=retrieve-huge does the same with the memory in a HugeTLB memfd
+ * of 2 MiB pages, mapped at a 2 MiB aligned IOVA.
+ *
  * lu.case=refuse needs a second and third edu device behind a PCIe-to-PCI
  * bridge (one IOMMU group). Preserving a vfio device file is refused when
  * the file is not bound to an iommufd (EINVAL), when the device is not
@@ -60,6 +63,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/iommufd.h>
+#include <linux/memfd.h>
 #include <linux/vfio.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -70,10 +74,13 @@
 #include "lu_stage.h"
 
 #define RAM_SIZE	(2UL << 20)
-#define IOVA		0x100000ULL
+/* 2 MiB aligned, so that HugeTLB memory can be mapped with large pages */
+#define IOVA		0x200000ULL
 #define IOVA_UNMAPPED	0x0ff00000ULL
 
 static char lu_case[16];
+/* lu.case=retrieve-huge: the RAM memfd is backed by 2 MiB HugeTLB pages */
+static bool huge;
 
 static void fill(uint8_t *p, size_t len, uint32_t seed)
 {
@@ -131,7 +138,8 @@ static void edu_setup(struct lu_edu *e)
 static uint8_t *ram_memfd(int *fdp)
 {
 	uint8_t *ram;
-	int fd = memfd_create("lu-vfio-ram", 0);
+	unsigned int flags = huge ? MFD_HUGETLB | MFD_HUGE_2MB : 0;
+	int fd = memfd_create("lu-vfio-ram", flags);
 
 	if (fd < 0 || ftruncate(fd, RAM_SIZE))
 		ksft_exit_fail_msg("memfd: %s\n", strerror(errno));
@@ -566,7 +574,7 @@ static void case_retrieve_stage2(void)
 	uint16_t cmd = 0;
 	char bdf[16];
 
-	ksft_set_plan(16);
+	ksft_set_plan(huge ? 17 : 16);
 	fill(pattern, sizeof(pattern), 0x5a);
 	err = lu_edu_find(bdf, sizeof(bdf));
 	if (!err)
@@ -609,6 +617,10 @@ static void case_retrieve_stage2(void)
 	ksft_test_result(kmsg_has("took over its adopted translation") &&
 			 !dmar_fault_seen(),
 			 "the IOMMU took the translation over with no fault\n");
+	/* 2 MiB at a 2 MiB IOVA: one large page entry, checked in place */
+	if (huge)
+		ksft_test_result(kmsg_has("512 pages mapped, 1 leaf entries"),
+				 "the HugeTLB page was mapped and adopted as one 2 MiB entry\n");
 	ksft_test_result(lu_edu_read(&e, 0x04) == ~LIVENESS &&
 			 lu_edu_read(&e, 0x08) == FACT_OUT,
 			 "never reset: liveness 0x%08x, factorial %u\n",
@@ -809,7 +821,7 @@ static void stage1(void)
 		case_refuse_stage1();
 	if (!strcmp(lu_case, "retake"))
 		case_hitless_stage1(NULL);
-	if (!strcmp(lu_case, "retrieve"))
+	if (!strcmp(lu_case, "retrieve") || !strcmp(lu_case, "retrieve-huge"))
 		case_retrieve_stage1();
 	if (!strcmp(lu_case, "bad-iommu"))
 		case_hitless_stage1("corrupt subtree:intel-iommu");
@@ -827,7 +839,7 @@ static void stage2(void)
 		case_refuse_stage2();
 	if (!strcmp(lu_case, "retake"))
 		case_retake_stage2();
-	if (!strcmp(lu_case, "retrieve"))
+	if (!strcmp(lu_case, "retrieve") || !strcmp(lu_case, "retrieve-huge"))
 		case_retrieve_stage2();
 	if (!strcmp(lu_case, "bad-iommu") || !strcmp(lu_case, "bad-pci"))
 		case_bad_stage2(!strcmp(lu_case, "bad-iommu"));
@@ -840,5 +852,6 @@ int main(void)
 
 	if (!lu_cmdline_get("lu.case", lu_case, sizeof(lu_case)))
 		snprintf(lu_case, sizeof(lu_case), "rig");
+	huge = !strcmp(lu_case, "retrieve-huge");
 	lu_run_stages(stages, ARRAY_SIZE(stages));
 }
