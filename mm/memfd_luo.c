@@ -24,8 +24,10 @@
  * Freeze, inside reboot(), preserves the folios that filled holes since,
  * and writes the list of folios and the file's state.
  *
- * Retrieve rebuilds the memfd in the next kernel; finish releases the
- * folios of a memfd nobody retrieved.
+ * Retrieve rebuilds the memfd in the next kernel, its size still fixed
+ * until the session is finished: a device kept running through the update
+ * (see the VFIO live update) may write into its pages until then, without
+ * holding them. Finish releases the folios of a memfd nobody retrieved.
  *
  * HugeTLB memfds (MFD_HUGETLB, any huge page size, 1 GiB included) and
  * hugetlbfs files go the same way under their own compatible, except
@@ -550,6 +552,12 @@ static int memfd_luo_retrieve(struct liveupdate_file_op_args *args)
 		last_end = e->index + (1UL << e->order);
 		cond_resched();
 	}
+	/*
+	 * Until the session is finished, devices kept running through the
+	 * update may still write into these pages (their DMA pins nothing
+	 * in this kernel): the size stays fixed, and no hole is punched.
+	 */
+	*memfd_luo_flag(inode, memfd_luo_is_hugetlb(args)) = true;
 	inode_unlock(inode);
 	file->f_pos = ser->pos;
 
@@ -579,9 +587,15 @@ static void memfd_luo_finish(struct liveupdate_file_op_args *args)
 	struct memfd_luo_ser *ser;
 	struct folio *ser_folio;
 
-	/* A retrieved memfd owns its folios; nothing else is left. */
-	if (args->retrieved)
+	/* A retrieved memfd owns its folios: its size may change now. */
+	if (args->retrieved) {
+		struct inode *inode = file_inode(args->file);
+
+		inode_lock(inode);
+		*memfd_luo_flag(inode, memfd_luo_is_hugetlb(args)) = false;
+		inode_unlock(inode);
 		return;
+	}
 	ser = memfd_luo_restore_ser(args->serialized_data, &ser_folio, &list);
 	if (IS_ERR(ser))
 		return;

@@ -378,6 +378,9 @@ int luo_file_can_finish_all(struct luo_session *session)
  * luo_file_finish_all - finish every file of a retrieved session
  * @session: the session, locked
  *
+ * In the reverse order of preservation: a file is finished before the
+ * files preserved ahead of it, which it may depend on (a device that is
+ * still writing into a memfd is stopped before the memfd's memory goes).
  * Files whose format no handler reads keep their memory, reserved; one
  * line says so.
  */
@@ -387,7 +390,7 @@ void luo_file_finish_all(struct luo_session *session)
 	struct luo_file *lf, *tmp;
 
 	lockdep_assert_held(&session->lock);
-	list_for_each_entry_safe(lf, tmp, &session->files, list) {
+	list_for_each_entry_safe_reverse(lf, tmp, &session->files, list) {
 		if (!lf->handler)
 			lf->handler = luo_handler_get(NULL, lf->compatible);
 		if (lf->handler) {

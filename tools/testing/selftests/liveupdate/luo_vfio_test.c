@@ -250,13 +250,15 @@ static bool all_zero(const uint8_t *p, size_t len)
 }
 
 /* Stage 2: retrieve session "dev" and map its memfd (token 1). */
-static uint8_t *retrieve_ram(int *session)
+static uint8_t *retrieve_ram(int *session, int *fdp)
 {
 	uint8_t *ram;
 	int fd;
 
 	*session = luo_retrieve_session(luo_open(), "dev");
 	fd = luo_retrieve_fd(*session, 1);
+	if (fdp)
+		*fdp = fd;
 	ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (ram == MAP_FAILED)
 		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
@@ -330,15 +332,15 @@ static void case_hitless_stage1(const char *corrupt)
 static void case_hitless_stage2(void)
 {
 	uint8_t *ram, pattern[LU_EDU_DMA_MAX];
-	int session, err;
+	int session, err, fd;
 	struct lu_edu e;
 	uint16_t cmd;
 
-	ksft_set_plan(10);
+	ksft_set_plan(12);
 	fill(pattern, sizeof(pattern), 0x5a);
 	ksft_test_result(kmsg_has("keeps its DMA translation"),
 			 "the IOMMU kept translating through the kexec\n");
-	ram = retrieve_ram(&session);
+	ram = retrieve_ram(&session, &fd);
 	ksft_test_result(!memcmp(ram + PAGE(16), pattern, sizeof(pattern)),
 			 "the DMA started before the reboot landed in preserved memory\n");
 
@@ -358,6 +360,13 @@ static void case_hitless_stage2(void)
 	ksft_test_result(dma_round_trip(&e, ram, 48, 64, 0xa7),
 			 "DMA RAM -> device -> RAM after the update\n");
 
+	/* The device may still write it: no hole before finish. */
+	err = fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+			RAM_SIZE) ? -errno : 0;
+	ksft_test_result(err == -EBUSY,
+			 "before finish the retrieved memfd cannot lose pages: %s\n",
+			 strerror(-err));
+
 	/* Nobody retrieved the device: finishing stops it. */
 	luo_finish(session);
 	err = lu_edu_command(&e, &cmd);
@@ -372,6 +381,9 @@ static void case_hitless_stage2(void)
 			 "after finish the IOMMU blocks the device\n");
 	ksft_test_result(kmsg_has("DMAR: [DMA Write"), "and reports the fault\n");
 	lu_edu_set_master(&e, false);
+	err = ftruncate(fd, RAM_SIZE / 2) ? -errno : 0;
+	ksft_test_result(!err, "after finish the memfd is the VMM's: %s\n",
+			 strerror(-err));
 	ksft_finished();
 }
 
@@ -385,7 +397,7 @@ static void case_retake_stage2(void)
 
 	ksft_set_plan(6);
 	fill(pattern, sizeof(pattern), 0x5a);
-	ram = retrieve_ram(&session);
+	ram = retrieve_ram(&session, NULL);
 	edu_sysfs(&s);
 	snprintf(bdf, sizeof(bdf), "%s", s.bdf);
 	err = lu_edu_dma(&s, IOVA + PAGE(32), LU_EDU_DMA_MAX, true);
@@ -758,7 +770,7 @@ static void case_refuse_stage2(void)
 	ksft_set_plan(2);
 	ksft_test_result(kmsg_count("keeps its DMA translation") == 1,
 			 "one device kept translating through the kexec\n");
-	ram = retrieve_ram(&session);
+	ram = retrieve_ram(&session, NULL);
 	edu_sysfs(&e);
 	ksft_test_result(dma_round_trip(&e, ram, 48, 64, 0x3c),
 			 "and does DMA both ways after the update\n");
@@ -792,7 +804,7 @@ static void case_bad_stage2(bool iommu)
 			 cmd);
 
 	/* The rest of the handover goes on. */
-	ram = retrieve_ram(&session);
+	ram = retrieve_ram(&session, NULL);
 	ksft_test_result(!memcmp(ram, pattern, sizeof(pattern)),
 			 "the memfd of the session came back intact\n");
 
