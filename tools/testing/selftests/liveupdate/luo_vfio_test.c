@@ -40,6 +40,12 @@
  * lu.case=retrieve-huge does the same with the memory in a HugeTLB memfd
  * of 2 MiB pages, mapped at a 2 MiB aligned IOVA.
  *
+ * lu.case=retrieve-bad does the same stage 1; in stage 2 the retrieved
+ * IOAS gets a mapping the device's tables lack before the device is
+ * retrieved: retrieving the device is refused (EBUSY, one line naming the
+ * IOVA), its bus mastering is off and its DMA blocked, it was not reset,
+ * and a VMM can still take it over and map the memory again.
+ *
  * lu.case=refuse needs a second and third edu device behind a PCIe-to-PCI
  * bridge (one IOMMU group). Preserving a vfio device file is refused when
  * the file is not bound to an iommufd (EINVAL), when the device is not
@@ -424,6 +430,81 @@ static void case_retake_stage2(void)
 	err = lu_edu_dma(&e, IOVA + PAGE(44), LU_EDU_DMA_MAX, true);
 	ksft_test_result(!err && !memcmp(ram + PAGE(44), pattern, sizeof(pattern)),
 			 "finish leaves the device to its new owner\n");
+	lu_edu_close(&e);
+	ksft_finished();
+}
+
+/*
+ * Stage 2 of lu.case=retrieve-bad: the retrieved IOAS no longer says what
+ * the device's tables map (a page is mapped before the device is
+ * retrieved), so retrieving the device is refused and its DMA stopped;
+ * the memory comes back intact and a VMM can still take the device over.
+ */
+static void case_retrieve_bad_stage2(void)
+{
+	uint8_t *ram, pattern[LU_EDU_DMA_MAX];
+	int session, memfd, iommufd, dev, err;
+	char bdf[16], ids[64];
+	struct lu_edu m, s, e;
+	const char *why;
+	uint16_t cmd;
+
+	ksft_set_plan(9);
+	fill(pattern, sizeof(pattern), 0x5a);
+	ram = retrieve_ram(&session, &memfd);
+	ksft_test_result(!memcmp(ram + PAGE(16), pattern, sizeof(pattern)),
+			 "the DMA started before the reboot landed in preserved memory\n");
+
+	memset(&m, 0, sizeof(m));
+	m.iommufd = iommufd = __luo_retrieve_fd(session, 2);
+	if (iommufd < 0)
+		ksft_exit_fail_msg("retrieving the iommufd: %s\n",
+				   strerror(-iommufd));
+	if (!lu_cmdline_get("lu.ids", ids, sizeof(ids)) ||
+	    sscanf(ids, "%*u,%u", &m.ioas) != 1)
+		ksft_exit_fail_msg("no lu.ids=DEVID,IOAS,HWPT from stage 1\n");
+	err = lu_edu_map(&m, ram, PAGE(1), IOVA + RAM_SIZE);
+	ksft_test_result(!err, "the retrieved IOAS takes a mapping the device's tables lack: %s\n",
+			 strerror(-err));
+
+	err = lu_edu_find(bdf, sizeof(bdf));
+	if (!err)
+		err = lu_edu_bind_vfio(bdf);
+	if (err)
+		ksft_exit_fail_msg("binding the edu device to vfio-pci: %s\n",
+				   strerror(-err));
+	dev = __luo_retrieve_fd(session, 3);
+	ksft_test_result(dev == -EBUSY, "retrieving the device is refused: %s\n",
+			 strerror(dev < 0 ? -dev : 0));
+	ksft_test_result(kmsg_has("adopted tables do not map IOVA"),
+			 "one line says which mapping does not match\n");
+
+	edu_sysfs(&s);
+	err = lu_edu_command(&s, &cmd);
+	ksft_test_result(!err && !(cmd & 0x4), "its bus mastering is off\n");
+	err = lu_edu_set_master(&s, true);
+	if (!err)
+		err = lu_edu_dma(&s, IOVA + PAGE(80), LU_EDU_DMA_MAX, true);
+	usleep(200000);
+	lu_edu_set_master(&s, false);
+	ksft_test_result(!err && all_zero(ram + PAGE(80), LU_EDU_DMA_MAX) &&
+			 dmar_fault_seen(),
+			 "and the IOMMU blocks its DMA (fault reported)\n");
+	ksft_test_result(lu_edu_read(&s, 0x08) == FACT_OUT,
+			 "the device was not reset: factorial %u\n",
+			 lu_edu_read(&s, 0x08));
+	lu_edu_close(&s);
+
+	/* A VMM takes the device over and maps the memory again. */
+	err = lu_edu_open(&e, bdf, &why);
+	if (!err)
+		err = lu_edu_map(&e, ram, RAM_SIZE, IOVA);
+	if (!err)
+		err = lu_edu_dma(&e, IOVA + PAGE(40), LU_EDU_DMA_MAX, true);
+	ksft_test_result(!err && !memcmp(ram + PAGE(40), pattern, sizeof(pattern)),
+			 "a VMM takes it over and maps again: DMA works, its buffer intact\n");
+	err = __luo_finish(session);
+	ksft_test_result(!err, "finish: %s\n", strerror(-err));
 	lu_edu_close(&e);
 	ksft_finished();
 }
@@ -833,7 +914,8 @@ static void stage1(void)
 		case_refuse_stage1();
 	if (!strcmp(lu_case, "retake"))
 		case_hitless_stage1(NULL);
-	if (!strcmp(lu_case, "retrieve") || !strcmp(lu_case, "retrieve-huge"))
+	if (!strcmp(lu_case, "retrieve") || !strcmp(lu_case, "retrieve-huge") ||
+	    !strcmp(lu_case, "retrieve-bad"))
 		case_retrieve_stage1();
 	if (!strcmp(lu_case, "bad-iommu"))
 		case_hitless_stage1("corrupt subtree:intel-iommu");
@@ -851,6 +933,8 @@ static void stage2(void)
 		case_refuse_stage2();
 	if (!strcmp(lu_case, "retake"))
 		case_retake_stage2();
+	if (!strcmp(lu_case, "retrieve-bad"))
+		case_retrieve_bad_stage2();
 	if (!strcmp(lu_case, "retrieve") || !strcmp(lu_case, "retrieve-huge"))
 		case_retrieve_stage2();
 	if (!strcmp(lu_case, "bad-iommu") || !strcmp(lu_case, "bad-pci"))
