@@ -27,7 +27,9 @@
  * Retrieve rebuilds the memfd in the next kernel, its size still fixed
  * until the session is finished: a device kept running through the update
  * (see the VFIO live update) may write into its pages until then, without
- * holding them. Finish releases the folios of a memfd nobody retrieved.
+ * holding them. Finish releases the folios of a memfd nobody retrieved,
+ * or, while such a device still runs, leaves them to KHO, which releases
+ * them once no device does (kho_dma_hold()).
  *
  * HugeTLB memfds (MFD_HUGETLB, any huge page size, 1 GiB included) and
  * hugetlbfs files go the same way under their own compatible, except
@@ -594,6 +596,11 @@ static void memfd_luo_finish(struct liveupdate_file_op_args *args)
 		inode_lock(inode);
 		*memfd_luo_flag(inode, memfd_luo_is_hugetlb(args)) = false;
 		inode_unlock(inode);
+		return;
+	}
+	/* A device may still write it: KHO releases it when none does. */
+	if (kho_dma_held()) {
+		pr_info("a memfd nobody retrieved is left to KHO while devices still do DMA\n");
 		return;
 	}
 	ser = memfd_luo_restore_ser(args->serialized_data, &ser_folio, &list);

@@ -287,6 +287,12 @@ static int vfio_lu_retrieve(struct liveupdate_file_op_args *args)
 		       ser->bus, PCI_SLOT(ser->devfn), PCI_FUNC(ser->devfn));
 		return -EINVAL;
 	}
+	if (!iommu_liveupdate_adopted(ser->segment, ser->bus, ser->devfn)) {
+		pr_warn("%04x:%02x:%02x.%d: its translation was taken over or ended: not retrieved\n",
+			ser->segment, ser->bus, PCI_SLOT(ser->devfn),
+			PCI_FUNC(ser->devfn));
+		return -EBUSY;
+	}
 	device = vfio_lu_find(ser);
 	if (!device) {
 		pr_warn("%04x:%02x:%02x.%d: bind it to vfio-pci before retrieving it\n",
@@ -314,10 +320,16 @@ static int vfio_lu_retrieve(struct liveupdate_file_op_args *args)
 	file = vfio_lu_open(device, ictx, &ids);
 	if (IS_ERR(file)) {
 		iommufd_ctx_put(ictx);
-		/* Its adopted translation has ended: stop what DMA is left. */
-		pci_clear_master(pdev);
-		pci_err(pdev, "retrieving the device failed (%ld): its DMA is stopped\n",
-			PTR_ERR(file));
+		/* If its adopted translation ended, stop what DMA is left. */
+		if (!iommu_liveupdate_adopted(ser->segment, ser->bus,
+					      ser->devfn)) {
+			pci_clear_master(pdev);
+			pci_err(pdev, "retrieving the device failed (%ld): its DMA is stopped\n",
+				PTR_ERR(file));
+		} else {
+			pci_err(pdev, "retrieving the device failed (%ld): its DMA goes on until the session is finished\n",
+				PTR_ERR(file));
+		}
 	}
 	pci_dev_put(pdev);
 	if (IS_ERR(file))

@@ -47,6 +47,9 @@ struct folio *kho_restore_folio(phys_addr_t phys);
 struct page *kho_restore_pages(phys_addr_t phys, unsigned long nr_pages);
 void *kho_restore_vmalloc(const struct kho_vmalloc *preservation);
 unsigned long kho_release_unclaimed(void);
+void kho_dma_hold(void);
+void kho_dma_unhold(void);
+bool kho_dma_held(void);
 bool kho_is_preserved(phys_addr_t phys, size_t size);
 bool kho_is_restorable(phys_addr_t phys, size_t size);
 void *kho_alloc_preserve(size_t size);
@@ -140,6 +143,14 @@ static inline void kho_unpreserve_free(void *mem) { }
 static inline unsigned long kho_release_unclaimed(void)
 {
 	return 0;
+}
+
+static inline void kho_dma_hold(void) { }
+static inline void kho_dma_unhold(void) { }
+
+static inline bool kho_dma_held(void)
+{
+	return false;
 }
 
 static inline int kho_add_subtree(const char *name, void *fdt)

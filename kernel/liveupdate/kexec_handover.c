@@ -1034,6 +1034,70 @@ static int kho_release_run(unsigned int order, unsigned long pfn,
 	return 0;
 }
 
+/*
+ * DMA holds. A device kept running through the live update (its IOMMU
+ * translation adopted from the previous kernel) may write into pages the
+ * previous kernel preserved, without holding them in this kernel. While
+ * any such device runs, preserved memory nobody restored stays reserved:
+ * handlers check kho_dma_held() before they free what they did not hand
+ * out, and kho_release_unclaimed() waits for the last hold to go.
+ * kho_dma_lock protects the count and the pending release.
+ */
+static DEFINE_MUTEX(kho_dma_lock);
+static unsigned long kho_dma_holds;
+static bool kho_release_pending;
+
+static unsigned long __kho_release_unclaimed(void);
+
+/**
+ * kho_dma_hold - a device keeps doing DMA into preserved memory
+ *
+ * Called by an IOMMU driver for each device whose translation it adopted
+ * from the previous kernel.
+ *
+ * Context: may sleep.
+ */
+void kho_dma_hold(void)
+{
+	mutex_lock(&kho_dma_lock);
+	kho_dma_holds++;
+	mutex_unlock(&kho_dma_lock);
+}
+EXPORT_SYMBOL_GPL(kho_dma_hold);
+
+/**
+ * kho_dma_unhold - the device of a kho_dma_hold() stopped using its
+ *		    adopted translation
+ *
+ * Its DMA is blocked, or its new owner pinned what it maps. When the last
+ * hold goes, a release of unclaimed memory that waited for it runs.
+ *
+ * Context: may sleep.
+ */
+void kho_dma_unhold(void)
+{
+	mutex_lock(&kho_dma_lock);
+	if (!WARN_ON(!kho_dma_holds) && !--kho_dma_holds &&
+	    kho_release_pending) {
+		kho_release_pending = false;
+		__kho_release_unclaimed();
+	}
+	mutex_unlock(&kho_dma_lock);
+}
+EXPORT_SYMBOL_GPL(kho_dma_unhold);
+
+/**
+ * kho_dma_held - may a device still write into preserved memory?
+ *
+ * Return: true while a kho_dma_hold() is in force: preserved memory
+ * nobody restored must then stay reserved.
+ */
+bool kho_dma_held(void)
+{
+	return READ_ONCE(kho_dma_holds);
+}
+EXPORT_SYMBOL_GPL(kho_dma_held);
+
 /**
  * kho_release_unclaimed - free what was preserved but never restored
  *
@@ -1042,12 +1106,30 @@ static int kho_release_run(unsigned int order, unsigned long pfn,
  * finished): every preserved block still unclaimed goes back to the page
  * allocator, so nothing the previous kernel kept leaks, even what no
  * handler of this kernel could read. The root FDT and the scratch list
- * stay, for kho_retrieve_subtree() and debugfs.
+ * stay, for kho_retrieve_subtree() and debugfs. While a device kept
+ * running through the update may write into that memory (kho_dma_hold()),
+ * the release waits until the last such device stops.
  *
  * Context: may sleep.
- * Return: the number of pages released.
+ * Return: the number of pages released (0 if the release waits).
  */
 unsigned long kho_release_unclaimed(void)
+{
+	unsigned long released = 0;
+
+	mutex_lock(&kho_dma_lock);
+	if (kho_dma_holds) {
+		kho_release_pending = true;
+		pr_info("unclaimed preserved memory is kept while devices still do DMA through adopted translations\n");
+	} else {
+		released = __kho_release_unclaimed();
+	}
+	mutex_unlock(&kho_dma_lock);
+	return released;
+}
+EXPORT_SYMBOL_GPL(kho_release_unclaimed);
+
+static unsigned long __kho_release_unclaimed(void)
 {
 	static const struct kho_tracker_walk_ops ops = {
 		.run = kho_release_run,
@@ -1062,7 +1144,6 @@ unsigned long kho_release_unclaimed(void)
 			released << (PAGE_SHIFT - 10));
 	return released;
 }
-EXPORT_SYMBOL_GPL(kho_release_unclaimed);
 
 /* ---------------------------------------------------------------------- */
 /* Subtrees and the root FDT                                              */

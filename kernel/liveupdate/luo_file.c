@@ -300,7 +300,8 @@ int luo_file_add_incoming(struct luo_session *session, const char *compatible,
  * @filep: set to the file, with a new reference
  *
  * Return: 0; -ENOENT for an unknown token; -EOPNOTSUPP when no handler
- * of this kernel reads the file's format; the handler's error.
+ * of this kernel reads the file's format; -ELOOP when the file's handler
+ * is retrieving it already (a dependency loop); the handler's error.
  */
 int luo_file_retrieve(struct luo_session *session, u64 token,
 		      struct file **filep)
@@ -328,8 +329,13 @@ int luo_file_retrieve(struct luo_session *session, u64 token,
 			return -EOPNOTSUPP;
 		}
 	}
+	/* A file depending on itself, through a corrupt handover */
+	if (lf->retrieving)
+		return -ELOOP;
 	luo_file_args(session, lf, &args);
+	lf->retrieving = true;
 	err = lf->handler->ops->retrieve(&args);
+	lf->retrieving = false;
 	if (err) {
 		pr_warn("session '%s': retrieving token %llu (%s) failed: %d\n",
 			session->name, token, lf->compatible, err);

@@ -25,6 +25,8 @@
  * @private_data: the handler's private pointer
  * @frozen: outgoing: freeze succeeded and unfreeze has not run
  * @retrieved: incoming: retrieve succeeded
+ * @retrieving: incoming: its handler's retrieve is running (it may
+ *		retrieve the files it depends on, but not this one)
  *
  * Protected by the lock of the session it is in.
  */
@@ -38,6 +40,7 @@ struct luo_file {
 	void *private_data;
 	bool frozen;
 	bool retrieved;
+	bool retrieving;
 };
 
 /**

@@ -404,6 +404,9 @@ static void kvm_gmem_luo_finish(struct liveupdate_file_op_args *args)
 	/* A retrieved guest_memfd owns its folios; nothing else is left. */
 	if (args->retrieved)
 		return;
+	/* A device may still write it: KHO releases it when none does. */
+	if (kho_dma_held())
+		return;
 	ser = kvm_gmem_luo_restore_ser(args->serialized_data, &ser_folio, &list);
 	if (IS_ERR(ser))
 		return;

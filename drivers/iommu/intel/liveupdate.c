@@ -255,13 +255,15 @@ static int ilu_count_dev(struct device *dev, void *data)
  * Context: may sleep.
  * Return: 0; -EOPNOTSUPP if it is not a PCI device behind an Intel IOMMU
  * in legacy mode attached to a second-level paging domain; -EBUSY if
- * other devices share its IOMMU group.
+ * other devices share its IOMMU group or its domain.
  */
 int iommu_liveupdate_check_device(struct device *dev)
 {
-	struct device_domain_info *info;
+	struct device_domain_info *info, *other;
 	struct iommu_domain *domain;
 	struct iommu_group *group;
+	struct dmar_domain *dmar;
+	unsigned long flags;
 	int count = 0;
 
 	if (!dev_is_pci(dev) || !device_iommu_mapped(dev) ||
@@ -279,7 +281,21 @@ int iommu_liveupdate_check_device(struct device *dev)
 		return -EOPNOTSUPP;
 	iommu_group_for_each_dev(group, &count, ilu_count_dev);
 	iommu_group_put(group);
-	return count == 1 ? 0 : -EBUSY;
+	if (count != 1)
+		return -EBUSY;
+
+	/* Its tables go to the next kernel with it alone. */
+	dmar = to_dmar_domain(domain);
+	count = 0;
+	spin_lock_irqsave(&dmar->lock, flags);
+	list_for_each_entry(other, &dmar->devices, link)
+		count++;
+	spin_unlock_irqrestore(&dmar->lock, flags);
+	if (count != 1) {
+		dev_info(dev, "shares its IOMMU domain with another device: its translation cannot be kept\n");
+		return -EBUSY;
+	}
+	return 0;
 }
 EXPORT_SYMBOL_GPL(iommu_liveupdate_check_device);
 
@@ -531,6 +547,8 @@ int __init intel_iommu_lu_adopt(struct intel_iommu *iommu)
 			.iommu = iommu, .segment = s->segment, .bus = s->bus,
 			.devfn = s->devfn, .did = did, .live = true,
 		};
+		/* Preserved memory stays reserved while it does DMA. */
+		kho_dma_hold();
 		pr_info("%s: %04x:%02x:%02x.%d keeps its DMA translation (domain %u)\n",
 			iommu->name, s->segment, s->bus, PCI_SLOT(s->devfn),
 			PCI_FUNC(s->devfn), did);
@@ -576,6 +594,7 @@ static void ilu_release(struct ilu_adopted *a)
 		spin_unlock(&iommu->lock);
 	}
 	a->live = false;
+	kho_dma_unhold();
 	pr_info("%s: %04x:%02x:%02x.%d released its adopted DMA translation\n",
 		iommu->name, a->segment, a->bus, PCI_SLOT(a->devfn),
 		PCI_FUNC(a->devfn));
@@ -670,10 +689,12 @@ EXPORT_SYMBOL_GPL(iommu_liveupdate_release_device);
  * struct ilu_walk - what a walk of adopted tables found
  * @mapped: 4 KiB pages mapped
  * @leaves: entries mapping them (fewer with large pages)
+ * @seen: checking walk: the table pages met, each must be met once
  */
 struct ilu_walk {
 	unsigned long mapped;
 	unsigned long leaves;
+	struct xarray seen;
 };
 
 /*
@@ -688,7 +709,9 @@ static int ilu_tables(phys_addr_t table, int level, bool restore,
 	struct page *page;
 	int i, err;
 
-	if (!restore && !kho_is_restorable(table, VTD_PAGE_SIZE))
+	if (!restore && (!kho_is_restorable(table, VTD_PAGE_SIZE) ||
+			 xa_insert(&w->seen, PHYS_PFN(table), xa_mk_value(1),
+				   GFP_KERNEL)))
 		return -EINVAL;
 	if (restore) {
 		page = kho_restore_pages(table, 1);
@@ -725,7 +748,8 @@ static int ilu_tables(phys_addr_t table, int level, bool restore,
  *
  * Return: the domain, or an ERR_PTR: -ENOENT if @dev has no adopted
  * translation (any more), -EBUSY if it is being adopted, -EINVAL if its
- * tables cannot be taken over.
+ * tables cannot be taken over (the adopted translation then ends: the
+ * device is blocked).
  */
 struct iommu_domain *iommu_liveupdate_adopt_domain(struct device *dev)
 {
@@ -734,7 +758,7 @@ struct iommu_domain *iommu_liveupdate_adopt_domain(struct device *dev)
 	struct iommu_domain *domain;
 	struct dmar_domain *dmar;
 	struct context_entry *ce;
-	struct ilu_walk w = {};
+	struct ilu_walk w = { .seen = XARRAY_INIT(w.seen, 0) };
 	struct ilu_adopted *a;
 	u64 lo = 0, hi = 0;
 	int err, level;
@@ -768,19 +792,26 @@ struct iommu_domain *iommu_liveupdate_adopt_domain(struct device *dev)
 	level = agaw_to_level(hi & 7);
 	if (!(lo & 1) || ((hi >> 8) & 0xffff) != a->did) {
 		dev_err(dev, "adopted translation not taken over: its context entry changed\n");
-		goto err_free;
+		goto err_release;
 	}
 	if (dmar->agaw != (hi & 7)) {
 		dev_err(dev, "adopted translation not taken over: %d-level tables, this kernel uses %d\n",
 			level, agaw_to_level(dmar->agaw));
-		goto err_free;
+		goto err_release;
 	}
-	if (ilu_tables(lo & VTD_PAGE_MASK, level, false, &w)) {
-		dev_err(dev, "adopted translation not taken over: its tables are not preserved (shared with another device?)\n");
-		goto err_free;
+	err = ilu_tables(lo & VTD_PAGE_MASK, level, false, &w);
+	xa_destroy(&w.seen);
+	if (err) {
+		dev_err(dev, "adopted translation not taken over: its tables are not all preserved, or not a tree\n");
+		goto err_release;
 	}
-	w = (struct ilu_walk) {};
-	ilu_tables(lo & VTD_PAGE_MASK, level, true, &w);
+	w.mapped = 0;
+	w.leaves = 0;
+	err = ilu_tables(lo & VTD_PAGE_MASK, level, true, &w);
+	if (WARN_ON(err)) {
+		/* Some table pages are this kernel's now: leave them. */
+		goto err_release;
+	}
 
 	/* The domain id the context entry holds is the domain's. */
 	di->did = a->did;
@@ -802,6 +833,9 @@ struct iommu_domain *iommu_liveupdate_adopt_domain(struct device *dev)
 		 a->did, w.mapped, w.leaves);
 	return domain;
 
+err_release:
+	/* Tables that cannot be trusted: block the device now. */
+	ilu_release(a);
 err_free:
 	iommu_domain_free(domain);
 err_unlock:
@@ -853,6 +887,7 @@ int intel_iommu_lu_verify(struct dmar_domain *domain, unsigned long iova,
 			goto mismatch;
 	}
 	a->verified += size >> VTD_PAGE_SHIFT;
+	domain->has_mappings = true;
 	return 0;
 
 mismatch:
@@ -914,19 +949,47 @@ int intel_iommu_lu_attach(struct dmar_domain *domain, struct device *dev)
 	if (!a || a->bad || a->verified != a->mapped || !a->live ||
 	    info->segment != a->segment || info->bus != a->bus ||
 	    info->devfn != a->devfn || info->domain) {
-		err = -EINVAL;
-		goto out;
+		mutex_unlock(&ilu_lock);
+		return -EINVAL;
 	}
-	err = dmar_domain_attach_device(domain, dev);
-	if (err)
-		goto out;
+	/*
+	 * From here the domain is an ordinary one: on failure the attach
+	 * blocks the device (device_block_translation() clears its context
+	 * entry), and its DMA no longer needs the preserved memory held.
+	 */
 	a->live = false;
 	a->domain = NULL;
 	domain->lu_adopt = NULL;
-	dev_info(dev, "took over its adopted translation (domain %u)\n", a->did);
-out:
 	mutex_unlock(&ilu_lock);
+	kho_dma_unhold();
+
+	err = dmar_domain_attach_device(domain, dev);
+	if (!err)
+		dev_info(dev, "took over its adopted translation (domain %u)\n",
+			 a->did);
 	return err;
+}
+
+/**
+ * intel_iommu_lu_unmap - unmap from an adopting domain
+ * @domain: the domain
+ *
+ * The tables stay as they are (the device still uses them) and the
+ * adoption fails: its owner would otherwise unpin pages they map.
+ *
+ * Context: may sleep (adopting domains belong to iommufd alone).
+ * Return: true if @domain was still adopting.
+ */
+bool intel_iommu_lu_unmap(struct dmar_domain *domain)
+{
+	struct ilu_adopted *a;
+
+	mutex_lock(&ilu_lock);
+	a = domain->lu_adopt;
+	if (a)
+		a->bad = true;
+	mutex_unlock(&ilu_lock);
+	return a;
 }
 
 /**

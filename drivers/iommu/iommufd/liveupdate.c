@@ -63,6 +63,26 @@ static bool iommufd_lu_can_preserve(struct liveupdate_file_handler *handler,
 	return true;
 }
 
+/* The parts of a record, laid out as include/linux/kho/abi/iommufd.h says */
+static u32 *iommufd_lu_ioas_ids(const struct iommufd_lu_ser *ser)
+{
+	return (u32 *)(ser + 1);
+}
+
+static u32 *iommufd_lu_obj_ids(const struct iommufd_lu_ser *ser)
+{
+	return iommufd_lu_ioas_ids(ser) + IOMMUFD_LU_MAX_IOAS;
+}
+
+#define IOMMUFD_LU_AREAS_OFFSET						\
+	(sizeof(struct iommufd_lu_ser) +				\
+	 ALIGN((IOMMUFD_LU_MAX_IOAS + IOMMUFD_LU_MAX_IDS) * sizeof(u32), 8))
+
+static struct iommufd_lu_area_ser *iommufd_lu_areas(const struct iommufd_lu_ser *ser)
+{
+	return (void *)ser + IOMMUFD_LU_AREAS_OFFSET;
+}
+
 static bool iommufd_lu_memfd(struct file *file)
 {
 	return shmem_file(file) || is_file_hugepages(file);
@@ -150,15 +170,14 @@ static int iommufd_lu_save_ioas(struct liveupdate_file_op_args *args,
 static int iommufd_lu_save(struct liveupdate_file_op_args *args,
 			   struct iommufd_ctx *ictx, struct iommufd_lu_ser *ser)
 {
-	struct iommufd_lu_area_ser *areas;
+	struct iommufd_lu_area_ser *areas = iommufd_lu_areas(ser);
+	u32 *others = iommufd_lu_obj_ids(ser);
+	u32 *ids = iommufd_lu_ioas_ids(ser);
 	struct iommufd_object *obj;
 	struct iommufd_ioas *ioas;
 	unsigned long index;
-	u32 *ids = (u32 *)(ser + 1);
 	int err = 0;
 
-	areas = (void *)ser + sizeof(*ser) +
-		ALIGN(IOMMUFD_LU_MAX_IOAS * sizeof(u32), 8);
 	xa_lock(&ictx->objects);
 	xa_for_each(&ictx->objects, index, obj) {
 		if (obj->type == IOMMUFD_OBJ_FAULT ||
@@ -166,8 +185,15 @@ static int iommufd_lu_save(struct liveupdate_file_op_args *args,
 			err = -EOPNOTSUPP;
 			break;
 		}
-		if (obj->type != IOMMUFD_OBJ_IOAS)
+		if (obj->type != IOMMUFD_OBJ_IOAS) {
+			/* Devices and page tables: their IDs stay free */
+			if (ser->nr_ids == IOMMUFD_LU_MAX_IDS) {
+				err = -ENOSPC;
+				break;
+			}
+			others[ser->nr_ids++] = obj->id;
 			continue;
+		}
 		if (ser->nr_ioas == IOMMUFD_LU_MAX_IOAS) {
 			err = -ENOSPC;
 			break;
@@ -192,8 +218,7 @@ static int iommufd_lu_save(struct liveupdate_file_op_args *args,
 
 static size_t iommufd_lu_ser_size(void)
 {
-	return sizeof(struct iommufd_lu_ser) +
-	       ALIGN(IOMMUFD_LU_MAX_IOAS * sizeof(u32), 8) +
+	return IOMMUFD_LU_AREAS_OFFSET +
 	       IOMMUFD_LU_MAX_AREAS * sizeof(struct iommufd_lu_area_ser);
 }
 
@@ -234,10 +259,32 @@ static void iommufd_lu_unpreserve(struct liveupdate_file_op_args *args)
 	kho_unpreserve_free(args->private_data);
 }
 
-/* The context is frozen since preserve: nothing changes at freeze. */
+/*
+ * The mappings are fixed since preserve, but devices may have been bound
+ * and attached since: keep the IDs they have now free in the next kernel.
+ */
 static int iommufd_lu_freeze(struct liveupdate_file_op_args *args)
 {
-	return 0;
+	struct iommufd_ctx *ictx = args->file->private_data;
+	struct iommufd_lu_ser *ser = args->private_data;
+	u32 *others = iommufd_lu_obj_ids(ser);
+	struct iommufd_object *obj;
+	unsigned long index;
+	int err = 0;
+
+	ser->nr_ids = 0;
+	xa_lock(&ictx->objects);
+	xa_for_each(&ictx->objects, index, obj) {
+		if (obj->type == IOMMUFD_OBJ_IOAS)
+			continue;
+		if (ser->nr_ids == IOMMUFD_LU_MAX_IDS) {
+			err = -ENOSPC;
+			break;
+		}
+		others[ser->nr_ids++] = obj->id;
+	}
+	xa_unlock(&ictx->objects);
+	return err;
 }
 
 static void iommufd_lu_unfreeze(struct liveupdate_file_op_args *args)
@@ -247,20 +294,23 @@ static void iommufd_lu_unfreeze(struct liveupdate_file_op_args *args)
 static const char *iommufd_lu_check(const struct iommufd_lu_ser *ser,
 				    size_t room)
 {
-	const struct iommufd_lu_area_ser *areas;
-	const u32 *ids = (const u32 *)(ser + 1);
+	const struct iommufd_lu_area_ser *areas = iommufd_lu_areas(ser);
+	const u32 *others = iommufd_lu_obj_ids(ser);
+	const u32 *ids = iommufd_lu_ioas_ids(ser);
 	u32 i, j;
 
 	if (ser->reserved || ser->nr_ioas > IOMMUFD_LU_MAX_IOAS ||
+	    ser->nr_ids > IOMMUFD_LU_MAX_IDS ||
 	    ser->nr_areas > IOMMUFD_LU_MAX_AREAS || ser->size > room)
 		return "malformed header";
-	areas = (const void *)ser + sizeof(*ser) +
-		ALIGN(IOMMUFD_LU_MAX_IOAS * sizeof(u32), 8);
 	if (ser->size != (const void *)&areas[ser->nr_areas] - (const void *)ser)
 		return "size mismatch";
 	for (i = 0; i < ser->nr_ioas; i++)
 		if (!ids[i] || ids[i] > INT_MAX)
 			return "bad IOAS id";
+	for (i = 0; i < ser->nr_ids; i++)
+		if (!others[i] || others[i] > INT_MAX)
+			return "bad object id";
 	for (i = 0; i < ser->nr_areas; i++) {
 		const struct iommufd_lu_area_ser *a = &areas[i];
 
@@ -281,15 +331,20 @@ static int iommufd_lu_restore(struct liveupdate_file_op_args *args,
 			      struct iommufd_ctx *ictx,
 			      const struct iommufd_lu_ser *ser)
 {
-	const struct iommufd_lu_area_ser *areas;
-	const u32 *ids = (const u32 *)(ser + 1);
+	const struct iommufd_lu_area_ser *areas = iommufd_lu_areas(ser);
+	const u32 *others = iommufd_lu_obj_ids(ser);
+	const u32 *ids = iommufd_lu_ioas_ids(ser);
 	struct iommufd_ioas *ioas;
 	struct file *memfd;
 	u32 i;
 	int err;
 
-	areas = (const void *)ser + sizeof(*ser) +
-		ALIGN(IOMMUFD_LU_MAX_IOAS * sizeof(u32), 8);
+	/* Kept for the device files retrieved with this iommufd */
+	for (i = 0; i < ser->nr_ids; i++) {
+		err = iommufd_lu_reserve_id(ictx, others[i]);
+		if (err)
+			return err;
+	}
 	for (i = 0; i < ser->nr_ioas; i++) {
 		ioas = iommufd_ioas_alloc_id(ictx, ids[i]);
 		if (IS_ERR(ioas))

@@ -14,8 +14,11 @@
  * bumping the version in %IOMMUFD_LU_COMPATIBLE.
  *
  * The serialized data LUO hands over for an iommufd is the physical
- * address of a preserved folio holding a &struct iommufd_lu_ser, followed
- * by @nr_ioas IOAS ids (u32, padded to 8 bytes) and @nr_areas
+ * address of a preserved folio holding a &struct iommufd_lu_ser, then
+ * room for %IOMMUFD_LU_MAX_IOAS IOAS ids (u32) of which @nr_ioas are
+ * used, room for %IOMMUFD_LU_MAX_IDS other object ids (u32: devices and
+ * page tables, which the next kernel keeps free for the device files that
+ * come back) of which @nr_ids are used, and @nr_areas
  * &struct iommufd_lu_area_ser.
  */
 
@@ -24,6 +27,7 @@
 /* At most this many IOASes and mappings are preserved in one iommufd */
 #define IOMMUFD_LU_MAX_IOAS	64
 #define IOMMUFD_LU_MAX_AREAS	1024
+#define IOMMUFD_LU_MAX_IDS	64
 
 /**
  * struct iommufd_lu_area_ser - one mapping of an IOAS
@@ -48,13 +52,15 @@ struct iommufd_lu_area_ser {
  * @size: bytes of the whole record, this header included
  * @nr_ioas: IOASes
  * @nr_areas: mappings
+ * @nr_ids: object ids kept free
  * @reserved: zero
  */
 struct iommufd_lu_ser {
 	u64 size;
 	u32 nr_ioas;
 	u32 nr_areas;
-	u64 reserved;
+	u32 nr_ids;
+	u32 reserved;
 } __packed;
 
 #endif /* _LINUX_KHO_ABI_IOMMUFD_H */

@@ -46,6 +46,16 @@
  * IOVA), its bus mastering is off and its DMA blocked, it was not reset,
  * and a VMM can still take it over and map the memory again.
  *
+ * lu.case=shared (one stage) needs a second edu device in an IOMMU group
+ * of its own: attached to the first one's IOAS, it shares its domain, and
+ * preserving either device is refused (EBUSY).
+ *
+ * lu.case=split does the hitless stage 1 with the memfd in a session of
+ * its own; stage 2 finishes that session first, never retrieving the
+ * memfd, while the device still writes into it: its memory stays reserved
+ * (one line says so) until the device's session is finished, which stops
+ * the device, and only then is it released.
+ *
  * lu.case=refuse needs a second and third edu device behind a PCIe-to-PCI
  * bridge (one IOMMU group). Preserving a vfio device file is refused when
  * the file is not bound to an iommufd (EINVAL), when the device is not
@@ -87,6 +97,8 @@
 static char lu_case[16];
 /* lu.case=retrieve-huge: the RAM memfd is backed by 2 MiB HugeTLB pages */
 static bool huge;
+/* lu.case=split: the memfd in a session of its own, "mem" */
+static bool split;
 
 static void fill(uint8_t *p, size_t len, uint32_t seed)
 {
@@ -318,7 +330,10 @@ static void case_hitless_stage1(const char *corrupt)
 
 	luo = luo_open();
 	session = luo_create_session(luo, "dev");
-	luo_preserve_fd(session, fd, 1);
+	if (split)
+		luo_preserve_fd(luo_create_session(luo, "mem"), fd, 1);
+	else
+		luo_preserve_fd(session, fd, 1);
 	err = __luo_preserve_fd(session, e.dev, 2);
 	ksft_test_result(!err, "vfio device file preserved: %s\n",
 			 strerror(-err));
@@ -393,6 +408,62 @@ static void case_hitless_stage2(void)
 	ksft_finished();
 }
 
+/* The most KiB one "released ... KiB" line of KHO reports, or -1 */
+static long kmsg_released_kib(void)
+{
+	char buf[1024], *p;
+	long kib, most = -1;
+	ssize_t n;
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	while ((n = read(fd, buf, sizeof(buf) - 1)) > 0 || errno == EPIPE) {
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		p = strstr(buf, "KHO: released ");
+		if (p && sscanf(p, "KHO: released %ld KiB", &kib) == 1 &&
+		    kib > most)
+			most = kib;
+	}
+	close(fd);
+	return most;
+}
+
+/*
+ * Stage 2 of lu.case=split: the memfd's session is finished first, with
+ * the memfd never retrieved, while the device still writes into it: its
+ * memory stays reserved until the device's session is finished too.
+ */
+static void case_split_stage2(void)
+{
+	int luo, mem, dev, err;
+	struct lu_edu e;
+	uint16_t cmd;
+
+	ksft_set_plan(4);
+	luo = luo_open();
+	mem = luo_retrieve_session(luo, "mem");
+	dev = luo_retrieve_session(luo, "dev");
+	luo_finish(mem);
+	ksft_test_result(kmsg_has("left to KHO while devices still do DMA") &&
+			 kmsg_released_kib() < 0,
+			 "the unretrieved memfd stays reserved: the device still writes it\n");
+	edu_sysfs(&e);
+	err = lu_edu_dma(&e, IOVA + PAGE(32), LU_EDU_DMA_MAX, true);
+	ksft_test_result(!err && !dmar_fault_seen(),
+			 "the device's DMA goes on into it\n");
+	luo_finish(dev);
+	err = lu_edu_command(&e, &cmd);
+	ksft_test_result(!err && !(cmd & 0x4),
+			 "finishing the device's session stops it\n");
+	ksft_test_result(kmsg_released_kib() >= (long)(RAM_SIZE >> 10),
+			 "and only then is the memfd's memory released (%ld KiB)\n",
+			 kmsg_released_kib());
+	ksft_finished();
+}
+
 static void case_retake_stage2(void)
 {
 	uint8_t *ram, pattern[LU_EDU_DMA_MAX];
@@ -456,7 +527,8 @@ static void case_retrieve_bad_stage2(void)
 			 "the DMA started before the reboot landed in preserved memory\n");
 
 	memset(&m, 0, sizeof(m));
-	m.iommufd = iommufd = __luo_retrieve_fd(session, 2);
+	iommufd = __luo_retrieve_fd(session, 2);
+	m.iommufd = iommufd;
 	if (iommufd < 0)
 		ksft_exit_fail_msg("retrieving the iommufd: %s\n",
 				   strerror(-iommufd));
@@ -903,6 +975,51 @@ static void case_bad_stage2(bool iommu)
 	ksft_finished();
 }
 
+/*
+ * lu.case=shared: a second edu device, in an IOMMU group of its own, is
+ * attached to the first one's IOAS, so that both share one domain; its
+ * tables cannot go to the next kernel with either device alone, and
+ * preserving either is refused (EBUSY).
+ */
+static void case_shared(void)
+{
+	struct vfio_device_attach_iommufd_pt attach = {
+		.argsz = sizeof(attach),
+	};
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
+	int session, dev2, err;
+	struct lu_edu e;
+	char bdf[16];
+
+	ksft_set_plan(3);
+	edu_setup_nth(&e, 0);
+	if (lu_edu_find_nth(1, bdf, sizeof(bdf)))
+		ksft_exit_fail_msg("a second edu device is needed\n");
+	dev2 = open_cdev(bdf);
+	bind.iommufd = e.iommufd;
+	if (ioctl(dev2, VFIO_DEVICE_BIND_IOMMUFD, &bind))
+		ksft_exit_fail_msg("VFIO_DEVICE_BIND_IOMMUFD: %s\n",
+				   strerror(errno));
+	attach.pt_id = e.ioas;
+	err = ioctl(dev2, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach) ? -errno : 0;
+	ksft_test_result(!err && attach.pt_id == e.hwpt,
+			 "%s attached to the same IOAS shares the domain (page table %u)\n",
+			 bdf, attach.pt_id);
+
+	session = luo_create_session(luo_open(), "dev");
+	err = __luo_preserve_fd(session, e.dev, 1);
+	ksft_test_result(err == -EBUSY,
+			 "a device sharing its domain cannot be preserved: %s\n",
+			 strerror(-err));
+	err = __luo_preserve_fd(session, dev2, 2);
+	ksft_test_result(err == -EBUSY, "nor can the other one: %s\n",
+			 strerror(-err));
+	close(session);
+	close(dev2);
+	lu_edu_close(&e);
+	ksft_finished();
+}
+
 static void stage1(void)
 {
 	ksft_print_header();
@@ -912,11 +1029,13 @@ static void stage1(void)
 		case_hitless_stage1(NULL);
 	if (!strcmp(lu_case, "refuse"))
 		case_refuse_stage1();
-	if (!strcmp(lu_case, "retake"))
+	if (!strcmp(lu_case, "retake") || split)
 		case_hitless_stage1(NULL);
 	if (!strcmp(lu_case, "retrieve") || !strcmp(lu_case, "retrieve-huge") ||
 	    !strcmp(lu_case, "retrieve-bad"))
 		case_retrieve_stage1();
+	if (!strcmp(lu_case, "shared"))
+		case_shared();
 	if (!strcmp(lu_case, "bad-iommu"))
 		case_hitless_stage1("corrupt subtree:intel-iommu");
 	if (!strcmp(lu_case, "bad-pci"))
@@ -935,6 +1054,8 @@ static void stage2(void)
 		case_retake_stage2();
 	if (!strcmp(lu_case, "retrieve-bad"))
 		case_retrieve_bad_stage2();
+	if (split)
+		case_split_stage2();
 	if (!strcmp(lu_case, "retrieve") || !strcmp(lu_case, "retrieve-huge"))
 		case_retrieve_stage2();
 	if (!strcmp(lu_case, "bad-iommu") || !strcmp(lu_case, "bad-pci"))
@@ -949,5 +1070,6 @@ int main(void)
 	if (!lu_cmdline_get("lu.case", lu_case, sizeof(lu_case)))
 		snprintf(lu_case, sizeof(lu_case), "rig");
 	huge = !strcmp(lu_case, "retrieve-huge");
+	split = !strcmp(lu_case, "split");
 	lu_run_stages(stages, ARRAY_SIZE(stages));
 }
