@@ -306,27 +306,40 @@ static bool dma_round_trip(struct lu_edu *e, uint8_t *ram, int from, int to,
 	return !err && !memcmp(ram + PAGE(from), ram + PAGE(to), LU_EDU_DMA_MAX);
 }
 
-static void case_hitless_stage1(const char *corrupt)
+/*
+ * Stage 1: the first edu device with RAM (a memfd, its descriptor in
+ * @fdp) mapped at IOVA, its liveness and factorial registers set and the
+ * RAM's first bytes in its buffer (one result line).
+ */
+static uint8_t *edu_load(struct lu_edu *e, int *fdp)
 {
-	int luo, session, fd, err, i;
-	struct lu_edu e;
 	uint8_t *ram;
+	int err, i;
 
-	ksft_set_plan(3);
-	edu_setup(&e);
-	ram = ram_memfd(&fd);
-	err = lu_edu_map(&e, ram, RAM_SIZE, IOVA);
+	edu_setup(e);
+	ram = ram_memfd(fdp);
+	err = lu_edu_map(e, ram, RAM_SIZE, IOVA);
 	if (err)
 		ksft_exit_fail_msg("IOMMU_IOAS_MAP: %s\n", strerror(-err));
-	lu_edu_write(&e, 0x04, LIVENESS);
-	lu_edu_write(&e, 0x08, FACT_IN);
-	for (i = 0; i < 1000 && (lu_edu_read(&e, 0x20) & 1); i++)
+	lu_edu_write(e, 0x04, LIVENESS);
+	lu_edu_write(e, 0x08, FACT_IN);
+	for (i = 0; i < 1000 && (lu_edu_read(e, 0x20) & 1); i++)
 		usleep(1000);
 	fill(ram, LU_EDU_DMA_MAX, 0x5a);
-	err = lu_edu_dma(&e, IOVA, LU_EDU_DMA_MAX, false);
-	ksft_test_result(!err && lu_edu_read(&e, 0x08) == FACT_OUT,
+	err = lu_edu_dma(e, IOVA, LU_EDU_DMA_MAX, false);
+	ksft_test_result(!err && lu_edu_read(e, 0x08) == FACT_OUT,
 			 "device loaded: factorial %u, pattern in its buffer\n",
-			 lu_edu_read(&e, 0x08));
+			 lu_edu_read(e, 0x08));
+	return ram;
+}
+
+static void case_hitless_stage1(const char *corrupt)
+{
+	int luo, session, fd, err;
+	struct lu_edu e;
+
+	ksft_set_plan(3);
+	edu_load(&e, &fd);
 
 	luo = luo_open();
 	session = luo_create_session(luo, "dev");
@@ -350,6 +363,33 @@ static void case_hitless_stage1(const char *corrupt)
 	lu_kexec_next(NULL);
 }
 
+/* Stage 2: bind the first edu device to vfio-pci; its address in @bdf. */
+static void edu_bind_vfio(char *bdf, size_t len)
+{
+	int err = lu_edu_find(bdf, len);
+
+	if (!err)
+		err = lu_edu_bind_vfio(bdf);
+	if (err)
+		ksft_exit_fail_msg("binding the edu device to vfio-pci: %s\n",
+				   strerror(-err));
+}
+
+/* Stage 2: the device kept its registers and bus mastering (2 results). */
+static void check_unreset(struct lu_edu *e)
+{
+	uint16_t cmd = 0;
+	int err;
+
+	ksft_test_result(lu_edu_read(e, 0x04) == ~LIVENESS &&
+			 lu_edu_read(e, 0x08) == FACT_OUT,
+			 "never reset: liveness 0x%08x, factorial %u\n",
+			 lu_edu_read(e, 0x04), lu_edu_read(e, 0x08));
+	err = lu_edu_command(e, &cmd);
+	ksft_test_result(!err && (cmd & 0x4), "bus mastering still on (0x%04x)\n",
+			 cmd);
+}
+
 static void case_hitless_stage2(void)
 {
 	uint8_t *ram, pattern[LU_EDU_DMA_MAX];
@@ -366,13 +406,7 @@ static void case_hitless_stage2(void)
 			 "the DMA started before the reboot landed in preserved memory\n");
 
 	edu_sysfs(&e);
-	ksft_test_result(lu_edu_read(&e, 0x04) == ~LIVENESS &&
-			 lu_edu_read(&e, 0x08) == FACT_OUT,
-			 "never reset: liveness 0x%08x, factorial %u\n",
-			 lu_edu_read(&e, 0x04), lu_edu_read(&e, 0x08));
-	err = lu_edu_command(&e, &cmd);
-	ksft_test_result(!err && (cmd & 0x4), "bus mastering still on (0x%04x)\n",
-			 cmd);
+	check_unreset(&e);
 
 	/* The same IOVAs, no remapping: device to RAM, RAM to device. */
 	err = lu_edu_dma(&e, IOVA + PAGE(32), LU_EDU_DMA_MAX, true);
@@ -539,12 +573,7 @@ static void case_retrieve_bad_stage2(void)
 	ksft_test_result(!err, "the retrieved IOAS takes a mapping the device's tables lack: %s\n",
 			 strerror(-err));
 
-	err = lu_edu_find(bdf, sizeof(bdf));
-	if (!err)
-		err = lu_edu_bind_vfio(bdf);
-	if (err)
-		ksft_exit_fail_msg("binding the edu device to vfio-pci: %s\n",
-				   strerror(-err));
+	edu_bind_vfio(bdf, sizeof(bdf));
 	dev = __luo_retrieve_fd(session, 3);
 	ksft_test_result(dev == -EBUSY, "retrieving the device is refused: %s\n",
 			 strerror(dev < 0 ? -dev : 0));
@@ -639,26 +668,13 @@ static void scratch_refusals(int luo, uint8_t *ram)
 
 static void case_retrieve_stage1(void)
 {
-	int luo, session, fd, err, i;
+	int luo, session, fd, err;
 	struct lu_edu e;
 	char ids[64];
 	uint8_t *ram;
 
 	ksft_set_plan(7);
-	edu_setup(&e);
-	ram = ram_memfd(&fd);
-	err = lu_edu_map(&e, ram, RAM_SIZE, IOVA);
-	if (err)
-		ksft_exit_fail_msg("IOMMU_IOAS_MAP: %s\n", strerror(-err));
-	lu_edu_write(&e, 0x04, LIVENESS);
-	lu_edu_write(&e, 0x08, FACT_IN);
-	for (i = 0; i < 1000 && (lu_edu_read(&e, 0x20) & 1); i++)
-		usleep(1000);
-	fill(ram, LU_EDU_DMA_MAX, 0x5a);
-	err = lu_edu_dma(&e, IOVA, LU_EDU_DMA_MAX, false);
-	ksft_test_result(!err && lu_edu_read(&e, 0x08) == FACT_OUT,
-			 "device loaded: factorial %u, pattern in its buffer\n",
-			 lu_edu_read(&e, 0x08));
+	ram = edu_load(&e, &fd);
 
 	luo = luo_open();
 	session = luo_create_session(luo, "dev");
@@ -736,17 +752,11 @@ static void case_retrieve_stage2(void)
 	int session, dev, iommufd, memfd, faults, err, derr, i;
 	uint8_t *ram, pattern[LU_EDU_DMA_MAX];
 	struct lu_edu e;
-	uint16_t cmd = 0;
 	char bdf[16];
 
 	ksft_set_plan(huge ? 17 : 16);
 	fill(pattern, sizeof(pattern), 0x5a);
-	err = lu_edu_find(bdf, sizeof(bdf));
-	if (!err)
-		err = lu_edu_bind_vfio(bdf);
-	if (err)
-		ksft_exit_fail_msg("binding the edu device to vfio-pci: %s\n",
-				   strerror(-err));
+	edu_bind_vfio(bdf, sizeof(bdf));
 
 	/* The device first: its iommufd and memfd come back with it. */
 	session = luo_retrieve_session(luo_open(), "dev");
@@ -786,13 +796,7 @@ static void case_retrieve_stage2(void)
 	if (huge)
 		ksft_test_result(kmsg_has("512 pages mapped, 1 leaf entries"),
 				 "the HugeTLB page was mapped and adopted as one 2 MiB entry\n");
-	ksft_test_result(lu_edu_read(&e, 0x04) == ~LIVENESS &&
-			 lu_edu_read(&e, 0x08) == FACT_OUT,
-			 "never reset: liveness 0x%08x, factorial %u\n",
-			 lu_edu_read(&e, 0x04), lu_edu_read(&e, 0x08));
-	err = lu_edu_command(&e, &cmd);
-	ksft_test_result(!err && (cmd & 0x4), "bus mastering still on (0x%04x)\n",
-			 cmd);
+	check_unreset(&e);
 	ksft_test_result(!memcmp(ram + PAGE(16), pattern, sizeof(pattern)),
 			 "the DMA started before the reboot landed in preserved memory\n");
 
