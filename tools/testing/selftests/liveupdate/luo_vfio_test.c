@@ -108,25 +108,51 @@ static void fill(uint8_t *p, size_t len, uint32_t seed)
 		p[i] = (uint8_t)((i * 131 + seed) ^ (i >> 8));
 }
 
-/* Has the kernel logged a DMAR write fault since it booted? */
-static bool dmar_fault_seen(void)
+/*
+ * The kernel log records since boot that contain @what: how many, and in
+ * *@num (if not NULL) the largest number right after @what, or -1.
+ */
+static int kmsg_scan(const char *what, long *num)
 {
-	char buf[1024];
-	bool found = false;
+	char buf[1024], *p;
+	int found = 0;
 	ssize_t n;
+	long v;
 	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 
+	if (num)
+		*num = -1;
 	if (fd < 0)
-		return false;
+		return 0;
 	while ((n = read(fd, buf, sizeof(buf) - 1)) > 0 || errno == EPIPE) {
 		if (n <= 0)
 			continue;
 		buf[n] = '\0';
-		if (strstr(buf, "DMAR: [DMA Write"))
-			found = true;
+		p = strstr(buf, what);
+		if (!p)
+			continue;
+		found++;
+		if (num && sscanf(p + strlen(what), "%ld", &v) == 1 && v > *num)
+			*num = v;
 	}
 	close(fd);
 	return found;
+}
+
+static int kmsg_count(const char *what)
+{
+	return kmsg_scan(what, NULL);
+}
+
+static bool kmsg_has(const char *what)
+{
+	return kmsg_count(what) > 0;
+}
+
+/* Has the kernel logged a DMAR write fault since it booted? */
+static bool dmar_fault_seen(void)
+{
+	return kmsg_has("DMAR: [DMA Write");
 }
 
 static void edu_setup_nth(struct lu_edu *e, int nth)
@@ -221,31 +247,6 @@ static void case_rig(void)
 #define FACT_IN		12
 #define FACT_OUT	479001600U
 #define PAGE(n)		((n) * 4096UL)
-
-static int kmsg_count(const char *what)
-{
-	char buf[1024];
-	int found = 0;
-	ssize_t n;
-	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-
-	if (fd < 0)
-		return false;
-	while ((n = read(fd, buf, sizeof(buf) - 1)) > 0 || errno == EPIPE) {
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
-		if (strstr(buf, what))
-			found++;
-	}
-	close(fd);
-	return found;
-}
-
-static bool kmsg_has(const char *what)
-{
-	return kmsg_count(what) > 0;
-}
 
 static void kho_test_ctl(const char *cmd)
 {
@@ -445,24 +446,10 @@ static void case_hitless_stage2(void)
 /* The most KiB one "released ... KiB" line of KHO reports, or -1 */
 static long kmsg_released_kib(void)
 {
-	char buf[1024], *p;
-	long kib, most = -1;
-	ssize_t n;
-	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	long kib;
 
-	if (fd < 0)
-		return -1;
-	while ((n = read(fd, buf, sizeof(buf) - 1)) > 0 || errno == EPIPE) {
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
-		p = strstr(buf, "KHO: released ");
-		if (p && sscanf(p, "KHO: released %ld KiB", &kib) == 1 &&
-		    kib > most)
-			most = kib;
-	}
-	close(fd);
-	return most;
+	kmsg_scan("KHO: released ", &kib);
+	return kib;
 }
 
 /*
