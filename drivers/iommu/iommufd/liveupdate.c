@@ -9,9 +9,10 @@
  *
  * An iommufd preserved in a LUO session carries its IOASes, with their
  * object IDs, and their mappings through the kexec. Every mapping must be
- * of a memfd (shmem or hugetlbfs, mapped shared) preserved in the same
- * session before the iommufd: preserve fails with EOPNOTSUPP for any other
- * memory and with ENOENT for a memfd that is not in the session. Each
+ * of a memfd (shmem or hugetlbfs, mapped shared, or mapped by file with
+ * IOMMU_IOAS_MAP_FILE) preserved in the same session before the iommufd:
+ * preserve fails with EOPNOTSUPP for any other memory and with ENOENT for
+ * a memfd that is not in the session. Each
  * mapping is recorded as (IOAS, IOVA, length, memfd token, offset,
  * permissions).
  *
@@ -335,6 +336,7 @@ static int iommufd_lu_restore(struct liveupdate_file_op_args *args,
 	const u32 *others = iommufd_lu_obj_ids(ser);
 	const u32 *ids = iommufd_lu_ioas_ids(ser);
 	struct iommufd_ioas *ioas;
+	unsigned long iova;
 	struct file *memfd;
 	u32 i;
 	int err;
@@ -367,10 +369,11 @@ static int iommufd_lu_restore(struct liveupdate_file_op_args *args,
 			return PTR_ERR(ioas);
 		}
 		err = -EINVAL;
+		iova = a->iova;
 		if (iommufd_lu_memfd(memfd))
-			err = iopt_map_file_pages(ictx, &ioas->iopt, a->iova,
+			err = iopt_map_file_pages(ictx, &ioas->iopt, &iova,
 						  memfd, a->offset, a->length,
-						  a->prot);
+						  a->prot, 0);
 		iommufd_put_object(ictx, &ioas->obj);
 		fput(memfd);
 		if (err) {

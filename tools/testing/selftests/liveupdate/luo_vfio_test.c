@@ -33,7 +33,8 @@
  * the device file first, which brings its iommufd and memfd back with
  * it: the device is bound and attached already, was never reset, its
  * DMA landed and goes on at the same IOVA with no new mapping; unmapping
- * the stage-1 mapping at the same IOAS id blocks it, mapping it again
+ * the stage-1 mapping at the same IOAS id blocks it, mapping it again (by
+ * file, IOMMU_IOAS_MAP_FILE, which refuses a file that is not a memfd)
  * lets it through, and finishing the session leaves the device to the
  * retrieved files.
  *
@@ -319,9 +320,13 @@ static uint8_t *edu_load(struct lu_edu *e, int *fdp)
 
 	edu_setup(e);
 	ram = ram_memfd(fdp);
-	err = lu_edu_map(e, ram, RAM_SIZE, IOVA);
+	/* HugeTLB: by file, so that a file-backed mapping is preserved */
+	if (huge)
+		err = lu_edu_map_file(e, *fdp, 0, RAM_SIZE, IOVA);
+	else
+		err = lu_edu_map(e, ram, RAM_SIZE, IOVA);
 	if (err)
-		ksft_exit_fail_msg("IOMMU_IOAS_MAP: %s\n", strerror(-err));
+		ksft_exit_fail_msg("mapping the RAM: %s\n", strerror(-err));
 	lu_edu_write(e, 0x04, LIVENESS);
 	lu_edu_write(e, 0x08, FACT_IN);
 	for (i = 0; i < 1000 && (lu_edu_read(e, 0x20) & 1); i++)
@@ -741,7 +746,7 @@ static void case_retrieve_stage2(void)
 	struct lu_edu e;
 	char bdf[16];
 
-	ksft_set_plan(huge ? 17 : 16);
+	ksft_set_plan(huge ? 18 : 17);
 	fill(pattern, sizeof(pattern), 0x5a);
 	edu_bind_vfio(bdf, sizeof(bdf));
 
@@ -812,9 +817,13 @@ static void case_retrieve_stage2(void)
 			 "unmapped: the IOMMU blocks the device\n");
 	ksft_test_result(i < 100, "and reports the fault\n");
 
-	err = lu_edu_map(&e, ram, RAM_SIZE, IOVA);
+	err = lu_edu_map_file(&e, iommufd, 0, RAM_SIZE, IOVA);
+	ksft_test_result(err == -EINVAL,
+			 "IOMMU_IOAS_MAP_FILE refuses a file that is not a memfd: %s\n",
+			 strerror(-err));
+	err = lu_edu_map_file(&e, memfd, 0, RAM_SIZE, IOVA);
 	ksft_test_result(!err && dma_round_trip(&e, ram, 112, 128, 0x3c),
-			 "mapped again at the same IOVA: DMA both ways: %s\n",
+			 "mapped again by file at the same IOVA: DMA both ways: %s\n",
 			 strerror(-err));
 
 	/* The device is the retrieved files': finish leaves it alone. */

@@ -56,6 +56,9 @@ int lu_edu_set_master(struct lu_edu *e, bool on);
 /* Map @len bytes at @va to @iova in the IOAS. */
 int lu_edu_map(struct lu_edu *e, void *va, uint64_t len, uint64_t iova);
 int lu_edu_unmap(struct lu_edu *e, uint64_t iova, uint64_t len);
+/* Map @len bytes of memfd @fd from @start to @iova (IOMMU_IOAS_MAP_FILE). */
+int lu_edu_map_file(struct lu_edu *e, int fd, uint64_t start, uint64_t len,
+		    uint64_t iova);
 /* Start a DMA of @len bytes, RAM at @iova to or from the device buffer. */
 void lu_edu_dma_start(struct lu_edu *e, uint64_t iova, uint32_t len,
 		      bool to_ram);

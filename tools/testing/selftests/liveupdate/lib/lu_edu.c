@@ -248,6 +248,23 @@ int lu_edu_set_master(struct lu_edu *e, bool on)
 	return 0;
 }
 
+int lu_edu_map_file(struct lu_edu *e, int fd, uint64_t start, uint64_t len,
+		    uint64_t iova)
+{
+	struct iommu_ioas_map_file map = {
+		.size = sizeof(map),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = e->ioas,
+		.fd = fd,
+		.start = start,
+		.length = len,
+		.iova = iova,
+	};
+
+	return ioctl(e->iommufd, IOMMU_IOAS_MAP_FILE, &map) ? -errno : 0;
+}
+
 int lu_edu_map(struct lu_edu *e, void *va, uint64_t len, uint64_t iova)
 {
 	struct iommu_ioas_map map = {
