@@ -12,8 +12,9 @@
  * through the kexec: the device is not reset, keeps bus mastering, and
  * the IOMMU keeps translating its DMA with the same tables (see the
  * Intel IOMMU live update). Preserve refuses a device whose IOMMU cannot
- * do that (EOPNOTSUPP), one that shares its IOMMU group or is in a
- * session already (EBUSY) and a file not bound to an iommufd (EINVAL).
+ * do that (EOPNOTSUPP), one that shares its IOMMU group or domain or is
+ * in a session already (EBUSY) and a file not bound to an iommufd
+ * (EINVAL).
  * Freeze, inside reboot(), hands the translation over and fails the
  * reboot (EBUSY) if the device maps memory that is not preserved.
  *
@@ -27,7 +28,9 @@
  * device nor turns its bus mastering off; VFIO_DEVICE_BIND_IOMMUFD on it
  * fails with EINVAL, as on any bound file. A device preserved without its
  * iommufd cannot be retrieved (EOPNOTSUPP); one not bound to vfio-pci in
- * the new kernel gives ENODEV.
+ * the new kernel gives ENODEV, one whose translation was taken over or
+ * ended since gives EBUSY. If the tables do not match the IOAS, retrieve
+ * fails (EBUSY), the translation ends and bus mastering is turned off.
  *
  * A file nobody retrieved is finished with its DMA stopped: its bus
  * mastering is turned off and its translation ended. A driver may also

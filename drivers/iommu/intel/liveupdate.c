@@ -37,6 +37,10 @@
  * invalidated, and the old tables are released with the rest of the
  * unclaimed memory.
  *
+ * While a device runs on an adopted translation, nothing in this kernel
+ * pins the memory it writes: KHO is told (kho_dma_hold()), and keeps
+ * preserved memory nobody retrieved until the translation ends.
+ *
  * Retrieving the device (iommu_liveupdate_adopt_domain()) instead turns
  * the old tables into a domain of this kernel with no hardware write:
  * the table pages are restored, the domain keeps the old root table and
