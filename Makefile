@@ -15,12 +15,19 @@
 #                   init, then measure live update (build/bench/)
 #   make clean      remove build output but keep the extracted source
 #   make distclean  remove build/ entirely
+#   make release    print the release of the series this tree is
+#
+# BASE=6.12.N builds (and tests) the series on that linux-source-6.12
+# version instead of the installed one, under build/base-6.12.N/; the
+# package is downloaded with apt-get once. Without BASE the output is in
+# build/ itself and the base is the newest linux-source-6.12 installed.
 #
 # Environment: LU_KVM=1 runs the VMs with KVM instead of TCG;
 # LU_TIMEOUT_SCALE=N multiplies every VM timeout; JOBS=N parallel make.
 
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
-B := $(TOP)/build
+BASE ?=
+B := $(TOP)/build$(if $(BASE),/base-$(BASE))
 SRC := $(B)/linux
 KOBJ := $(B)/kernel
 KCFG := $(B)/kconfig
@@ -29,17 +36,29 @@ ST := tools/testing/selftests/liveupdate
 VM := $(TOP)/$(ST)/vm
 JOBS ?= $(shell nproc)
 
+# The release of the series, from the one place the tree records it; the
+# kernel's release string is "<base>-<release>", e.g. 6.12.117-lu1.
+LU_RELEASE := $(shell sed -n '/^config LIVEUPDATE_RELEASE/,/^config/s/^[[:space:]]*default "\(.*\)"/\1/p' \
+	$(TOP)/kernel/liveupdate/Kconfig)
+RELEASE_CFG := $(B)/release.config
+
+# Kernels of other bases and releases share ccache entries: paths are
+# made relative to build/ and the working directory is not hashed.
+export CCACHE_BASEDIR := $(TOP)/build
+export CCACHE_NOHASHDIR := 1
+
 CCACHE := $(shell command -v ccache 2>/dev/null)
 KCC := $(if $(CCACHE),ccache gcc,gcc)
 KMAKE = $(MAKE) -s -C $(SRC) O=$(KOBJ) ARCH=x86_64 CC="$(KCC)" -j$(JOBS)
-FRAGMENTS := $(VM)/x86_64.config $(TOP)/$(ST)/config
+FRAGMENTS := $(VM)/x86_64.config $(TOP)/$(ST)/config $(RELEASE_CFG)
+RUN := LU_BUILD=$(B) $(VM)/run.sh
 
 BZIMAGE := $(KOBJ)/arch/x86/boot/bzImage
 BZIMAGE_ND := $(KOBJ_ND)/arch/x86/boot/bzImage
 INITRAMFS := $(B)/initramfs.cpio
 
 .PHONY: all deps source config kernel headers selftests initramfs demo \
-	check test list bench bench-kernel clean distclean help FORCE
+	check test list bench bench-kernel clean distclean help release FORCE
 
 all: initramfs
 
@@ -49,13 +68,22 @@ help:
 deps:
 	@$(VM)/deps.sh
 
+release:
+	@echo $(LU_RELEASE)
+
 source: deps
-	@$(VM)/prepare-source.sh $(TOP) $(B)
+	@$(VM)/prepare-source.sh $(TOP) $(B) $(BASE)
+
+# The local version names the release; rewritten only when it changes.
+$(RELEASE_CFG): FORCE
+	@mkdir -p $(B)
+	@echo 'CONFIG_LOCALVERSION="-$(LU_RELEASE)"' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 
 # The config is generated from tinyconfig plus the fragments every time
 # (a few seconds) and only copied into place when it differs, so an
 # unchanged config never triggers a rebuild.
-config: source
+config: source $(RELEASE_CFG)
 	@$(VM)/kconfig.sh $(SRC) $(KCFG) $(KOBJ) $(FRAGMENTS)
 
 kernel: config
@@ -65,7 +93,7 @@ kernel: config
 		echo "Error: kernel build failed (full log: build/kernel-build.log)" >&2; \
 		exit 1; }
 	@cat $(B)/kernel-build.log >&2
-	@echo "  BUILT   $$(cat $(KOBJ)/include/config/kernel.release) -> build/kernel/arch/x86/boot/bzImage"
+	@echo "  BUILT   $$(cat $(KOBJ)/include/config/kernel.release) -> $(BZIMAGE:$(TOP)/%=%)"
 
 headers: config
 	@$(KMAKE) headers_install INSTALL_HDR_PATH=$(B)/usr >/dev/null
@@ -79,10 +107,10 @@ initramfs: kernel selftests
 	@$(VM)/mkinitramfs.sh $(SRC) $(B) $(BZIMAGE) $(INITRAMFS)
 
 demo: all
-	@$(VM)/run.sh --demo $(or $(D),demo)
+	@$(RUN) --demo $(or $(D),demo)
 
 # The benchmark also measures a kernel without deferred struct page init.
-bench-kernel: source
+bench-kernel: source $(RELEASE_CFG)
 	@$(VM)/kconfig.sh $(SRC) $(B)/kconfig-nodeferred $(KOBJ_ND) $(FRAGMENTS) \
 		$(VM)/nodeferred.config
 	@echo "  KERNEL  $$(cat $(B)/BASE_VERSION), no deferred struct page init"
@@ -94,21 +122,21 @@ bench-kernel: source
 	@$(VM)/mkinitramfs.sh $(SRC) $(B) $(BZIMAGE_ND) $(B)/initramfs-nodeferred.cpio
 
 bench: all bench-kernel
-	@$(VM)/bench.sh
+	@LU_BUILD=$(B) $(VM)/bench.sh
 
 check: all
-	@$(VM)/run.sh --all
+	@$(RUN) --all
 
 test: all
-	@$(VM)/run.sh $(T)
+	@$(RUN) $(T)
 
 list:
-	@$(VM)/run.sh --list
+	@$(RUN) --list
 
 clean:
-	rm -rf $(KOBJ) $(KCFG) $(KOBJ_ND) $(B)/kconfig-nodeferred $(B)/usr \
+	rm -rf $(KOBJ) $(KCFG) $(KOBJ_ND) $(B)/kconfig-nodeferred $(B)/usr $(RELEASE_CFG) \
 		$(B)/selftests $(B)/initramfs* $(B)/bench \
 		$(B)/logs $(B)/*.log
 
 distclean:
-	rm -rf $(B)
+	rm -rf $(TOP)/build

@@ -154,6 +154,12 @@ static void vfio_lu_record_iommufd(struct liveupdate_file_op_args *args)
 	struct iommufd_lu_ids ids;
 
 	ser->flags &= ~VFIO_PCI_LU_F_IOMMUFD;
+	/* Version 1 ends after @device, with zeroes: no iommufd. */
+	if (!strcmp(args->compatible, VFIO_PCI_LU_COMPATIBLE_V1)) {
+		memset((u8 *)ser + offsetof(struct vfio_pci_lu_ser, flags), 0,
+		       sizeof(*ser) - offsetof(struct vfio_pci_lu_ser, flags));
+		return;
+	}
 	if (!device->iommufd_device ||
 	    liveupdate_get_token_outgoing(args->session,
 					  iommufd_ctx_file(df->iommufd),
@@ -279,6 +285,17 @@ static int vfio_lu_retrieve(struct liveupdate_file_op_args *args)
 	int err;
 
 	/* Read in place: finish restores and frees the record. */
+	if (!strcmp(args->compatible, VFIO_PCI_LU_COMPATIBLE_V1)) {
+		/* No iommufd to bind it to: it can only be taken over. */
+		if (!kho_is_restorable(args->serialized_data,
+				       VFIO_PCI_LU_V1_SIZE))
+			return -EINVAL;
+		ser = phys_to_virt(args->serialized_data);
+		if (memchr_inv(&ser->flags, 0, VFIO_PCI_LU_V1_SIZE -
+			       offsetof(struct vfio_pci_lu_ser, flags)))
+			return -EINVAL;
+		return -EOPNOTSUPP;
+	}
 	if (!kho_is_restorable(args->serialized_data, sizeof(*ser)))
 		return -EINVAL;
 	ser = phys_to_virt(args->serialized_data);
@@ -382,9 +399,14 @@ static const struct liveupdate_file_ops vfio_lu_ops = {
 	.owner = THIS_MODULE,
 };
 
+static const char * const vfio_lu_old_compatibles[] = {
+	VFIO_PCI_LU_COMPATIBLE_V1, NULL
+};
+
 static struct liveupdate_file_handler vfio_lu_handler = {
 	.ops = &vfio_lu_ops,
 	.compatible = VFIO_PCI_LU_COMPATIBLE,
+	.old_compatibles = vfio_lu_old_compatibles,
 };
 
 /**

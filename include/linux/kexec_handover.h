@@ -7,6 +7,7 @@
 #define _LINUX_KEXEC_HANDOVER_H
 
 #include <linux/errno.h>
+#include <linux/kho/abi/kexec_handover.h>
 #include <linux/types.h>
 
 struct folio;
@@ -14,27 +15,10 @@ struct kexec_buf;
 struct page;
 struct resource;
 
-/**
- * struct kho_vmalloc - handle of a preserved vmalloc area
- * @first: physical address of the first page of the area's page list
- * @total_pages: number of pages in the area
- * @flags: reserved, zero
- * @order: order of the area's pages, zero
- *
- * kho_preserve_vmalloc() fills it in; the caller hands it to the next
- * kernel inside its own preserved data (for example as a property of its
- * subtree), where kho_restore_vmalloc() takes it back. Wire format:
- * changing it means bumping KHO_FDT_COMPATIBLE.
- */
-struct kho_vmalloc {
-	u64 first;
-	u32 total_pages;
-	u16 flags;
-	u16 order;
-} __packed;
-
 #ifdef CONFIG_KEXEC_HANDOVER
 bool kho_is_enabled(void);
+const char *kho_exec_from(void);
+u64 kho_exec_count(void);
 
 int kho_preserve_folio(struct folio *folio);
 int kho_unpreserve_folio(struct folio *folio);

@@ -22,6 +22,12 @@ struct module;
 /**
  * struct liveupdate_file_op_args - what a file handler operation works on
  * @handler: the handler
+ * @compatible: the format version of the file: in preserve and unpreserve
+ *		the handler's newest; in freeze the one the next kernel
+ *		reads, which freeze must write (the newest of the handler's
+ *		versions that the loaded kernel lists), and in unfreeze the
+ *		same; in retrieve, can_finish and finish the one the
+ *		previous kernel wrote
  * @session: the session the file is in, for liveupdate_get_token_outgoing()
  *	     and liveupdate_get_file_incoming()
  * @retrieved: in finish and can_finish: the file was retrieved
@@ -38,6 +44,7 @@ struct module;
  */
 struct liveupdate_file_op_args {
 	struct liveupdate_file_handler *handler;
+	const char *compatible;
 	struct liveupdate_session *session;
 	bool retrieved;
 	struct file *file;
@@ -84,19 +91,25 @@ struct liveupdate_file_ops {
  * struct liveupdate_file_handler - a kind of file LUO can preserve
  * @ops: what it does
  * @compatible: the format of its serialized data, with a version
- *		("memfd-v1"); the next kernel retrieves a file only with a
- *		handler of the same compatible
+ *		("memfd-v2"): the newest it reads and writes; the next kernel
+ *		retrieves a file only with a handler that reads its format
+ * @old_compatibles: NULL, or the older versions of the format it also
+ *		     reads and writes, newest first, NULL-terminated; a
+ *		     handler keeps the versions the previous release wrote
+ *		     (see "Compatibility" in liveupdate.rst)
  * @list: private to LUO
  * @users: private to LUO: files preserved or retrieved through it
  */
 struct liveupdate_file_handler {
 	const struct liveupdate_file_ops *ops;
 	const char compatible[LIVEUPDATE_HNDL_COMPAT_LENGTH];
+	const char * const *old_compatibles;
 	struct list_head list;
 	unsigned long users;
 };
 
 struct liveupdate_global;
+struct liveupdate_catalog;
 
 /**
  * struct liveupdate_global_ops - what a shared global object does
@@ -156,7 +169,18 @@ int liveupdate_get_token_outgoing(struct liveupdate_session *s,
 				  struct file *file, u64 *tokenp);
 int liveupdate_get_file_incoming(struct liveupdate_session *s, u64 token,
 				 struct file **filep);
+struct liveupdate_catalog *liveupdate_catalog_parse(const void *image,
+						    size_t len);
+void liveupdate_catalog_free(struct liveupdate_catalog *cat);
 #else
+static inline struct liveupdate_catalog *
+liveupdate_catalog_parse(const void *image, size_t len)
+{
+	return NULL;
+}
+
+static inline void liveupdate_catalog_free(struct liveupdate_catalog *cat) { }
+
 static inline bool liveupdate_enabled(void)
 {
 	return false;

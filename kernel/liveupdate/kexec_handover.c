@@ -65,6 +65,7 @@
 #include <linux/sort.h>
 #include <linux/string.h>
 #include <linux/unaligned.h>
+#include <linux/utsname.h>
 #include <linux/vmalloc.h>
 
 #include <asm/early_ioremap.h>
@@ -245,6 +246,13 @@ static const char *__init kho_check_fdt(void)
 			why = "the root FDT has no preserved-memory map";
 		else
 			kho_in.tracker_phys = get_unaligned_be64(prop);
+		/* Optional: older releases do not write them. */
+		prop = fdt_getprop(fdt, 0, KHO_FDT_PROP_EXEC_FROM, &len);
+		if (prop && len > 1 && strnlen(prop, len) == len - 1)
+			strscpy(kho_in.exec_from, prop);
+		prop = fdt_getprop(fdt, 0, KHO_FDT_PROP_EXEC_COUNT, &len);
+		if (prop && len == sizeof(u64))
+			kho_in.exec_count = get_unaligned_be64(prop);
 	}
 	early_memunmap(fdt, kho_in.fdt_len);
 	if (why)
@@ -297,6 +305,11 @@ void __init kho_memblock_setup(void)
 	memblock_mark_kho_scratch(0, SZ_1M);
 	memblock_set_kho_scratch_only();
 	kho_in.scratch_only = true;
+	if (!kho_in.exec_count)
+		kho_in.exec_count = 1;
+	pr_info("exec from: %s (count %llu)\n",
+		kho_in.exec_from[0] ? kho_in.exec_from : "unknown",
+		kho_in.exec_count);
 }
 
 /* State of the two walks of kho_reserve_preserved(). */
@@ -1149,6 +1162,30 @@ static unsigned long __kho_release_unclaimed(void)
 /* Subtrees and the root FDT                                              */
 /* ---------------------------------------------------------------------- */
 
+/**
+ * kho_exec_from - which kernel handed this one over
+ *
+ * Return: the release string (uname -r) of the kernel whose handover this
+ * kernel accepted, or NULL after a cold boot, a refused handover, or a
+ * kernel too old to say.
+ */
+const char *kho_exec_from(void)
+{
+	return kho_in.accepted && kho_in.exec_from[0] ? kho_in.exec_from : NULL;
+}
+
+/**
+ * kho_exec_count - kexec handovers since the last cold boot
+ *
+ * Return: how many kernels handed memory over one to the next to reach
+ * this one (1 for the first kernel after a cold boot's), 0 after a cold
+ * boot or a refused handover.
+ */
+u64 kho_exec_count(void)
+{
+	return kho_in.accepted ? kho_in.exec_count : 0;
+}
+
 /* Rewrite the root FDT from the subtree list; on error it is unchanged. */
 static int kho_out_update_fdt(void)
 {
@@ -1167,6 +1204,10 @@ static int kho_out_update_fdt(void)
 	err |= fdt_property_string(fdt, "compatible", KHO_FDT_COMPATIBLE);
 	err |= fdt_property_u64(fdt, KHO_FDT_PROP_MEMORY_MAP,
 				kho_out.tracker.root_phys);
+	err |= fdt_property_string(fdt, KHO_FDT_PROP_EXEC_FROM,
+				   init_utsname()->release);
+	err |= fdt_property_u64(fdt, KHO_FDT_PROP_EXEC_COUNT,
+				kho_exec_count() + 1);
 	list_for_each_entry(sub, &kho_out.subtrees, list) {
 		err |= fdt_begin_node(fdt, sub->name);
 		err |= fdt_property_u64(fdt, KHO_FDT_PROP_SUBTREE,

@@ -141,6 +141,8 @@ struct kho_in_state {
 	u64 nr_runs;
 	u64 nr_pages;
 	u64 reserve_ns;
+	char exec_from[65];
+	u64 exec_count;
 };
 
 extern struct kho_out_state kho_out;

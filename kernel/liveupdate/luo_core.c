@@ -16,7 +16,14 @@
  * EBUSY); it creates outgoing sessions and retrieves incoming ones.
  *
  * Handover. liveupdate_reboot() runs inside reboot(LINUX_REBOOT_CMD_KEXEC)
- * before anything is shut down. It freezes every file of every outgoing
+ * before anything is shut down. It first checks the loaded kernel's
+ * format catalog (luo_catalog.c): if that kernel would not read every
+ * preserved file and global object, the reboot fails (EOPNOTSUPP for an
+ * image with no catalog, ENOEXEC for a format it lacks) with one log line
+ * and every session as it was, unless the operator wrote "drop" to
+ * ``/sys/kernel/liveupdate/on_incompatible``: then every session is
+ * emptied (its files unpreserved, so devices are stopped as in any
+ * kexec) and nothing is handed over. Then it freezes every file of every outgoing
  * session (a failure thaws them all again and reboot() returns the
  * error, with the sessions intact), writes the sessions into a preserved
  * vmalloc area, and hands it over as the KHO subtree "LUO" (see
@@ -39,6 +46,7 @@
 
 #include <linux/kexec.h>
 #include <linux/kexec_handover.h>
+#include <linux/kho/abi/kexec_handover.h>
 #include <linux/kobject.h>
 #include <linux/libfdt.h>
 #include <linux/miscdevice.h>
@@ -47,6 +55,7 @@
 #include <linux/spinlock.h>
 #include <linux/sysfs.h>
 #include <linux/unaligned.h>
+#include <linux/version.h>
 #include <linux/vmalloc.h>
 
 #include "luo_internal.h"
@@ -69,6 +78,9 @@ struct luo_state luo = {
 
 /* Set once every file is frozen inside reboot(): sessions are final. */
 static bool luo_handed_over;
+
+/* Drop the sessions rather than refuse a kernel that cannot read them. */
+static bool luo_drop_incompatible;
 
 /* Protects luo.status, which files write under their session's lock. */
 static DEFINE_SPINLOCK(luo_status_lock);
@@ -165,7 +177,7 @@ static void *luo_serialize(size_t *sizep)
 		list_for_each_entry(lf, &s->files, list) {
 			struct luo_file_ser *fs = p;
 
-			strscpy(fs->compatible, lf->handler->compatible);
+			strscpy(fs->compatible, lf->compatible);
 			fs->token = lf->token;
 			fs->data = lf->data;
 			p = fs + 1;
@@ -236,6 +248,51 @@ err_free_state:
 	return err;
 }
 
+/* Will the loaded kernel read everything the sessions hold? */
+static int luo_check_next(const struct liveupdate_catalog *cat)
+{
+	struct luo_session *s;
+	int err;
+
+	if (!luo.nr_out)
+		return 0;
+	if (!cat) {
+		pr_err("refusing the reboot: the loaded kernel image has no live update format catalog, so it cannot take the %lu preserved sessions; close them, or write drop to /sys/kernel/liveupdate/on_incompatible\n",
+		       luo.nr_out);
+		return -EOPNOTSUPP;
+	}
+	if (!luo_catalog_reads(cat, KHO_FDT_COMPATIBLE) ||
+	    !luo_catalog_reads(cat, LUO_FDT_COMPATIBLE)) {
+		pr_err("refusing the reboot: the loaded kernel %s reads neither %s nor %s sessions\n",
+		       luo_catalog_kernel(cat), KHO_FDT_COMPATIBLE,
+		       LUO_FDT_COMPATIBLE);
+		return -ENOEXEC;
+	}
+	for (s = luo_first(&luo.out); s; s = luo_next(s)) {
+		scoped_guard(mutex, &s->lock)
+			err = luo_file_check_next(s, cat);
+		if (err)
+			return err;
+	}
+	return luo_global_check_next(cat);
+}
+
+/* Empty every outgoing session, at the operator's request. */
+static void luo_drop_outgoing(const struct liveupdate_catalog *cat)
+{
+	unsigned long nr_files = 0;
+	struct luo_session *s;
+
+	for (s = luo_first(&luo.out); s; s = luo_next(s)) {
+		guard(mutex)(&s->lock);
+		nr_files += s->nr_files;
+		luo_file_unpreserve_all(s);
+	}
+	pr_warn("dropping %lu sessions (%lu files) as asked: the loaded kernel %s cannot take them\n",
+		luo.nr_out, nr_files, cat ? luo_catalog_kernel(cat) :
+		"(no format catalog)");
+}
+
 /**
  * liveupdate_reboot - freeze and hand over every session
  *
@@ -243,11 +300,13 @@ err_free_state:
  *
  * Context: process context, reboot_mutex held; may sleep.
  * Return: 0 when the reboot may go on; -EOPNOTSUPP when sessions are open
- * but the loaded kernel gets no handover; a freeze or handover error (all
- * files are thawed again and the sessions stay as they were).
+ * but the loaded kernel gets no handover or has no format catalog;
+ * -ENOEXEC when it does not read a preserved format; a freeze or handover
+ * error (all files are thawed again and the sessions stay as they were).
  */
 int liveupdate_reboot(void)
 {
+	const struct liveupdate_catalog *cat;
 	struct luo_session *s;
 	int err;
 
@@ -265,9 +324,19 @@ int liveupdate_reboot(void)
 		return -EOPNOTSUPP;
 	}
 
+	cat = kexec_image->lu_catalog;
+	err = luo_check_next(cat);
+	if (err) {
+		if (!luo_drop_incompatible)
+			return err;
+		luo_drop_outgoing(cat);
+		luo_handed_over = true;
+		return 0;
+	}
+
 	for (s = luo_first(&luo.out); s; s = luo_next(s)) {
 		scoped_guard(mutex, &s->lock)
-			err = luo_file_freeze_all(s);
+			err = luo_file_freeze_all(s, cat);
 		if (err) {
 			luo_unfreeze_until(s);
 			return err;
@@ -561,7 +630,92 @@ static ssize_t last_handover_show(struct kobject *kobj,
 	return ret;
 }
 
+static ssize_t release_show(struct kobject *kobj, struct kobj_attribute *attr,
+			    char *buf)
+{
+	return sysfs_emit(buf, "%s\n", CONFIG_LIVEUPDATE_RELEASE);
+}
+
+static ssize_t base_show(struct kobject *kobj, struct kobj_attribute *attr,
+			 char *buf)
+{
+	return sysfs_emit(buf, "%u.%u.%u\n", LINUX_VERSION_MAJOR,
+			  LINUX_VERSION_PATCHLEVEL, LINUX_VERSION_SUBLEVEL);
+}
+
+static ssize_t exec_from_show(struct kobject *kobj,
+			      struct kobj_attribute *attr, char *buf)
+{
+	const char *from = kho_exec_from();
+
+	if (from)
+		return sysfs_emit(buf, "%s\n", from);
+	return sysfs_emit(buf, "%s\n", kho_exec_count() ? "unknown" : "none");
+}
+
+static ssize_t exec_count_show(struct kobject *kobj,
+			       struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%llu\n", kho_exec_count());
+}
+
+static ssize_t formats_show(struct kobject *kobj, struct kobj_attribute *attr,
+			    char *buf)
+{
+	return luo_catalog_show(NULL, buf, 0);
+}
+
+static ssize_t outgoing_show(struct kobject *kobj, struct kobj_attribute *attr,
+			     char *buf)
+{
+	unsigned long more = 0;
+	struct luo_session *s;
+	int at = 0;
+
+	guard(mutex)(&luo.lock);
+	for (s = luo_first(&luo.out); s; s = luo_next(s)) {
+		guard(mutex)(&s->lock);
+		at = luo_file_show_out(s, buf, at, &more);
+	}
+	at = luo_global_show_out(buf, at, &more);
+	if (more)
+		at += sysfs_emit_at(buf, at, "+ %lu more\n", more);
+	return at;
+}
+
+static ssize_t on_incompatible_show(struct kobject *kobj,
+				    struct kobj_attribute *attr, char *buf)
+{
+	guard(mutex)(&luo.lock);
+	return sysfs_emit(buf, "%s\n", luo_drop_incompatible ? "drop" : "refuse");
+}
+
+static ssize_t on_incompatible_store(struct kobject *kobj,
+				     struct kobj_attribute *attr,
+				     const char *buf, size_t count)
+{
+	bool drop;
+
+	if (sysfs_streq(buf, "drop"))
+		drop = true;
+	else if (sysfs_streq(buf, "refuse"))
+		drop = false;
+	else
+		return -EINVAL;
+	guard(mutex)(&luo.lock);
+	luo_drop_incompatible = drop;
+	return count;
+}
+
 static struct kobj_attribute enabled_attr = __ATTR_RO(enabled);
+static struct kobj_attribute release_attr = __ATTR_RO(release);
+static struct kobj_attribute base_attr = __ATTR_RO(base);
+static struct kobj_attribute exec_from_attr = __ATTR_RO(exec_from);
+static struct kobj_attribute exec_count_attr = __ATTR_RO(exec_count);
+static struct kobj_attribute formats_attr = __ATTR_RO(formats);
+static struct kobj_attribute outgoing_attr = __ATTR_RO(outgoing);
+static struct kobj_attribute on_incompatible_attr =
+	__ATTR_RW_MODE(on_incompatible, 0600);
 static struct kobj_attribute updates_attr = __ATTR_RO(updates);
 static struct kobj_attribute last_handover_attr = __ATTR_RO(last_handover);
 
@@ -573,6 +727,13 @@ static struct attribute *luo_attrs[] = {
 	&sessions_finished_attr.attr,
 	&sessions_out_attr.attr,
 	&last_handover_attr.attr,
+	&release_attr.attr,
+	&base_attr.attr,
+	&exec_from_attr.attr,
+	&exec_count_attr.attr,
+	&formats_attr.attr,
+	&outgoing_attr.attr,
+	&on_incompatible_attr.attr,
 	NULL,
 };
 

@@ -29,6 +29,7 @@
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/sysfs.h>
 
 #include "luo_internal.h"
 
@@ -49,12 +50,19 @@ int liveupdate_register_file_handler(struct liveupdate_file_handler *handler)
 	const struct liveupdate_file_ops *ops = handler->ops;
 	struct liveupdate_file_handler *h;
 
+	const char * const *old;
+
 	if (!ops || !ops->preserve || !ops->unpreserve || !ops->freeze ||
 	    !ops->unfreeze || !ops->retrieve || !ops->finish ||
 	    !handler->compatible[0] ||
 	    strnlen(handler->compatible, LIVEUPDATE_HNDL_COMPAT_LENGTH) ==
 	    LIVEUPDATE_HNDL_COMPAT_LENGTH)
 		return -EINVAL;
+	if (!luo_catalog_reads(NULL, handler->compatible))
+		goto not_listed;
+	for (old = handler->old_compatibles; old && *old; old++)
+		if (!luo_catalog_reads(NULL, *old))
+			goto not_listed;
 
 	guard(mutex)(&luo_handlers_lock);
 	list_for_each_entry(h, &luo_handlers, list)
@@ -63,6 +71,11 @@ int liveupdate_register_file_handler(struct liveupdate_file_handler *handler)
 	handler->users = 0;
 	list_add_tail(&handler->list, &luo_handlers);
 	return 0;
+
+not_listed:
+	pr_err("handler '%s' reads a format missing from this kernel's catalog (<linux/liveupdate_catalog.h>)\n",
+	       handler->compatible);
+	return -EINVAL;
 }
 EXPORT_SYMBOL_GPL(liveupdate_register_file_handler);
 
@@ -84,6 +97,37 @@ int liveupdate_unregister_file_handler(struct liveupdate_file_handler *handler)
 }
 EXPORT_SYMBOL_GPL(liveupdate_unregister_file_handler);
 
+/* Does @h read (and write) format @compatible? */
+static bool luo_handler_reads(const struct liveupdate_file_handler *h,
+			      const char *compatible)
+{
+	const char * const *old;
+
+	if (!strcmp(h->compatible, compatible))
+		return true;
+	for (old = h->old_compatibles; old && *old; old++)
+		if (!strcmp(*old, compatible))
+			return true;
+	return false;
+}
+
+/*
+ * The newest version of @h's format that @cat's kernel reads, or NULL.
+ * A handler writes every version it reads.
+ */
+static const char *luo_handler_pick(const struct liveupdate_file_handler *h,
+				    const struct liveupdate_catalog *cat)
+{
+	const char * const *old;
+
+	if (luo_catalog_reads(cat, h->compatible))
+		return h->compatible;
+	for (old = h->old_compatibles; old && *old; old++)
+		if (luo_catalog_reads(cat, *old))
+			return *old;
+	return NULL;
+}
+
 /* Find a handler and take a use of it (and of its module). */
 static struct liveupdate_file_handler *
 luo_handler_get(struct file *file, const char *compatible)
@@ -92,7 +136,7 @@ luo_handler_get(struct file *file, const char *compatible)
 
 	guard(mutex)(&luo_handlers_lock);
 	list_for_each_entry(h, &luo_handlers, list) {
-		if (compatible ? strcmp(h->compatible, compatible) :
+		if (compatible ? !luo_handler_reads(h, compatible) :
 		    !h->ops->can_preserve || !h->ops->can_preserve(h, file))
 			continue;
 		if (!try_module_get(h->ops->owner))
@@ -115,6 +159,7 @@ static void luo_file_args(struct luo_session *session, struct luo_file *lf,
 			  struct liveupdate_file_op_args *args)
 {
 	args->handler = lf->handler;
+	args->compatible = lf->compatible;
 	args->session = (struct liveupdate_session *)session;
 	args->retrieved = lf->retrieved;
 	args->file = lf->file;
@@ -171,7 +216,9 @@ int luo_file_preserve(struct luo_session *session, int fd, u64 token)
 		goto err_erase;
 	}
 
+	strscpy(lf->compatible, lf->handler->compatible);
 	args.handler = lf->handler;
+	args.compatible = lf->compatible;
 	args.session = (struct liveupdate_session *)session;
 	args.file = lf->file;
 	err = lf->handler->ops->preserve(&args);
@@ -213,24 +260,89 @@ void luo_file_unpreserve_all(struct luo_session *session)
 }
 
 /**
+ * luo_file_check_next - will the loaded kernel read every file of a session?
+ * @session: an outgoing session, locked
+ * @cat: the loaded kernel's catalog
+ *
+ * Return: 0, or -ENOEXEC naming (in one log line) the first file whose
+ * format, in every version its handler writes, the loaded kernel lacks.
+ */
+int luo_file_check_next(struct luo_session *session,
+			const struct liveupdate_catalog *cat)
+{
+	struct luo_file *lf;
+
+	lockdep_assert_held(&session->lock);
+	list_for_each_entry(lf, &session->files, list) {
+		if (luo_handler_pick(lf->handler, cat))
+			continue;
+		pr_err("refusing the reboot: the loaded kernel %s does not read session '%s' token %llu (%s)\n",
+		       luo_catalog_kernel(cat), session->name, lf->token,
+		       lf->handler->compatible);
+		return -ENOEXEC;
+	}
+	return 0;
+}
+
+/**
+ * luo_file_show_out - list the files of an outgoing session for sysfs
+ * @session: the session, locked
+ * @buf: the sysfs buffer
+ * @at: bytes of @buf used
+ * @more: incremented for each file that did not fit
+ *
+ * Return: bytes of @buf used afterwards.
+ */
+int luo_file_show_out(struct luo_session *session, char *buf, int at,
+		      unsigned long *more)
+{
+	struct luo_file *lf;
+
+	lockdep_assert_held(&session->lock);
+	list_for_each_entry(lf, &session->files, list) {
+		/* A line is at most 64 + 21 + 48 bytes; keep room for "+ N". */
+		if (at > PAGE_SIZE - 192) {
+			(*more)++;
+			continue;
+		}
+		at += sysfs_emit_at(buf, at, "%s %llu %s\n", session->name,
+				    lf->token, lf->compatible);
+	}
+	return at;
+}
+
+/**
  * luo_file_freeze_all - freeze every file of an outgoing session
  * @session: the session, locked
+ * @cat: the loaded kernel's catalog, which luo_file_check_next() accepted
+ *
+ * Each file is frozen in the newest version of its format that the loaded
+ * kernel reads.
  *
  * Return: 0, or the first error; the files frozen before it are thawed.
  */
-int luo_file_freeze_all(struct luo_session *session)
+int luo_file_freeze_all(struct luo_session *session,
+			const struct liveupdate_catalog *cat)
 {
 	struct liveupdate_file_op_args args;
 	struct luo_file *lf;
+	const char *pick;
 	int err;
 
 	lockdep_assert_held(&session->lock);
 	list_for_each_entry(lf, &session->files, list) {
+		pick = luo_handler_pick(lf->handler, cat);
+		if (!pick) {
+			luo_file_unfreeze_all(session);
+			return -ENOEXEC;
+		}
+		strscpy(lf->compatible, pick);
 		luo_file_args(session, lf, &args);
 		err = lf->handler->ops->freeze(&args);
 		if (err) {
+			strscpy(lf->compatible, lf->handler->compatible);
 			pr_err("session '%s': freezing token %llu (%s) failed: %d\n",
-			       session->name, lf->token, lf->handler->compatible,
+			       session->name, lf->token, lf->compatible,
 			       err);
 			luo_file_unfreeze_all(session);
 			return err;
@@ -260,6 +372,7 @@ void luo_file_unfreeze_all(struct luo_session *session)
 		lf->data = args.serialized_data;
 		lf->private_data = args.private_data;
 		lf->frozen = false;
+		strscpy(lf->compatible, lf->handler->compatible);
 	}
 }
 

@@ -25,6 +25,7 @@
 
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/sysfs.h>
 
 #include "luo_internal.h"
 
@@ -61,6 +62,11 @@ int liveupdate_register_global(struct liveupdate_global *global)
 	    strnlen(global->compatible, LIVEUPDATE_HNDL_COMPAT_LENGTH) ==
 	    LIVEUPDATE_HNDL_COMPAT_LENGTH)
 		return -EINVAL;
+	if (!luo_catalog_reads(NULL, global->compatible)) {
+		pr_err("global '%s' has a format missing from this kernel's catalog (<linux/liveupdate_catalog.h>)\n",
+		       global->compatible);
+		return -EINVAL;
+	}
 
 	guard(mutex)(&luo_globals_lock);
 	list_for_each_entry(g, &luo_globals, list)
@@ -214,6 +220,54 @@ unsigned long luo_global_count_out(void)
 	list_for_each_entry(g, &luo_globals, list)
 		n += !!g->users;
 	return n;
+}
+
+/**
+ * luo_global_check_next - will the loaded kernel read every held global?
+ * @cat: the loaded kernel's catalog
+ *
+ * Context: luo.lock held.
+ * Return: 0, or -ENOEXEC naming (in one log line) the first global object
+ * whose format the loaded kernel lacks.
+ */
+int luo_global_check_next(const struct liveupdate_catalog *cat)
+{
+	struct liveupdate_global *g;
+
+	guard(mutex)(&luo_globals_lock);
+	list_for_each_entry(g, &luo_globals, list) {
+		if (!g->users || luo_catalog_reads(cat, g->compatible))
+			continue;
+		pr_err("refusing the reboot: the loaded kernel %s does not read the global object %s, which %lu preserved files need\n",
+		       luo_catalog_kernel(cat), g->compatible, g->users);
+		return -ENOEXEC;
+	}
+	return 0;
+}
+
+/**
+ * luo_global_show_out - list the held globals for sysfs
+ * @buf: the sysfs buffer
+ * @at: bytes of @buf used
+ * @more: incremented for each global that did not fit
+ *
+ * Context: luo.lock held.
+ * Return: bytes of @buf used afterwards.
+ */
+int luo_global_show_out(char *buf, int at, unsigned long *more)
+{
+	struct liveupdate_global *g;
+
+	guard(mutex)(&luo_globals_lock);
+	list_for_each_entry(g, &luo_globals, list) {
+		if (!g->users)
+			continue;
+		if (at > PAGE_SIZE - 192)
+			(*more)++;
+		else
+			at += sysfs_emit_at(buf, at, "- - %s\n", g->compatible);
+	}
+	return at;
 }
 
 /**

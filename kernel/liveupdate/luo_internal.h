@@ -18,7 +18,9 @@
  * @token: user space's name for it
  * @handler: outgoing: the handler that preserved it; incoming: the one
  *	     that retrieved it, NULL before
- * @compatible: incoming: the handler compatible the previous kernel wrote
+ * @compatible: the format version of the file: outgoing, its handler's
+ *		newest, or inside reboot() the one chosen for the next
+ *		kernel; incoming, the one the previous kernel wrote
  * @file: outgoing: the preserved file (LUO holds a reference); incoming:
  *	  the retrieved file (LUO holds a reference), NULL before
  * @data: the handler's serialized data
@@ -104,7 +106,15 @@ void luo_set_status(const char *fmt, ...) __printf(1, 2);
 bool luo_frozen(void);
 void luo_session_finished(void);
 
+/* luo_catalog.c */
+bool luo_catalog_reads(const struct liveupdate_catalog *cat,
+		       const char *compatible);
+const char *luo_catalog_kernel(const struct liveupdate_catalog *cat);
+int luo_catalog_show(const struct liveupdate_catalog *cat, char *buf, int at);
+
 /* luo_global.c */
+int luo_global_check_next(const struct liveupdate_catalog *cat);
+int luo_global_show_out(char *buf, int at, unsigned long *more);
 unsigned long luo_global_count_out(void);
 void luo_global_serialize(struct luo_global_ser *out);
 int luo_global_add_incoming(const struct luo_global_ser *ser);
@@ -122,7 +132,12 @@ int luo_session_insert(struct rb_root *root, struct luo_session *session);
 /* luo_file.c */
 int luo_file_preserve(struct luo_session *session, int fd, u64 token);
 void luo_file_unpreserve_all(struct luo_session *session);
-int luo_file_freeze_all(struct luo_session *session);
+int luo_file_check_next(struct luo_session *session,
+			const struct liveupdate_catalog *cat);
+int luo_file_freeze_all(struct luo_session *session,
+			const struct liveupdate_catalog *cat);
+int luo_file_show_out(struct luo_session *session, char *buf, int at,
+		      unsigned long *more);
 void luo_file_unfreeze_all(struct luo_session *session);
 int luo_file_add_incoming(struct luo_session *session, const char *compatible,
 			  u64 token, u64 data);

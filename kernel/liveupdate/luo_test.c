@@ -29,6 +29,7 @@
 #include <linux/init.h>
 #include <linux/kexec_handover.h>
 #include <linux/liveupdate.h>
+#include <linux/liveupdate_catalog.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
@@ -36,8 +37,6 @@
 #include <linux/string.h>
 
 #define LUO_TEST_PREFIX		"memfd:luo-test-"
-#define LUO_TEST_COMPATIBLE	"luo-test-v1"
-#define LUO_TEST_GLOBAL		"luo-test-global-v1"
 
 #define LUO_TEST_MAGIC		0x4c554f5445535431ULL	/* "LUOTEST1" */
 #define LUO_TEST_MAX_ORDER	10
@@ -118,7 +117,7 @@ static const struct liveupdate_global_ops luo_test_global_ops = {
 
 static struct liveupdate_global luo_test_global = {
 	.ops = &luo_test_global_ops,
-	.compatible = LUO_TEST_GLOBAL,
+	.compatible = LUO_TEST_GLOBAL_COMPATIBLE,
 };
 module_param_named(global_users, luo_test_global.users, ulong, 0444);
 

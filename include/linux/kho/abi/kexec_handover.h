@@ -29,6 +29,8 @@
  *   / {
  *           compatible = "kho-radix-v1";
  *           preserved-memory-map = <u64: phys of the tracker root page>;
+ *           exec-from = "<release of the kernel that wrote it>";  (lu1)
+ *           exec-count = <u64: kexec handovers since the cold boot>; (lu1)
  *
  *           <subtree name> {
  *                   fdt = <u64: phys of the subtree's own FDT>;
@@ -54,6 +56,14 @@
 #define KHO_FDT_COMPATIBLE		"kho-radix-v1"
 /* Root property: u64 physical address of the tracker root page. */
 #define KHO_FDT_PROP_MEMORY_MAP		"preserved-memory-map"
+/*
+ * Root properties added in release lu1 without a version bump: a reader
+ * ignores what it does not know, and treats an absent one as unknown.
+ * exec-from: the writer's kernel release string (uname -r), NUL-terminated.
+ * exec-count: u64, 1 for the first kexec handover after a cold boot.
+ */
+#define KHO_FDT_PROP_EXEC_FROM		"exec-from"
+#define KHO_FDT_PROP_EXEC_COUNT		"exec-count"
 /* Subtree node property: u64 physical address of the subtree's FDT. */
 #define KHO_FDT_PROP_SUBTREE		"fdt"
 /* The root FDT never grows beyond this. */
@@ -125,5 +135,24 @@ struct kho_vmalloc_chunk_ser {
 };
 
 static_assert(sizeof(struct kho_vmalloc_chunk_ser) == SZ_4K);
+
+/**
+ * struct kho_vmalloc - handle of a preserved vmalloc area
+ * @first: physical address of the first page of the area's page list
+ * @total_pages: number of pages in the area
+ * @flags: reserved, zero
+ * @order: order of the area's pages, zero
+ *
+ * kho_preserve_vmalloc() fills it in; the caller hands it to the next
+ * kernel inside its own preserved data (for example as a property of its
+ * subtree), where kho_restore_vmalloc() takes it back. Wire format:
+ * changing it means bumping KHO_FDT_COMPATIBLE.
+ */
+struct kho_vmalloc {
+	u64 first;
+	u32 total_pages;
+	u16 flags;
+	u16 order;
+} __packed;
 
 #endif /* _LINUX_KHO_ABI_KEXEC_HANDOVER_H */

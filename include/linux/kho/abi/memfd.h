@@ -6,7 +6,7 @@
 #define _LINUX_KHO_ABI_MEMFD_H
 
 #include <linux/build_bug.h>
-#include <linux/kexec_handover.h>
+#include <linux/kho/abi/kexec_handover.h>
 #include <linux/types.h>
 
 /**

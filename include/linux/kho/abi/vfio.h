@@ -20,6 +20,14 @@
  */
 
 #define VFIO_PCI_LU_COMPATIBLE	"vfio-pci-v2"
+/*
+ * Version 1 (release lu0): the first 16 bytes of &struct vfio_pci_lu_ser,
+ * @segment to @device then 8 zero bytes, with no iommufd: the device can
+ * only be taken over, not retrieved. Still read and, for a next kernel
+ * that reads nothing newer, written.
+ */
+#define VFIO_PCI_LU_COMPATIBLE_V1	"vfio-pci-v1"
+#define VFIO_PCI_LU_V1_SIZE		16
 
 /* The device's iommufd is preserved in the same session */
 #define VFIO_PCI_LU_F_IOMMUFD	BIT(0)

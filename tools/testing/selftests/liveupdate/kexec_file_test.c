@@ -7,38 +7,64 @@
  * protocol names QEMU as the loader, then loads the same kernel with
  * kexec_file_load() and reboots into it. Stage 2 proves that it arrived
  * through kexec: the boot protocol names kexec as the loader, the
- * command line is the one stage 1 built, and the boot_id is new.
+ * command line is the one stage 1 built, and the boot_id is new. Both
+ * stages check that the kernel release names the base and the release of
+ * the series (sysfs release and base), and stage 2 that it knows which
+ * kernel it came from and how many kexec handovers led to it.
  */
 #include <stdio.h>
 #include <string.h>
 #include <sys/utsname.h>
 
 #include "../kselftest.h"
+#include "lu_luo.h"
 #include "lu_stage.h"
+
+/* Is uname -r "<base>-<release>", as sysfs gives them? */
+static bool release_named(const char *release)
+{
+	char base[32], rel[32], want[80];
+
+	luo_sysfs("base", base, sizeof(base));
+	luo_sysfs("release", rel, sizeof(rel));
+	snprintf(want, sizeof(want), "%s-%s", base, rel);
+	ksft_print_msg("kernel %s: base %s, release %s\n", release, base, rel);
+	return !strcmp(release, want);
+}
 
 static void stage1(void)
 {
-	char boot_id[64], extra[128];
+	char boot_id[64], extra[256], from[80];
 	int loader = lu_boot_loader_type();
+	struct utsname u;
 
 	if (loader == LU_LOADER_KEXEC)
 		ksft_exit_fail_msg("stage 1 booted by kexec (loader %#x)\n",
 				   loader);
 	ksft_print_msg("stage 1: booted by loader %#x\n", loader);
 
+	if (uname(&u) || !release_named(u.release))
+		ksft_exit_fail_msg("the kernel release does not name its base and release\n");
+	if (luo_sysfs("exec_count", from, sizeof(from)) != 0 ||
+	    luo_sysfs("exec_from", from, sizeof(from)) || strcmp(from, "none"))
+		ksft_exit_fail_msg("a cold boot claims to come from a kexec (%s)\n",
+				   from);
+
 	lu_boot_id(boot_id, sizeof(boot_id));
-	snprintf(extra, sizeof(extra), "lu.prev_boot_id=%s", boot_id);
+	snprintf(extra, sizeof(extra), "lu.prev_boot_id=%s lu.prev_release=%s",
+		 boot_id, u.release);
 	lu_kexec_next(extra);
 }
 
 static void stage2(void)
 {
-	char boot_id[64], prev[64];
+	char boot_id[64], prev[64], prev_rel[80], from[80];
 	struct utsname u;
+	long long count;
 	int loader;
 
 	ksft_print_header();
-	ksft_set_plan(4);
+	ksft_set_plan(6);
 
 	loader = lu_boot_loader_type();
 	ksft_test_result(loader == LU_LOADER_KEXEC,
@@ -53,8 +79,18 @@ static void stage2(void)
 			 "boot_id changed across the kexec (%s -> %s)\n",
 			 prev[0] ? prev : "?", boot_id);
 
-	ksft_test_result(!uname(&u) && strstr(u.release, "-liveupdate"),
-			 "running the project kernel (%s)\n", u.release);
+	ksft_test_result(!uname(&u) && release_named(u.release),
+			 "the kernel release names base and release (%s)\n",
+			 u.release);
+
+	if (!lu_cmdline_get("lu.prev_release", prev_rel, sizeof(prev_rel)))
+		prev_rel[0] = '\0';
+	luo_sysfs("exec_from", from, sizeof(from));
+	ksft_test_result(prev_rel[0] && !strcmp(from, prev_rel),
+			 "exec_from names the previous kernel (%s, was %s)\n",
+			 from, prev_rel);
+	count = luo_sysfs("exec_count", from, sizeof(from));
+	ksft_test_result(count == 1, "exec_count is 1 (%lld)\n", count);
 	ksft_finished();
 }
 

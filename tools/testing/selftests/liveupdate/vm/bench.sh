@@ -34,7 +34,7 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../../../../.." && pwd)
-build=$top/build
+build=${LU_BUILD:-$top/build}
 out=${BENCH_OUT:-$build/bench}
 runs=${BENCH_RUNS:-3}
 sizes=${BENCH_SIZES:-0 64 256 1024}

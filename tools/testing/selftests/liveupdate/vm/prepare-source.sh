@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Lay out the kernel source the project builds:
-#   1. extract Debian's linux-source-6.12 once (again only when the
-#      package version changes),
+#   1. extract the base, Debian's linux-source-6.12, once (again only
+#      when the package version changes),
 #   2. apply the quilt series in patches/ with no fuzz (again only when
 #      the series changes), naming the patch and file that fail,
 #   3. copy the project's own files over it (only changed files are
@@ -11,14 +11,16 @@
 #      the project no longer has,
 #   4. record the base version in build/BASE_VERSION.
 #
-# Usage: prepare-source.sh TOPDIR BUILDDIR
+# Usage: prepare-source.sh TOPDIR BUILDDIR [BASE]
+#   BASE: a 6.12.y version (fetched by fetch-base.sh); default: the
+#   installed linux-source-6.12 package
 
 set -eu
 
 top=$1
 build=$2
+base=${3:-}
 src=$build/linux
-tarball=/usr/src/linux-source-6.12.tar.xz
 overlay_dirs="arch drivers Documentation include kernel lib mm tools virt"
 
 die() {
@@ -26,8 +28,10 @@ die() {
 	exit 1
 }
 
-[ -r "$tarball" ] || die "$tarball is missing (install Debian's linux-source-6.12)"
-pkgver=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null || echo unknown)
+here=$(cd "$(dirname "$0")" && pwd)
+fetched=$("$here/fetch-base.sh" "$top/build/bases" "$base") || exit 1
+tarball=$(echo "$fetched" | sed -n 1p)
+pkgver=$(echo "$fetched" | sed -n 2p)
 
 mkdir -p "$build"
 
@@ -51,7 +55,7 @@ if [ ! -f "$src/.series-sum" ] || [ "$(cat "$src/.series-sum")" != "$series_sum"
 		if ! quilt pop -a -q >/dev/null 2>&1; then
 			echo "  quilt could not pop the old series; extracting afresh"
 			cd "$build" && rm -rf "$src"
-			exec "$0" "$top" "$build"
+			exec "$0" "$top" "$build" "$base"
 		fi
 	fi
 	rm -rf .pc
