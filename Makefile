@@ -11,6 +11,9 @@
 #                   kexec cycles in QEMU); ends with "N passed, N failed"
 #   make test T=x   build, then run the test(s) named x (space separated)
 #   make list       list the tests
+#   make kernels    build or fetch the other kernels the cross-kernel
+#                   tests boot (build/kernels/: the series on 6.12.111,
+#                   an earlier release, Debian's stock kernel)
 #   make bench      build, also a kernel without deferred struct page
 #                   init, then measure live update (build/bench/)
 #   make clean      remove build output but keep the extracted source
@@ -58,7 +61,8 @@ BZIMAGE_ND := $(KOBJ_ND)/arch/x86/boot/bzImage
 INITRAMFS := $(B)/initramfs.cpio
 
 .PHONY: all deps source config kernel headers selftests initramfs demo \
-	check test list bench bench-kernel clean distclean help release FORCE
+	check test list bench bench-kernel clean distclean help release \
+	kernels FORCE
 
 all: initramfs
 
@@ -106,6 +110,10 @@ selftests: headers
 initramfs: kernel selftests
 	@$(VM)/mkinitramfs.sh $(SRC) $(B) $(BZIMAGE) $(INITRAMFS)
 
+# The other kernels of the cross-kernel tests; see vm/mkkernels.sh.
+kernels: all
+	@MAKE="$(MAKE)" $(VM)/mkkernels.sh $(TOP) $(B)
+
 demo: all
 	@$(RUN) --demo $(or $(D),demo)
 
@@ -124,7 +132,7 @@ bench-kernel: source $(RELEASE_CFG)
 bench: all bench-kernel
 	@LU_BUILD=$(B) $(VM)/bench.sh
 
-check: all
+check: all kernels
 	@$(RUN) --all
 
 test: all

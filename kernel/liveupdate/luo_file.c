@@ -291,22 +291,29 @@ int luo_file_check_next(struct luo_session *session,
  * @at: bytes of @buf used
  * @more: incremented for each file that did not fit
  *
+ * One line a file: session, token, the format version it would be written
+ * in, then the older versions its handler can write instead.
+ *
  * Return: bytes of @buf used afterwards.
  */
 int luo_file_show_out(struct luo_session *session, char *buf, int at,
 		      unsigned long *more)
 {
+	const char * const *old;
 	struct luo_file *lf;
 
 	lockdep_assert_held(&session->lock);
 	list_for_each_entry(lf, &session->files, list) {
-		/* A line is at most 64 + 21 + 48 bytes; keep room for "+ N". */
-		if (at > PAGE_SIZE - 192) {
+		/* Keep room for the longest line and for "+ N more". */
+		if (at > PAGE_SIZE - 512) {
 			(*more)++;
 			continue;
 		}
-		at += sysfs_emit_at(buf, at, "%s %llu %s\n", session->name,
+		at += sysfs_emit_at(buf, at, "%s %llu %s", session->name,
 				    lf->token, lf->compatible);
+		for (old = lf->handler->old_compatibles; old && *old; old++)
+			at += sysfs_emit_at(buf, at, " %s", *old);
+		at += sysfs_emit_at(buf, at, "\n");
 	}
 	return at;
 }

@@ -262,7 +262,7 @@ int luo_global_show_out(char *buf, int at, unsigned long *more)
 	list_for_each_entry(g, &luo_globals, list) {
 		if (!g->users)
 			continue;
-		if (at > PAGE_SIZE - 192)
+		if (at > PAGE_SIZE - 512)
 			(*more)++;
 		else
 			at += sysfs_emit_at(buf, at, "- - %s\n", g->compatible);

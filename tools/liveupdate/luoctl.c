@@ -6,6 +6,7 @@
  *   luoctl sessions [show] [-j] | sessions finish NAME
  *   luoctl update --kernel IMAGE [--initrd FILE] [--reuse-cmdline]
  *		   [--command-line S] [--append S] [--dry-run]
+ *   luoctl check IMAGE [-j]
  *   luoctl file save SESSION TOKEN FILE | file restore SESSION TOKEN OUTFILE
  *   luoctl log --previous | log write TEXT...
  *
@@ -17,6 +18,7 @@
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -388,6 +390,8 @@ static int open_readable(const char *what, const char *path)
 	return fd;
 }
 
+static int check_image(const char *image, bool json);
+
 static void update_help(FILE *f)
 {
 	fprintf(f,
@@ -404,7 +408,8 @@ static void update_help(FILE *f)
 		"  -c, --command-line S    start from S\n"
 		"  -a, --append S          add the words of S; a word key=value replaces\n"
 		"                          the word with the same key (lu.stage=3)\n"
-		"  -n, --dry-run           load, show the command line, unload; no reboot\n");
+		"  -n, --dry-run           load, show the command line and what\n"
+		"                          \"luoctl check IMAGE\" says, unload; no reboot\n");
 }
 
 static int do_update(int argc, char **argv)
@@ -511,8 +516,11 @@ static int do_update(int argc, char **argv)
 		      CMDLINE_MAX - 1);
 		goto fail;
 	}
-	if (dry)
+	if (dry) {
 		printf("command line: %s\n", cmdline);
+		if (check_image(kernel, false) < 0)
+			goto fail;
+	}
 
 	if (syscall(SYS_kexec_file_load, kfd, ifd, strlen(cmdline) + 1,
 		    cmdline, flags)) {
@@ -778,6 +786,7 @@ static void main_help(FILE *f)
 		"  luoctl sessions finish NAME\n"
 		"  luoctl update --kernel IMAGE [--initrd FILE] [--reuse-cmdline]\n"
 		"                [--command-line S] [--append S] [--dry-run]\n"
+		"  luoctl check IMAGE [-j]\n"
 		"  luoctl file save SESSION TOKEN FILE\n"
 		"  luoctl file restore SESSION TOKEN OUTFILE\n"
 		"  luoctl log --previous\n"
@@ -883,6 +892,216 @@ static int usage_error(void (*help)(FILE *f), const char *fmt, const char *arg)
 	return EXIT_USAGE;
 }
 
+/*
+ * The format catalog of a kernel image (see the kernel's
+ * <linux/kho/abi/catalog.h>): in the first 32 KiB of a bzImage, 16-byte
+ * aligned: magic[8] "LUCATLG", u16 version (1), u16 header size, u32
+ * size, release[16], kernel[72], then NUL-terminated formats ending with
+ * an empty string.
+ */
+#define CAT_MAGIC	"LUCATLG"
+#define CAT_SCAN	0x8000
+#define CAT_HDR		104
+#define CAT_MAX		4096
+
+struct catalog {
+	char release[16];
+	char kernel[72];
+	char formats[CAT_MAX];
+	size_t len;
+};
+
+/* 1 found, 0 none, -errno if the image cannot be read. */
+static int catalog_read(const char *path, struct catalog *c)
+{
+	unsigned char buf[CAT_SCAN + CAT_MAX];
+	uint16_t ver, hsz;
+	uint32_t size;
+	ssize_t n;
+	size_t off;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n < 0)
+		return -errno;
+	for (off = 0; off + CAT_HDR <= (size_t)n && off < CAT_SCAN; off += 16) {
+		if (memcmp(buf + off, CAT_MAGIC, 8))
+			continue;
+		memcpy(&ver, buf + off + 8, 2);
+		memcpy(&hsz, buf + off + 10, 2);
+		memcpy(&size, buf + off + 12, 4);
+		if (ver != 1 || hsz < CAT_HDR || size <= hsz ||
+		    size > CAT_MAX || off + size > (size_t)n ||
+		    buf[off + size - 1] || !memchr(buf + off + 16, 0, 16) ||
+		    !memchr(buf + off + 32, 0, 72))
+			return 0;
+		memcpy(c->release, buf + off + 16, 16);
+		memcpy(c->kernel, buf + off + 32, 72);
+		c->len = size - hsz;
+		memcpy(c->formats, buf + off + hsz, c->len);
+		return 1;
+	}
+	return 0;
+}
+
+static bool catalog_reads(const struct catalog *c, const char *fmt)
+{
+	const char *p = c->formats, *end = c->formats + c->len;
+
+	while (p < end && *p) {
+		if (!strcmp(p, fmt))
+			return true;
+		p += strlen(p) + 1;
+	}
+	return false;
+}
+
+static void check_help(FILE *f)
+{
+	fprintf(f,
+		"Usage: luoctl check IMAGE [-j]\n"
+		"\n"
+		"Say whether the kernel IMAGE reads everything this kernel's live\n"
+		"update sessions preserve: for each preserved file (session, token)\n"
+		"and global object, its format and version and whether IMAGE reads\n"
+		"it (a handler may write an older version IMAGE reads). The image's\n"
+		"format catalog is read from the file; nothing is loaded.\n"
+		"\n"
+		"Exit status: 0 the update would go through, 1 it would be refused\n"
+		"(or IMAGE cannot be read), 2 usage error.\n");
+}
+
+/*
+ * Print the check of IMAGE against the preserved items; return 0 when
+ * the loaded IMAGE would be accepted, 1 when refused, -1 on error.
+ */
+static int check_image(const char *image, bool json)
+{
+	char line[1024], name[128], tok[32], *save, *fmt, *w, *pick;
+	char base[64], *v;
+	struct catalog cat = {};
+	int ret, items = 0, bad = 0;
+	bool found, reads;
+	FILE *f;
+
+	ret = catalog_read(image, &cat);
+	if (ret < 0) {
+		error("reading %s: %s", image, strerror(-ret));
+		return -1;
+	}
+	found = ret == 1;
+	snprintf(line, sizeof(line), "%s%s/outgoing", cfg.sysroot, LU_SYSFS);
+	f = fopen(line, "r");
+	if (!f) {
+		error("reading %s: %s (is live update on in this kernel?)", line,
+		      strerror(errno));
+		return -1;
+	}
+	if (json) {
+		printf("{\"image\": ");
+		json_str(image);
+		printf(", \"catalog\": %s, \"kernel\": ", found ? "true" : "false");
+		found ? json_str(cat.kernel) : (void)printf("null");
+		printf(", \"release\": ");
+		found ? json_str(cat.release) : (void)printf("null");
+		printf(", \"items\": [");
+	} else if (found) {
+		printf("image %s: kernel %s, release %s\n", image, cat.kernel,
+		       cat.release);
+		printf("%-16s %-8s %-20s %-8s %s\n", "SESSION", "TOKEN", "FORMAT",
+		       "VERSION", "NEXT KERNEL");
+	} else {
+		printf("image %s: no live update format catalog (it reads no live update format)\n",
+		       image);
+	}
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "+ ", 2)) {
+			if (!json)
+				printf("(and %s", line + 2);
+			continue;
+		}
+		if (sscanf(line, "%127s %31s", name, tok) != 2)
+			continue;
+		w = strtok_r(line, WS, &save);
+		w = strtok_r(NULL, WS, &save);
+		fmt = strtok_r(NULL, WS, &save);
+		if (!fmt)
+			continue;
+		/* The newest version the image reads, of those it could write */
+		pick = NULL;
+		for (w = fmt; w && found; w = strtok_r(NULL, WS, &save)) {
+			if (catalog_reads(&cat, w)) {
+				pick = w;
+				break;
+			}
+		}
+		reads = pick;
+		if (!pick)
+			pick = fmt;
+		snprintf(base, sizeof(base), "%s", pick);
+		v = strrchr(base, '-');
+		if (v && v[1] == 'v')
+			*v++ = '\0';
+		else
+			v = NULL;
+		items++;
+		bad += !reads;
+		if (json) {
+			printf("%s{\"session\": ", items > 1 ? ", " : "");
+			strcmp(name, "-") ? json_str(name) : (void)printf("null");
+			printf(", \"token\": %s, \"format\": ",
+			       strcmp(tok, "-") ? tok : "null");
+			json_str(base);
+			printf(", \"version\": %s, \"compatible\": ",
+			       v ? v + 1 : "null");
+			json_str(pick);
+			printf(", \"reads\": %s}", reads ? "true" : "false");
+		} else {
+			printf("%-16s %-8s %-20s %-8s %s\n",
+			       strcmp(name, "-") ? name : "(global)", tok, base,
+			       v ? v + 1 : "-", reads ? "reads it" : "DOES NOT READ IT");
+		}
+	}
+	fclose(f);
+	if (!found && items)
+		bad = items;
+	if (json) {
+		printf("], \"ok\": %s}\n", bad ? "false" : "true");
+	} else if (!items) {
+		printf("nothing is preserved: the update goes through\n");
+	} else if (bad) {
+		printf("the update would be refused: %d of %d preserved items %s\n",
+		       bad, items, found ? "are not read by the image" :
+		       "(the image reads none)");
+	} else {
+		printf("the update would go through: the image reads all %d preserved items\n",
+		       items);
+	}
+	return bad ? 1 : 0;
+}
+
+static int do_check(int argc, char **argv)
+{
+	int ret;
+
+	ret = common_opts(&argc, argv, check_help);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	if (argc > 1 && is_help(argv[1])) {
+		check_help(stdout);
+		return 0;
+	}
+	if (argc != 2)
+		return usage_error(check_help, "%s", argc < 2 ?
+				   "no IMAGE given" : "more than one IMAGE");
+	ret = check_image(argv[1], cfg.json);
+	return ret < 0 ? 1 : ret;
+}
+
 int main(int argc, char **argv)
 {
 	const char *obj, *root = getenv("LUOCTL_SYSROOT");
@@ -922,6 +1141,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(obj, "update"))
 		return do_update(argc, argv);
+	if (!strcmp(obj, "check"))
+		return do_check(argc, argv);
 
 	if (!strcmp(obj, "status")) {
 		ret = common_opts(&argc, argv, status_help);

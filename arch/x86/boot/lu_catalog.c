@@ -11,7 +11,7 @@
 static const struct {
 	struct lu_catalog_hdr hdr;
 	char formats[sizeof(LU_CATALOG_FORMATS)];
-} lu_catalog __attribute__((used, aligned(16))) = {
+} lu_catalog __used __aligned(16) = {
 	.hdr = {
 		.magic = LU_CATALOG_MAGIC,
 		.version = LU_CATALOG_VERSION,

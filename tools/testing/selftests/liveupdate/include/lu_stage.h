@@ -24,6 +24,8 @@
 /* Where the initramfs puts the kernel image and the repacked initramfs. */
 #define LU_KERNEL_IMAGE		"/boot/bzImage"
 #define LU_NEXT_INITRD		"/run/initrd.cpio"
+/* Other kernels, for lu.kernels=NAME,NAME,...: one per stage */
+#define LU_KERNELS_DIR		"/lu/kernels"
 
 /* boot_params.hdr.type_of_loader values seen by the test VM. */
 #define LU_LOADER_KEXEC		0xd0	/* kexec_file_load() and kexec-tools */
@@ -32,6 +34,12 @@
 int lu_stage(void);
 int __lu_cmdline_get(const char *key, char *buf, size_t len);
 bool lu_cmdline_get(const char *key, char *buf, size_t len);
+/*
+ * The image the next stage boots: LU_KERNEL_IMAGE, or with
+ * lu.kernels=A,B,C on the command line (stage N runs the Nth) the next
+ * one of the list in LU_KERNELS_DIR. 0 or -ENOENT.
+ */
+int lu_next_image(char *path, size_t len);
 int __lu_kexec_load_next(const char *extra);
 int __lu_kexec_reboot(void);
 void lu_kexec_next(const char *extra) __noreturn;

@@ -116,12 +116,35 @@ int lu_stage(void)
 	return atoi(val);
 }
 
+int lu_next_image(char *path, size_t len)
+{
+	char list[256], *save, *name;
+	int i, stage = lu_stage();
+
+	if (!lu_cmdline_get("lu.kernels", list, sizeof(list))) {
+		snprintf(path, len, "%s", LU_KERNEL_IMAGE);
+		return 0;
+	}
+	/* Stage N runs the Nth kernel of the list; the next one is next. */
+	name = strtok_r(list, ",", &save);
+	for (i = 0; name && i < stage; i++)
+		name = strtok_r(NULL, ",", &save);
+	if (!name)
+		return -ENOENT;
+	snprintf(path, len, "%s/%s", LU_KERNELS_DIR, name);
+	return 0;
+}
+
 int __lu_kexec_load_next(const char *extra)
 {
-	char cmdline[CMDLINE_MAX], next[CMDLINE_MAX];
+	char cmdline[CMDLINE_MAX], next[CMDLINE_MAX], image[256];
 	int kfd, ifd, ret, stage = lu_stage();
 	const char *p = cmdline;
 	size_t used = 0;
+
+	ret = lu_next_image(image, sizeof(image));
+	if (ret)
+		return ret;
 
 	ret = read_file("/proc/cmdline", cmdline, sizeof(cmdline));
 	if (ret < 0)
@@ -149,7 +172,7 @@ int __lu_kexec_load_next(const char *extra)
 	if (ret < 0 || (size_t)ret >= sizeof(next) - used)
 		return -E2BIG;
 
-	kfd = open(LU_KERNEL_IMAGE, O_RDONLY | O_CLOEXEC);
+	kfd = open(image, O_RDONLY | O_CLOEXEC);
 	if (kfd < 0)
 		return -errno;
 	ifd = open(LU_NEXT_INITRD, O_RDONLY | O_CLOEXEC);
@@ -179,9 +202,11 @@ int __lu_kexec_reboot(void)
 void lu_kexec_next(const char *extra)
 {
 	int ret = __lu_kexec_load_next(extra);
+	char image[256] = "?";
 
+	lu_next_image(image, sizeof(image));
 	if (ret)
-		ksft_exit_fail_msg("kexec_file_load(%s): %s\n", LU_KERNEL_IMAGE,
+		ksft_exit_fail_msg("kexec_file_load(%s): %s\n", image,
 				   strerror(-ret));
 	ksft_print_msg("stage %d: rebooting into the next kernel with kexec\n",
 		       lu_stage());

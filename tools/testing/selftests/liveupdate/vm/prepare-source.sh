@@ -46,9 +46,25 @@ fi
 
 # 2. Patches. quilt keeps pristine copies in .pc/, so popping the old
 # series restores the files it touched and nothing else.
+# A base whose code differs where a patch applies has that patch's own
+# version in patches/base-<version>/ (same name); the others are shared.
+variant=$top/patches/base-${pkgver%%-*}
 export QUILT_PATCHES="$top/patches"
+if [ -d "$variant" ]; then
+	QUILT_PATCHES=$build/patches
+	rm -rf "$QUILT_PATCHES"
+	mkdir -p "$QUILT_PATCHES"
+	cp "$top/patches/series" "$QUILT_PATCHES/series"
+	for p in $(grep -v '^\s*#' "$top/patches/series"); do
+		if [ -f "$variant/$p" ]; then
+			cp "$variant/$p" "$QUILT_PATCHES/$p"
+		else
+			cp "$top/patches/$p" "$QUILT_PATCHES/$p"
+		fi
+	done
+fi
 export QUILT_PC=.pc
-series_sum=$(cd "$top/patches" && cat series $(grep -v '^#' series 2>/dev/null) 2>/dev/null | sha1sum | cut -d' ' -f1)
+series_sum=$(cd "$QUILT_PATCHES" && cat series $(grep -v '^#' series 2>/dev/null) 2>/dev/null | sha1sum | cut -d' ' -f1)
 if [ ! -f "$src/.series-sum" ] || [ "$(cat "$src/.series-sum")" != "$series_sum" ]; then
 	cd "$src"
 	if [ -d .pc ] && [ -s .pc/applied-patches ]; then
@@ -65,7 +81,8 @@ if [ ! -f "$src/.series-sum" ] || [ "$(cat "$src/.series-sum")" != "$series_sum"
 			echo "$out" | grep -v '^Now at patch' | tail -n 20 >&2
 			bad=$(echo "$out" | sed -n 's/^Applying patch .*\/\(.*\)$/\1/p' | tail -n1)
 			file=$(echo "$out" | sed -n 's/^patching file \(.*\)$/\1/p' | tail -n1)
-			die "patches/${bad:-?} does not apply to ${file:-the tree} of linux-source-6.12 $pkgver (refresh it with quilt)"
+			[ -f "$variant/${bad:-?}" ] && bad="base-${pkgver%%-*}/$bad"
+			die "patches/${bad:-?} does not apply to ${file:-the tree} of linux-source-6.12 $pkgver (refresh it with quilt, or add patches/base-${pkgver%%-*}/${bad##*/} for this base)"
 		fi
 	fi
 	echo "$series_sum" > "$src/.series-sum"

@@ -128,11 +128,35 @@ vm_boot() {
 		fi
 	done
 
+	# lu.kernels=A,B,...: stage N boots kernel N of build/kernels (made
+	# by mkkernels.sh), each in the initramfs as /lu/kernels/NAME.
+	local vm_kernel=$kernel vm_initrd=$initrd w k parts
+	for w in $append; do
+		case "$w" in
+		lu.kernels=*)
+			w=${w#lu.kernels=}
+			vm_kernel=$build/kernels/${w%%,*}/bzImage
+			parts=("$initrd")
+			for k in $(echo "$w" | tr ',' '\n' | sort -u); do
+				if [ -f "$build/kernels/$k.missing" ]; then
+					cat "$build/kernels/$k.missing" > "$log"
+					return 200
+				fi
+				[ -f "$build/kernels/$k.cpio" ] ||
+					die "no kernel '$k' in build/kernels (run make kernels)"
+				parts+=("$build/kernels/$k.cpio")
+			done
+			vm_initrd=$build/initramfs-$(echo "$w" | tr ',' '\n' | sort -u | tr '\n' '+').cpio
+			cat "${parts[@]}" > "$vm_initrd"
+			;;
+		esac
+	done
+
 	# shellcheck disable=SC2086
 	set -- timeout --kill-after=5 "$tmo" qemu-system-x86_64 \
 		-machine q35 $accel -smp 2 -m "$mem" \
 		-nodefaults -no-user-config -display none -no-reboot \
-		-kernel "$kernel" -initrd "$initrd" -append "$append" \
+		-kernel "$vm_kernel" -initrd "$vm_initrd" -append "$append" \
 		"${qemu_extra[@]}"
 	if [ $demo = 1 ]; then
 		"$@" -serial stdio </dev/null | tee "$log"
@@ -241,6 +265,14 @@ run_vm() {
 	need_vm
 	vm_boot "$name" "${T_MEM[$i]}" "${T_TIMEOUT[$i]}" "$log" "${T_EXTRA[$i]}"
 	qrc=$?
+	if [ $qrc = 200 ]; then		# a kernel of lu.kernels= is missing
+		why=$(cat "$log")
+		case "$why" in
+		SKIP:*) result skip "$name" "${why#SKIP: }" ;;
+		*) result fail "$name" "$why" ;;
+		esac
+		return
+	fi
 	[ $demo = 1 ] || show_guest_output "$log"
 	why=$(judge_vm "$log" "${T_STAGES[$i]}" "$qrc")
 	rc=$?

@@ -1,0 +1,401 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Test cases: a live update into a kernel that cannot read what is
+ * preserved is refused before the reboot; an image that reads nothing
+ * (a stock kernel) gets the sessions only dropped, at the operator's
+ * explicit request, and then owns all its memory with no device left
+ * doing DMA. The other kernels come from lu.kernels= (vm/mkkernels.sh).
+ *
+ * lu.case=refuse, lu.kernels=cur,nomemfd: "nomemfd" is this kernel with
+ * memfd-v1 missing from its format catalog. Stage 1 preserves a shmem
+ * memfd in session "mem" and a HugeTLB memfd in session "huge";
+ * "luoctl check" says the image does not read memfd-v1; reboot() fails
+ * with ENOEXEC and one line naming the session, token and format, and
+ * both sessions stay as they were (still listed, still accepting
+ * files). Once "mem" is closed the same reboot goes through. Stage 2:
+ * "huge" arrived byte for byte, "mem" does not exist.
+ *
+ * lu.case=stock, lu.kernels=stock,cur,stock: stage 1 is a cold boot of
+ * Debian's stock kernel, which records MemTotal and how much memory a
+ * fill of free memory gets. Stage 2 (this kernel, nothing handed over)
+ * boots normally, preserves a memfd and the edu device (vfio-pci,
+ * iommufd, DMA going), and loads the stock kernel: reboot() fails with
+ * EOPNOTSUPP and the sessions stay; with "drop" written to
+ * /sys/kernel/liveupdate/on_incompatible the reboot goes through. Stage
+ * 3 (stock again): MemTotal and the fill match stage 1 within 1%, and
+ * the edu device has bus mastering off and caused no DMA fault.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/memfd.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+
+#include "../kselftest.h"
+#include "lu_edu.h"
+#include "lu_luo.h"
+#include "lu_stage.h"
+
+#define MEM_SIZE	(4UL << 20)
+#define HUGE_SIZE	(2UL << 20)
+#define IOVA		0x200000ULL
+
+static char lu_case[16];
+
+static void pattern(uint8_t *p, size_t len, uint8_t seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		p[i] = (uint8_t)(i * 7 + seed + (i >> 12));
+}
+
+static bool pattern_ok(const uint8_t *p, size_t len, uint8_t seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] != (uint8_t)(i * 7 + seed + (i >> 12)))
+			return false;
+	return true;
+}
+
+static int memfd_with(const char *name, size_t len, unsigned int flags,
+		      uint8_t seed)
+{
+	int fd = memfd_create(name, flags);
+	uint8_t *p;
+
+	if (fd < 0 || ftruncate(fd, len))
+		ksft_exit_fail_msg("memfd %s: %s\n", name, strerror(errno));
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		ksft_exit_fail_msg("mmap %s: %s\n", name, strerror(errno));
+	pattern(p, len, seed);
+	munmap(p, len);
+	return fd;
+}
+
+static bool memfd_ok(int fd, size_t len, uint8_t seed)
+{
+	uint8_t *p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	bool ok;
+
+	if (p == MAP_FAILED)
+		return false;
+	ok = pattern_ok(p, len, seed);
+	munmap(p, len);
+	return ok;
+}
+
+/* Does the kernel log have a line containing @what? */
+static bool kmsg_has(const char *what)
+{
+	char buf[8192];
+	bool found = false;
+	ssize_t n;
+	int fd;
+
+	fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	while ((n = read(fd, buf, sizeof(buf) - 1)) > 0 || (n < 0 && errno == EPIPE)) {
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		if (strstr(buf, what)) {
+			found = true;
+			break;
+		}
+	}
+	close(fd);
+	return found;
+}
+
+/* Run a command; its exit status, or -1. */
+static int run(const char *cmd)
+{
+	int st = system(cmd);
+
+	return st < 0 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
+}
+
+static int reboot_kexec(void)
+{
+	fflush(stdout);
+	sync();
+	return __lu_kexec_reboot();
+}
+
+/* ---- lu.case=refuse ---------------------------------------------------- */
+
+static void refuse_stage1(void)
+{
+	char image[256], out[4096], want[256];
+	int luo, mem, huge, mfd, hfd, err, st;
+	struct utsname u;
+
+	ksft_set_plan(8);
+	luo = luo_open();
+	mem = luo_create_session(luo, "mem");
+	huge = luo_create_session(luo, "huge");
+	mfd = memfd_with("lu-mem", MEM_SIZE, 0, 1);
+	hfd = memfd_with("lu-huge", HUGE_SIZE, MFD_HUGETLB | MFD_HUGE_2MB, 2);
+	luo_preserve_fd(mem, mfd, 1);
+	luo_preserve_fd(huge, hfd, 1);
+
+	if (lu_next_image(image, sizeof(image)))
+		ksft_exit_fail_msg("no next kernel in lu.kernels=\n");
+	snprintf(out, sizeof(out), "./luoctl check %s", image);
+	st = run(out);
+	ksft_test_result(st == 1, "luoctl check %s says the update would be refused (exit %d)\n",
+			 image, st);
+	snprintf(out, sizeof(out),
+		 "./luoctl check -j %s | grep -q '\"compatible\": \"memfd-v1\", \"reads\": false'",
+		 image);
+	ksft_test_result(!run(out), "its JSON names memfd-v1 as not read\n");
+
+	err = __lu_kexec_load_next(NULL);
+	if (err)
+		ksft_exit_fail_msg("kexec_file_load(%s): %s\n", image,
+				   strerror(-err));
+	err = reboot_kexec();
+	ksft_test_result(err == -ENOEXEC,
+			 "reboot() into a kernel that lacks memfd-v1 fails: %s\n",
+			 strerror(-err));
+	uname(&u);
+	snprintf(want, sizeof(want),
+		 "refusing the reboot: the loaded kernel %s does not read session 'mem' token 1 (memfd-v1)",
+		 u.release);
+	ksft_test_result(kmsg_has(want), "one line says why: %s\n", want);
+	luo_sysfs("outgoing", out, sizeof(out));
+	ksft_test_result(strstr(out, "mem 1 memfd-v1") &&
+			 strstr(out, "huge 1 memfd-hugetlb-v1"),
+			 "both sessions are still preserved\n");
+	err = __luo_preserve_fd(mem, memfd_with("lu-more", 4096, 0, 3), 2);
+	ksft_test_result(!err && memfd_ok(mfd, MEM_SIZE, 1),
+			 "the sessions are not frozen and their data is intact: %s\n",
+			 strerror(-err));
+
+	/* Without the session the loaded kernel cannot read, it goes. */
+	close(mem);
+	luo_sysfs("outgoing", out, sizeof(out));
+	ksft_test_result(!strstr(out, "memfd-v1 "),
+			 "closing session mem unpreserves it\n");
+	ksft_test_result(run("./luoctl check /lu/kernels/nomemfd >/dev/null") == 0,
+			 "luoctl check now says the update goes through\n");
+	if (ksft_get_fail_cnt())
+		ksft_exit_fail();
+	ksft_print_msg("rebooting into %s with session huge\n", image);
+	err = reboot_kexec();
+	ksft_exit_fail_msg("reboot() after closing mem: %s\n", strerror(-err));
+}
+
+static void refuse_stage2(void)
+{
+	int luo, s, fd;
+
+	ksft_set_plan(2);
+	luo = luo_open();
+	s = luo_retrieve_session(luo, "huge");
+	fd = luo_retrieve_fd(s, 1);
+	ksft_test_result(memfd_ok(fd, HUGE_SIZE, 2),
+			 "session huge arrived byte for byte\n");
+	ksft_test_result(__luo_retrieve_session(luo, "mem") == -ENOENT,
+			 "session mem was not handed over\n");
+	luo_finish(s);
+	ksft_finished();
+}
+
+/* ---- lu.case=stock ----------------------------------------------------- */
+
+static long meminfo_kib(const char *key)
+{
+	char line[256];
+	long val = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, strlen(key)) && line[strlen(key)] == ':')
+			val = strtol(line + strlen(key) + 1, NULL, 10);
+	if (f)
+		fclose(f);
+	return val;
+}
+
+/*
+ * Fill free memory with a pattern, 1 MiB at a time, until little is
+ * available, check it, and return how many MiB it got.
+ */
+static long fill_free_mib(void)
+{
+	const size_t chunk = 1UL << 20;
+	uint8_t **chunks = calloc(65536, sizeof(*chunks));
+	long n, i;
+
+	for (n = 0; n < 65536 && meminfo_kib("MemAvailable") > 48 * 1024; n++) {
+		chunks[n] = mmap(NULL, chunk, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+		if (chunks[n] == MAP_FAILED)
+			break;
+		memset(chunks[n], (int)n, chunk);
+	}
+	for (i = 0; i < n; i++) {
+		if (chunks[i][0] != (uint8_t)i || chunks[i][chunk - 1] != (uint8_t)i)
+			ksft_exit_fail_msg("filled memory lost its pattern at MiB %ld\n", i);
+		munmap(chunks[i], chunk);
+	}
+	free(chunks);
+	return n;
+}
+
+static void stock_stage1(void)
+{
+	char extra[128];
+	long total = meminfo_kib("MemTotal"), fill = fill_free_mib();
+
+	ksft_print_msg("cold stock kernel: MemTotal %ld KiB, filled %ld MiB\n",
+		       total, fill);
+	snprintf(extra, sizeof(extra), "lu.cold_total=%ld lu.cold_fill=%ld",
+		 total, fill);
+	lu_kexec_next(extra);
+}
+
+static void stock_stage2(void)
+{
+	char buf[256], bdf[16];
+	int luo, s, fd, err;
+	const char *why;
+	struct lu_edu e;
+	uint8_t *ram;
+
+	ksft_set_plan(6);
+	luo_sysfs("exec_from", buf, sizeof(buf));
+	ksft_test_result(luo_sysfs("sessions_in", buf, sizeof(buf)) == 0 &&
+			 luo_sysfs("exec_count", buf, sizeof(buf)) == 0,
+			 "after a stock kernel nothing was handed over and this kernel boots normally\n");
+
+	/* A device doing DMA into a preserved memfd. */
+	if (lu_edu_find(bdf, sizeof(bdf)) || lu_edu_bind_vfio(bdf) ||
+	    lu_edu_open(&e, bdf, &why))
+		ksft_exit_fail_msg("setting up the edu device %s failed\n", bdf);
+	fd = memfd_with("lu-ram", HUGE_SIZE, 0, 4);
+	ram = mmap(NULL, HUGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (ram == MAP_FAILED || lu_edu_map(&e, ram, HUGE_SIZE, IOVA))
+		ksft_exit_fail_msg("mapping the memfd for the device\n");
+	luo = luo_open();
+	s = luo_create_session(luo, "vm");
+	luo_preserve_fd(s, fd, 1);
+	luo_preserve_fd(s, e.dev, 2);
+
+	err = __lu_kexec_load_next(NULL);
+	if (err)
+		ksft_exit_fail_msg("kexec_file_load(stock): %s\n", strerror(-err));
+	err = reboot_kexec();
+	ksft_test_result(err == -EOPNOTSUPP,
+			 "reboot() into a kernel with no format catalog fails: %s\n",
+			 strerror(-err));
+	ksft_test_result(kmsg_has("has no live update format catalog"),
+			 "one line says why\n");
+	luo_sysfs("outgoing", buf, sizeof(buf));
+	ksft_test_result(strstr(buf, "vm 1 memfd-v1") && strstr(buf, "vm 2 vfio-pci"),
+			 "the session is still preserved\n");
+	ksft_test_result(run("./luoctl check /lu/kernels/stock >/dev/null") == 1,
+			 "luoctl check says the stock kernel reads nothing\n");
+
+	fd = open("/sys/kernel/liveupdate/on_incompatible", O_WRONLY);
+	err = fd < 0 || write(fd, "drop", 4) != 4 ? -errno : 0;
+	ksft_test_result(!err, "on_incompatible=drop: %s\n", strerror(-err));
+	if (fd >= 0)
+		close(fd);
+	if (ksft_get_fail_cnt())
+		ksft_exit_fail();
+	/* In flight through the reboot, if nothing stopped the device. */
+	lu_edu_dma_start(&e, IOVA, LU_EDU_DMA_MAX, true);
+	err = reboot_kexec();
+	ksft_exit_fail_msg("reboot() with on_incompatible=drop: %s\n",
+			   strerror(-err));
+}
+
+static bool within_1pct(long a, long b)
+{
+	return a > 0 && b > 0 && labs(a - b) * 100 <= b;
+}
+
+static void stock_stage3(void)
+{
+	char buf[64], bdf[16], path[128];
+	long total, fill, cold_total, cold_fill;
+	unsigned char cfg[8] = {};
+	int fd;
+
+	ksft_set_plan(4);
+	cold_total = lu_cmdline_get("lu.cold_total", buf, sizeof(buf)) ? atol(buf) : -1;
+	cold_fill = lu_cmdline_get("lu.cold_fill", buf, sizeof(buf)) ? atol(buf) : -1;
+	total = meminfo_kib("MemTotal");
+	fill = fill_free_mib();
+	ksft_test_result(within_1pct(total, cold_total),
+			 "MemTotal %ld KiB, cold boot %ld KiB\n", total, cold_total);
+	ksft_test_result(within_1pct(fill, cold_fill),
+			 "a fill of free memory got %ld MiB, cold boot %ld MiB\n",
+			 fill, cold_fill);
+
+	if (lu_edu_find(bdf, sizeof(bdf)))
+		ksft_exit_fail_msg("no edu device\n");
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", bdf);
+	fd = open(path, O_RDONLY);
+	if (fd < 0 || pread(fd, cfg, sizeof(cfg), 0) != sizeof(cfg))
+		ksft_exit_fail_msg("reading %s: %s\n", path, strerror(errno));
+	close(fd);
+	ksft_test_result(!(cfg[4] & 0x4),
+			 "the edu device was stopped: bus mastering off (command %#x)\n",
+			 cfg[4] | cfg[5] << 8);
+	ksft_test_result(!kmsg_has("DMAR: [DMA"), "no DMA fault in the stock kernel\n");
+	ksft_finished();
+}
+
+/* ---- stages ------------------------------------------------------------ */
+
+static void stage1(void)
+{
+	ksft_print_header();
+	if (!strcmp(lu_case, "refuse"))
+		refuse_stage1();
+	if (!strcmp(lu_case, "stock"))
+		stock_stage1();
+	ksft_exit_fail_msg("unknown lu.case=%s\n", lu_case);
+}
+
+static void stage2(void)
+{
+	ksft_print_header();
+	if (!strcmp(lu_case, "refuse"))
+		refuse_stage2();
+	if (!strcmp(lu_case, "stock"))
+		stock_stage2();
+	ksft_exit_fail_msg("lu.case=%s has no stage 2\n", lu_case);
+}
+
+static void stage3(void)
+{
+	ksft_print_header();
+	if (!strcmp(lu_case, "stock"))
+		stock_stage3();
+	ksft_exit_fail_msg("lu.case=%s has no stage 3\n", lu_case);
+}
+
+int main(void)
+{
+	static void (*const stages[])(void) = { stage1, stage2, stage3 };
+
+	if (!lu_cmdline_get("lu.case", lu_case, sizeof(lu_case)))
+		ksft_exit_fail_msg("no lu.case=\n");
+	lu_run_stages(stages, ARRAY_SIZE(stages));
+}
