@@ -22,7 +22,8 @@
  * iommufd, DMA going), and loads the stock kernel: reboot() fails with
  * EOPNOTSUPP and the sessions stay; with "drop" written to
  * /sys/kernel/liveupdate/on_incompatible the reboot goes through. Stage
- * 3 (stock again): MemTotal and the fill match stage 1 within 1%, and
+ * 3 (stock again): MemTotal matches stage 1 within 1% and the fill gets
+ * at least stage 1's less 1% (nothing is left reserved), and
  * the edu device has bus mastering off and caused no DMA fault.
  */
 #define _GNU_SOURCE
@@ -343,7 +344,8 @@ static void stock_stage3(void)
 	fill = fill_free_mib();
 	ksft_test_result(within_1pct(total, cold_total),
 			 "MemTotal %ld KiB, cold boot %ld KiB\n", total, cold_total);
-	ksft_test_result(within_1pct(fill, cold_fill),
+	/* Nothing lost: at least what the cold boot got, less 1%. */
+	ksft_test_result(cold_fill > 0 && fill * 100 >= cold_fill * 99,
 			 "a fill of free memory got %ld MiB, cold boot %ld MiB\n",
 			 fill, cold_fill);
 

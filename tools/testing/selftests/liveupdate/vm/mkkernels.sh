@@ -34,20 +34,38 @@ die() {
 
 mkdir -p "$out"
 
-put() {	# put NAME FILE
+# put NAME FILE: build/kernels/NAME/bzImage, and NAME.cpio holding it as
+# /lu/kernels/NAME, appended to the test initramfs by run.sh.
+put() {
 	mkdir -p "$out/$1"
-	cmp -s "$2" "$out/$1/bzImage" || cp "$2" "$out/$1/bzImage"
+	rm -f "$out/$1.missing"
+	cmp -s "$2" "$out/$1/bzImage" && [ -f "$out/$1.cpio" ] && return
+	cp "$2" "$out/$1/bzImage"
+	{
+		echo "dir /lu 0755 0 0"
+		echo "dir /lu/kernels 0755 0 0"
+		echo "file /lu/kernels/$1 $out/$1/bzImage 0644 0 0"
+	} > "$out/$1.list"
+	"$build/gen_init_cpio" "$out/$1.list" > "$out/$1.cpio.tmp"
+	mv "$out/$1.cpio.tmp" "$out/$1.cpio"
+}
+
+# missing NAME WHY: the tests that need NAME fail, or skip if WHY
+# starts with "SKIP: ".
+missing() {
+	echo "$2" > "$out/$1.missing"
+	rm -rf "$out/$1" "$out/$1.cpio"
 }
 
 put cur "$build/kernel/arch/x86/boot/bzImage"
 
 # lu0: an earlier state of this repository.
 lu0=$build/rel-lu0
+rm -f "$out/lu0.missing"
 if ! git -C "$top" cat-file -e "$LU0_COMMIT^{commit}" 2>/dev/null; then
 	# Not a failure of the series: the tests that need it are skipped.
 	echo "Warning: commit $LU0_COMMIT is not in this clone (a shallow clone?): no lu0 kernel" >&2
-	echo "SKIP: commit $LU0_COMMIT is not in this clone (clone with full history)" > "$out/lu0.missing"
-	rm -f "$out/lu0/bzImage"
+	missing lu0 "SKIP: commit $LU0_COMMIT is not in this clone (clone with full history)"
 elif [ "$(cat "$lu0/commit" 2>/dev/null)" != "$LU0_COMMIT" ]; then
 	echo "  ARCHIVE $LU0_COMMIT -> build/rel-lu0" >&2
 	rm -rf "$lu0/src"
@@ -87,13 +105,11 @@ if [ ! -f "$stock/vmlinuz" ]; then
 	rm -rf "$stock/x" "$stock/deb"
 fi
 if [ -f "$stock/vmlinuz" ]; then
-	rm -f "$out/stock.missing"
 	put stock "$stock/vmlinuz"
 else
 	# The apt sources are out of reach: the tests that need it are skipped.
 	echo "Warning: cannot download Debian's cloud kernel: no stock kernel" >&2
-	echo "SKIP: Debian's linux-image-6.12.*-cloud-amd64-unsigned could not be downloaded" > "$out/stock.missing"
-	rm -f "$out/stock/bzImage"
+	missing stock "SKIP: Debian's linux-image-6.12.*-cloud-amd64-unsigned could not be downloaded"
 fi
 
 # nomemfd: the catalog of cur, with memfd-v1 renamed (same length).
@@ -104,20 +120,10 @@ put nomemfd "$out/nomemfd.tmp"
 rm -f "$out/nomemfd.tmp"
 
 # 111: the same series on an older base.
-$MAKE -s -C "$top" BASE=6.12.111 kernel >&2 ||
+if ! $MAKE -s -C "$top" BASE=6.12.111 kernel >&2; then
+	missing 111 "building the series on 6.12.111 failed (see above)"
 	die "building the series on 6.12.111 failed"
+fi
 put 111 "$build/base-6.12.111/kernel/arch/x86/boot/bzImage"
 
-# One archive a kernel, appended to the test initramfs by run.sh.
-for k in cur 111 lu0 stock nomemfd; do
-	rm -f "$out/$k.cpio"
-	[ -f "$out/$k/bzImage" ] || continue
-	{
-		echo "dir /lu 0755 0 0"
-		echo "dir /lu/kernels 0755 0 0"
-		echo "file /lu/kernels/$k $out/$k/bzImage 0644 0 0"
-	} > "$out/$k.list"
-	"$build/gen_init_cpio" "$out/$k.list" > "$out/$k.cpio.tmp"
-	mv "$out/$k.cpio.tmp" "$out/$k.cpio"
-done
 echo "  KERNELS $(cd "$out" && ls ./*.cpio | sed 's|^\./||; s|\.cpio$||' | tr '\n' ' ')-> build/kernels/" >&2
