@@ -121,6 +121,8 @@ struct kho_out_state {
  * @nr_runs: ranges handed to memblock
  * @nr_pages: pages of the tracker, root included
  * @reserve_ns: time kho_reserve_preserved() took (local_clock())
+ * @exec_from: the handing-over kernel's release string, "" if not given
+ * @exec_count: kexec handovers since the cold boot, this one included
  *
  * Written during early boot and by kho_init(), read only afterwards.
  */
