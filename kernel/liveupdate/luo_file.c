@@ -343,6 +343,9 @@ int luo_file_freeze_all(struct luo_session *session,
 			luo_file_unfreeze_all(session);
 			return -ENOEXEC;
 		}
+		if (pick != lf->handler->compatible)
+			pr_info("session '%s': token %llu is written as %s, the newest version of its format the next kernel reads\n",
+				session->name, lf->token, pick);
 		strscpy(lf->compatible, pick);
 		luo_file_args(session, lf, &args);
 		err = lf->handler->ops->freeze(&args);

@@ -41,6 +41,12 @@
  * lu.case=retrieve-huge does the same with the memory in a HugeTLB memfd
  * of 2 MiB pages, mapped at a 2 MiB aligned IOVA.
  *
+ * lu.case=downgrade does the same stage 1 into a kernel that reads
+ * vfio-pci-v1 but not v2 (lu.kernels=cur,vfio1): the device is written
+ * as v1, which has no place in an iommufd, so in stage 2 it cannot be
+ * retrieved (EOPNOTSUPP where v2 would say ENODEV), but its DMA went on,
+ * unreset, and finishing the session stops it.
+ *
  * lu.case=retrieve-bad does the same stage 1; in stage 2 the retrieved
  * IOAS gets a mapping the device's tables lack before the device is
  * retrieved: retrieving the device is refused (EBUSY, one line naming the
@@ -1020,6 +1026,49 @@ static void case_shared(void)
 	ksft_finished();
 }
 
+/*
+ * Stage 2 of lu.case=downgrade: stage 1 was lu.case=retrieve's, into a
+ * kernel whose catalog lists vfio-pci-v1 but not v2 (lu.kernels=cur,vfio1),
+ * so the device was written as v1, which cannot say where it sits in its
+ * iommufd: it cannot be retrieved, but its DMA went on and finish stops it.
+ */
+static void case_downgrade_stage2(void)
+{
+	uint8_t *ram, pattern[LU_EDU_DMA_MAX];
+	int session, memfd, dev, iommufd, err;
+	struct lu_edu e;
+	uint16_t cmd;
+
+	ksft_set_plan(8);
+	fill(pattern, sizeof(pattern), 0x5a);
+	ksft_test_result(kmsg_has("keeps its DMA translation"),
+			 "the IOMMU kept translating through the kexec\n");
+	session = luo_retrieve_session(luo_open(), "dev");
+	memfd = luo_retrieve_fd(session, 1);
+	ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	if (ram == MAP_FAILED)
+		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
+	ksft_test_result(!memcmp(ram + PAGE(16), pattern, sizeof(pattern)),
+			 "the DMA started before the reboot landed in the memfd\n");
+	/* Unbound, a v2 record gives ENODEV; v1 has nothing to bind to. */
+	dev = __luo_retrieve_fd(session, 3);
+	ksft_test_result(dev == -EOPNOTSUPP,
+			 "the device, written as vfio-pci-v1, cannot be retrieved: %s\n",
+			 strerror(dev < 0 ? -dev : 0));
+	iommufd = __luo_retrieve_fd(session, 2);
+	ksft_test_result(iommufd >= 0, "its iommufd can: %s\n",
+			 strerror(iommufd < 0 ? -iommufd : 0));
+
+	edu_sysfs(&e);
+	check_unreset(&e);
+	luo_finish(session);
+	err = lu_edu_command(&e, &cmd);
+	ksft_test_result(!err && !(cmd & 0x4), "finish: bus mastering off\n");
+	ksft_test_result(kmsg_has("released its adopted DMA translation"),
+			 "finish: adopted translation released\n");
+	ksft_finished();
+}
+
 static void stage1(void)
 {
 	ksft_print_header();
@@ -1032,7 +1081,7 @@ static void stage1(void)
 	if (!strcmp(lu_case, "retake") || split)
 		case_hitless_stage1(NULL);
 	if (!strcmp(lu_case, "retrieve") || !strcmp(lu_case, "retrieve-huge") ||
-	    !strcmp(lu_case, "retrieve-bad"))
+	    !strcmp(lu_case, "retrieve-bad") || !strcmp(lu_case, "downgrade"))
 		case_retrieve_stage1();
 	if (!strcmp(lu_case, "shared"))
 		case_shared();
@@ -1054,6 +1103,8 @@ static void stage2(void)
 		case_retake_stage2();
 	if (!strcmp(lu_case, "retrieve-bad"))
 		case_retrieve_bad_stage2();
+	if (!strcmp(lu_case, "downgrade"))
+		case_downgrade_stage2();
 	if (split)
 		case_split_stage2();
 	if (!strcmp(lu_case, "retrieve") || !strcmp(lu_case, "retrieve-huge"))

@@ -14,6 +14,8 @@
 #            kernel (no live update at all), downloaded once
 #   nomemfd  this tree's kernel with "memfd-v1" renamed "memfd-v9" in its
 #            format catalog: a kernel that does not read shmem memfds
+#   vfio1    the same with "vfio-pci-v2" renamed: a kernel that reads only
+#            vfio-pci-v1, as a previous release would
 #
 # Each is build/kernels/NAME/bzImage, with build/kernels/NAME.cpio holding
 # it as /lu/kernels/NAME. Every kernel is rebuilt only when its inputs
@@ -112,12 +114,17 @@ else
 	missing stock "SKIP: Debian's linux-image-6.12.*-cloud-amd64-unsigned could not be downloaded"
 fi
 
-# nomemfd: the catalog of cur, with memfd-v1 renamed (same length).
-perl -0777 -pe 's/\0memfd-v1\0/\0memfd-v9\0/' "$out/cur/bzImage" > "$out/nomemfd.tmp"
-cmp -s "$out/cur/bzImage" "$out/nomemfd.tmp" &&
-	die "no memfd-v1 in the catalog of build/kernels/cur/bzImage"
-put nomemfd "$out/nomemfd.tmp"
-rm -f "$out/nomemfd.tmp"
+# nomemfd, vfio1: the catalog of cur with one format renamed (same
+# length, first occurrence: the catalog is in the uncompressed setup code).
+renamed() {	# renamed NAME FROM TO
+	perl -0777 -pe "s/\\0$2\\0/\\0$3\\0/" "$out/cur/bzImage" > "$out/$1.tmp"
+	cmp -s "$out/cur/bzImage" "$out/$1.tmp" &&
+		die "no $2 in the catalog of build/kernels/cur/bzImage"
+	put "$1" "$out/$1.tmp"
+	rm -f "$out/$1.tmp"
+}
+renamed nomemfd memfd-v1 memfd-v9
+renamed vfio1 vfio-pci-v2 vfio-pci-v9
 
 # 111: the same series on an older base.
 if ! $MAKE -s -C "$top" BASE=6.12.111 kernel >&2; then
