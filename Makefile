@@ -135,7 +135,8 @@ bench: all bench-kernel
 check: all kernels
 	@$(RUN) --all
 
-test: all
+# Tests that boot other kernels (lu.kernels=) need them up to date.
+test: all $(if $(filter luo_compat_% luo_cross_%,$(T)),kernels)
 	@$(RUN) $(T)
 
 list:

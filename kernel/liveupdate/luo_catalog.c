@@ -105,6 +105,31 @@ int luo_catalog_show(const struct liveupdate_catalog *cat, char *buf, int at)
 	return at;
 }
 
+/**
+ * luo_listing_add - add one line to a sysfs listing, if it fits whole
+ * @l: the listing
+ * @fmt: printf format of the line, newline included
+ *
+ * A line that does not fit, with room left for a final "more" line, is
+ * counted in @l->more instead, as is every line after it.
+ */
+void luo_listing_add(struct luo_listing *l, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (l->more || n >= sizeof(line) || l->at + n + 32 > PAGE_SIZE) {
+		l->more++;
+		return;
+	}
+	memcpy(l->buf + l->at, line, n);
+	l->at += n;
+}
+
 /* Is @buf[0..@len) a well-formed list of formats? */
 static bool luo_formats_ok(const char *buf, size_t len)
 {

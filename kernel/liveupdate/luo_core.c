@@ -19,17 +19,16 @@
  * before anything is shut down. It first checks the loaded kernel's
  * format catalog (luo_catalog.c): if that kernel would not read every
  * preserved file and global object, the reboot fails (EOPNOTSUPP for an
- * image with no catalog, ENOEXEC for a format it lacks) with one log line
- * and every session as it was, unless the operator wrote "drop" to
- * ``/sys/kernel/liveupdate/on_incompatible``: then every session is
- * emptied (its files unpreserved, so devices are stopped as in any
- * kexec) and nothing is handed over. Then it freezes every file of every outgoing
- * session (a failure thaws them all again and reboot() returns the
- * error, with the sessions intact), writes the sessions into a preserved
- * vmalloc area, and hands it over as the KHO subtree "LUO" (see
- * <linux/kho/abi/luo.h>). From then on no session can change. A kernel
- * loaded with kexec_load() gets no handover, so the reboot is refused
- * while sessions are open.
+ * image loaded with kexec_load() or with no catalog, ENOEXEC for a format
+ * it lacks) with one log line and every session as it was, unless the
+ * operator wrote "drop" to ``/sys/kernel/liveupdate/on_incompatible``:
+ * then every session is emptied (its files unpreserved, so devices are
+ * stopped as in any kexec) and nothing is handed over. Then it freezes
+ * every file of every outgoing session (a failure thaws them all again
+ * and reboot() returns the error, with the sessions intact), writes the
+ * sessions into a preserved vmalloc area, and hands it over as the KHO
+ * subtree "LUO" (see <linux/kho/abi/luo.h>). From then on no session can
+ * change.
  *
  * Incoming. At boot LUO reads the "LUO" subtree, checks it, and offers
  * its sessions by name. A subtree it cannot read (unknown version,
@@ -46,7 +45,6 @@
 
 #include <linux/kexec.h>
 #include <linux/kexec_handover.h>
-#include <linux/kho/abi/kexec_handover.h>
 #include <linux/kobject.h>
 #include <linux/libfdt.h>
 #include <linux/miscdevice.h>
@@ -263,7 +261,7 @@ static int luo_check_next(const struct liveupdate_catalog *cat)
 	}
 	if (!luo_catalog_reads(cat, KHO_FDT_COMPATIBLE) ||
 	    !luo_catalog_reads(cat, LUO_FDT_COMPATIBLE)) {
-		pr_err("refusing the reboot: the loaded kernel %s reads neither %s nor %s sessions\n",
+		pr_err("refusing the reboot: the loaded kernel %s does not read both %s and %s, the handover's own formats\n",
 		       luo_catalog_kernel(cat), KHO_FDT_COMPATIBLE,
 		       LUO_FDT_COMPATIBLE);
 		return -ENOEXEC;
@@ -290,7 +288,7 @@ static void luo_drop_outgoing(const struct liveupdate_catalog *cat)
 	}
 	pr_warn("dropping %lu sessions (%lu files) as asked: the loaded kernel %s cannot take them\n",
 		luo.nr_out, nr_files, cat ? luo_catalog_kernel(cat) :
-		"(no format catalog)");
+		"(no handover or no format catalog)");
 }
 
 /**
@@ -319,6 +317,11 @@ int liveupdate_reboot(void)
 	if (!kexec_image || !kexec_image->file_mode) {
 		if (!luo.nr_out)
 			return 0;
+		if (luo_drop_incompatible) {
+			luo_drop_outgoing(NULL);
+			luo_handed_over = true;
+			return 0;
+		}
 		pr_err("%lu sessions are open but the loaded kernel gets no handover; load it with kexec_file_load() or close them\n",
 		       luo.nr_out);
 		return -EOPNOTSUPP;
@@ -668,19 +671,23 @@ static ssize_t formats_show(struct kobject *kobj, struct kobj_attribute *attr,
 static ssize_t outgoing_show(struct kobject *kobj, struct kobj_attribute *attr,
 			     char *buf)
 {
-	unsigned long more = 0;
+	struct luo_listing l = { .buf = buf };
 	struct luo_session *s;
-	int at = 0;
 
 	guard(mutex)(&luo.lock);
+	if (luo.nr_out) {
+		luo_listing_add(&l, "core %s\n", KHO_FDT_COMPATIBLE);
+		luo_listing_add(&l, "core %s\n", LUO_FDT_COMPATIBLE);
+	}
 	for (s = luo_first(&luo.out); s; s = luo_next(s)) {
 		guard(mutex)(&s->lock);
-		at = luo_file_show_out(s, buf, at, &more);
+		luo_listing_add(&l, "session %s\n", s->name);
+		luo_file_show_out(s, &l);
 	}
-	at = luo_global_show_out(buf, at, &more);
-	if (more)
-		at += sysfs_emit_at(buf, at, "+ %lu more\n", more);
-	return at;
+	luo_global_show_out(&l);
+	if (l.more)
+		l.at += sysfs_emit_at(buf, l.at, "more %lu\n", l.more);
+	return l.at;
 }
 
 static ssize_t on_incompatible_show(struct kobject *kobj,

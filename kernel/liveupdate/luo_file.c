@@ -37,27 +37,51 @@
 static LIST_HEAD(luo_handlers);
 static DEFINE_MUTEX(luo_handlers_lock);
 
+/* Does @h read (and write) format @compatible? */
+static bool luo_handler_reads(const struct liveupdate_file_handler *h,
+			      const char *compatible)
+{
+	const char * const *old;
+
+	if (!strcmp(h->compatible, compatible))
+		return true;
+	for (old = h->old_compatibles; old && *old; old++)
+		if (!strcmp(*old, compatible))
+			return true;
+	return false;
+}
+
+/* A compatible string: not empty, and short enough to be handed over. */
+static bool luo_compat_ok(const char *compatible)
+{
+	return compatible[0] &&
+	       strnlen(compatible, LIVEUPDATE_HNDL_COMPAT_LENGTH) <
+	       LIVEUPDATE_HNDL_COMPAT_LENGTH;
+}
+
 /**
  * liveupdate_register_file_handler - let LUO preserve a kind of file
- * @handler: the handler; its compatible must be unique and NUL-terminated
+ * @handler: the handler; its compatible and old compatibles must be
+ *	     NUL-terminated, listed in this kernel's catalog, and read by no
+ *	     other handler
  *
  * Context: may sleep.
- * Return: 0; -EINVAL for a malformed handler; -EEXIST if a handler with
- * the same compatible is registered.
+ * Return: 0; -EINVAL for a malformed handler or a format missing from
+ * the catalog; -EEXIST if another handler reads one of its formats.
  */
 int liveupdate_register_file_handler(struct liveupdate_file_handler *handler)
 {
 	const struct liveupdate_file_ops *ops = handler->ops;
 	struct liveupdate_file_handler *h;
-
 	const char * const *old;
 
 	if (!ops || !ops->preserve || !ops->unpreserve || !ops->freeze ||
 	    !ops->unfreeze || !ops->retrieve || !ops->finish ||
-	    !handler->compatible[0] ||
-	    strnlen(handler->compatible, LIVEUPDATE_HNDL_COMPAT_LENGTH) ==
-	    LIVEUPDATE_HNDL_COMPAT_LENGTH)
+	    !luo_compat_ok(handler->compatible))
 		return -EINVAL;
+	for (old = handler->old_compatibles; old && *old; old++)
+		if (!luo_compat_ok(*old))
+			return -EINVAL;
 	if (!luo_catalog_reads(NULL, handler->compatible))
 		goto not_listed;
 	for (old = handler->old_compatibles; old && *old; old++)
@@ -65,9 +89,14 @@ int liveupdate_register_file_handler(struct liveupdate_file_handler *handler)
 			goto not_listed;
 
 	guard(mutex)(&luo_handlers_lock);
-	list_for_each_entry(h, &luo_handlers, list)
-		if (!strcmp(h->compatible, handler->compatible))
+	list_for_each_entry(h, &luo_handlers, list) {
+		/* Each version has one reader. */
+		if (luo_handler_reads(h, handler->compatible))
 			return -EEXIST;
+		for (old = handler->old_compatibles; old && *old; old++)
+			if (luo_handler_reads(h, *old))
+				return -EEXIST;
+	}
 	handler->users = 0;
 	list_add_tail(&handler->list, &luo_handlers);
 	return 0;
@@ -96,20 +125,6 @@ int liveupdate_unregister_file_handler(struct liveupdate_file_handler *handler)
 	return 0;
 }
 EXPORT_SYMBOL_GPL(liveupdate_unregister_file_handler);
-
-/* Does @h read (and write) format @compatible? */
-static bool luo_handler_reads(const struct liveupdate_file_handler *h,
-			      const char *compatible)
-{
-	const char * const *old;
-
-	if (!strcmp(h->compatible, compatible))
-		return true;
-	for (old = h->old_compatibles; old && *old; old++)
-		if (!strcmp(*old, compatible))
-			return true;
-	return false;
-}
 
 /*
  * The newest version of @h's format that @cat's kernel reads, or NULL.
@@ -287,35 +302,27 @@ int luo_file_check_next(struct luo_session *session,
 /**
  * luo_file_show_out - list the files of an outgoing session for sysfs
  * @session: the session, locked
- * @buf: the sysfs buffer
- * @at: bytes of @buf used
- * @more: incremented for each file that did not fit
+ * @l: the listing
  *
- * One line a file: session, token, the format version it would be written
- * in, then the older versions its handler can write instead.
- *
- * Return: bytes of @buf used afterwards.
+ * One line a file: "file", session, token, the format version it would
+ * be written in, then the older versions its handler can write instead.
  */
-int luo_file_show_out(struct luo_session *session, char *buf, int at,
-		      unsigned long *more)
+void luo_file_show_out(struct luo_session *session, struct luo_listing *l)
 {
 	const char * const *old;
 	struct luo_file *lf;
+	char olds[256];
+	int n;
 
 	lockdep_assert_held(&session->lock);
 	list_for_each_entry(lf, &session->files, list) {
-		/* Keep room for the longest line and for "+ N more". */
-		if (at > PAGE_SIZE - 512) {
-			(*more)++;
-			continue;
-		}
-		at += sysfs_emit_at(buf, at, "%s %llu %s", session->name,
-				    lf->token, lf->compatible);
+		n = 0;
+		olds[0] = '\0';
 		for (old = lf->handler->old_compatibles; old && *old; old++)
-			at += sysfs_emit_at(buf, at, " %s", *old);
-		at += sysfs_emit_at(buf, at, "\n");
+			n += scnprintf(olds + n, sizeof(olds) - n, " %s", *old);
+		luo_listing_add(l, "file %s %llu %s%s\n", session->name,
+				lf->token, lf->compatible, olds);
 	}
-	return at;
 }
 
 /**
@@ -352,8 +359,7 @@ int luo_file_freeze_all(struct luo_session *session,
 		if (err) {
 			strscpy(lf->compatible, lf->handler->compatible);
 			pr_err("session '%s': freezing token %llu (%s) failed: %d\n",
-			       session->name, lf->token, lf->compatible,
-			       err);
+			       session->name, lf->token, pick, err);
 			luo_file_unfreeze_all(session);
 			return err;
 		}

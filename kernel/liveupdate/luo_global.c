@@ -234,6 +234,7 @@ int luo_global_check_next(const struct liveupdate_catalog *cat)
 {
 	struct liveupdate_global *g;
 
+	lockdep_assert_held(&luo.lock);
 	guard(mutex)(&luo_globals_lock);
 	list_for_each_entry(g, &luo_globals, list) {
 		if (!g->users || luo_catalog_reads(cat, g->compatible))
@@ -247,27 +248,22 @@ int luo_global_check_next(const struct liveupdate_catalog *cat)
 
 /**
  * luo_global_show_out - list the held globals for sysfs
- * @buf: the sysfs buffer
- * @at: bytes of @buf used
- * @more: incremented for each global that did not fit
+ * @l: the listing
+ *
+ * One line a global object that preserved files hold: "global", its
+ * format version.
  *
  * Context: luo.lock held.
- * Return: bytes of @buf used afterwards.
  */
-int luo_global_show_out(char *buf, int at, unsigned long *more)
+void luo_global_show_out(struct luo_listing *l)
 {
 	struct liveupdate_global *g;
 
+	lockdep_assert_held(&luo.lock);
 	guard(mutex)(&luo_globals_lock);
-	list_for_each_entry(g, &luo_globals, list) {
-		if (!g->users)
-			continue;
-		if (at > PAGE_SIZE - 512)
-			(*more)++;
-		else
-			at += sysfs_emit_at(buf, at, "- - %s\n", g->compatible);
-	}
-	return at;
+	list_for_each_entry(g, &luo_globals, list)
+		if (g->users)
+			luo_listing_add(l, "global %s\n", g->compatible);
 }
 
 /**

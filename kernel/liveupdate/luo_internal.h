@@ -106,7 +106,21 @@ void luo_set_status(const char *fmt, ...) __printf(1, 2);
 bool luo_frozen(void);
 void luo_session_finished(void);
 
+/**
+ * struct luo_listing - a sysfs page filled one whole line at a time
+ * @buf: the page
+ * @at: bytes used
+ * @more: lines that did not fit
+ */
+struct luo_listing {
+	char *buf;
+	int at;
+	unsigned long more;
+};
+
 /* luo_catalog.c */
+void luo_listing_add(struct luo_listing *l, const char *fmt, ...)
+	__printf(2, 3);
 bool luo_catalog_reads(const struct liveupdate_catalog *cat,
 		       const char *compatible);
 const char *luo_catalog_kernel(const struct liveupdate_catalog *cat);
@@ -114,7 +128,7 @@ int luo_catalog_show(const struct liveupdate_catalog *cat, char *buf, int at);
 
 /* luo_global.c */
 int luo_global_check_next(const struct liveupdate_catalog *cat);
-int luo_global_show_out(char *buf, int at, unsigned long *more);
+void luo_global_show_out(struct luo_listing *l);
 unsigned long luo_global_count_out(void);
 void luo_global_serialize(struct luo_global_ser *out);
 int luo_global_add_incoming(const struct luo_global_ser *ser);
@@ -136,8 +150,7 @@ int luo_file_check_next(struct luo_session *session,
 			const struct liveupdate_catalog *cat);
 int luo_file_freeze_all(struct luo_session *session,
 			const struct liveupdate_catalog *cat);
-int luo_file_show_out(struct luo_session *session, char *buf, int at,
-		      unsigned long *more);
+void luo_file_show_out(struct luo_session *session, struct luo_listing *l);
 void luo_file_unfreeze_all(struct luo_session *session);
 int luo_file_add_incoming(struct luo_session *session, const char *compatible,
 			  u64 token, u64 data);

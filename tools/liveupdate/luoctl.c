@@ -895,14 +895,15 @@ static int usage_error(void (*help)(FILE *f), const char *fmt, const char *arg)
 /*
  * The format catalog of a kernel image (see the kernel's
  * <linux/kho/abi/catalog.h>): in the first 32 KiB of a bzImage, 16-byte
- * aligned: magic[8] "LUCATLG", u16 version (1), u16 header size, u32
- * size, release[16], kernel[72], then NUL-terminated formats ending with
- * an empty string.
+ * aligned, little-endian: magic[8] "LUCATLG", u16 version (1), u16
+ * header size, u32 size, release[16], kernel[72], then NUL-terminated
+ * formats (each shorter than 48 bytes) ending with an empty string.
  */
 #define CAT_MAGIC	"LUCATLG"
 #define CAT_SCAN	0x8000
 #define CAT_HDR		104
 #define CAT_MAX		4096
+#define CAT_NAME	48
 
 struct catalog {
 	char release[16];
@@ -911,11 +912,38 @@ struct catalog {
 	size_t len;
 };
 
-/* 1 found, 0 none, -errno if the image cannot be read. */
+static uint16_t le16(const unsigned char *p)
+{
+	return p[0] | p[1] << 8;
+}
+
+static uint32_t le32(const unsigned char *p)
+{
+	return le16(p) | (uint32_t)le16(p + 2) << 16;
+}
+
+/* The kernel's rule: names shorter than CAT_NAME, then one empty one. */
+static bool formats_ok(const char *p, size_t len)
+{
+	const char *end = p + len;
+	size_t n;
+
+	if (!len || p[len - 1])
+		return false;
+	while (*p) {
+		n = strnlen(p, end - p);
+		if (n >= CAT_NAME || p + n + 1 >= end)
+			return false;
+		p += n + 1;
+	}
+	return p == end - 1;
+}
+
+/* 1 found, 0 none (or one the kernel would not read), -errno. */
 static int catalog_read(const char *path, struct catalog *c)
 {
-	unsigned char buf[CAT_SCAN + CAT_MAX];
-	uint16_t ver, hsz;
+	unsigned char buf[CAT_SCAN];
+	uint16_t hsz;
 	uint32_t size;
 	ssize_t n;
 	size_t off;
@@ -928,16 +956,16 @@ static int catalog_read(const char *path, struct catalog *c)
 	close(fd);
 	if (n < 0)
 		return -errno;
-	for (off = 0; off + CAT_HDR <= (size_t)n && off < CAT_SCAN; off += 16) {
+	for (off = 0; off + CAT_HDR <= (size_t)n; off += 16) {
 		if (memcmp(buf + off, CAT_MAGIC, 8))
 			continue;
-		memcpy(&ver, buf + off + 8, 2);
-		memcpy(&hsz, buf + off + 10, 2);
-		memcpy(&size, buf + off + 12, 4);
-		if (ver != 1 || hsz < CAT_HDR || size <= hsz ||
+		hsz = le16(buf + off + 10);
+		size = le32(buf + off + 12);
+		if (le16(buf + off + 8) != 1 || hsz < CAT_HDR || size <= hsz ||
 		    size > CAT_MAX || off + size > (size_t)n ||
-		    buf[off + size - 1] || !memchr(buf + off + 16, 0, 16) ||
-		    !memchr(buf + off + 32, 0, 72))
+		    !memchr(buf + off + 16, 0, 16) ||
+		    !memchr(buf + off + 32, 0, 72) ||
+		    !formats_ok((char *)buf + off + hsz, size - hsz))
 			return 0;
 		memcpy(c->release, buf + off + 16, 16);
 		memcpy(c->kernel, buf + off + 32, 72);
@@ -966,26 +994,56 @@ static void check_help(FILE *f)
 		"Usage: luoctl check IMAGE [-j]\n"
 		"\n"
 		"Say whether the kernel IMAGE reads everything this kernel's live\n"
-		"update sessions preserve: for each preserved file (session, token)\n"
-		"and global object, its format and version and whether IMAGE reads\n"
-		"it (a handler may write an older version IMAGE reads). The image's\n"
-		"format catalog is read from the file; nothing is loaded.\n"
+		"update sessions preserve: for each preserved file (session, token),\n"
+		"global object and LUO's and KHO's own state, its format, the version\n"
+		"that would be written (a handler may write an older one IMAGE reads)\n"
+		"and whether IMAGE reads it. An image without a format catalog reads\n"
+		"no session. The catalog is read from the file; nothing is loaded.\n"
 		"\n"
 		"Exit status: 0 the update would go through, 1 it would be refused\n"
 		"(or IMAGE cannot be read), 2 usage error.\n");
 }
 
+/* Print one checked item; @pick is the version written, or NULL. */
+static void check_item(bool json, int nth, const char *session,
+		       const char *token, const char *fmt, const char *pick)
+{
+	const char *shown = pick ? pick : fmt;
+	char base[64], *v;
+
+	snprintf(base, sizeof(base), "%s", shown);
+	v = strrchr(base, '-');
+	if (v && v[1] == 'v')
+		*v++ = '\0';
+	else
+		v = NULL;
+	if (json) {
+		printf("%s{\"session\": ", nth ? ", " : "");
+		session ? json_str(session) : (void)printf("null");
+		printf(", \"token\": %s, \"format\": ", token ? token : "null");
+		json_str(base);
+		printf(", \"version\": %s, \"compatible\": ", v ? v + 1 : "null");
+		json_str(shown);
+		printf(", \"reads\": %s}", pick ? "true" : "false");
+	} else {
+		printf("%-16s %-8s %-20s %-8s %s\n", session ? session : "-",
+		       token ? token : "-", base, v ? v + 1 : "-",
+		       pick ? "reads it" : "DOES NOT READ IT");
+	}
+}
+
 /*
- * Print the check of IMAGE against the preserved items; return 0 when
- * the loaded IMAGE would be accepted, 1 when refused, -1 on error.
+ * Print the check of IMAGE against what /sys/kernel/liveupdate/outgoing
+ * lists; return 0 when the loaded IMAGE would be accepted, 1 when
+ * refused, -1 on error.
  */
 static int check_image(const char *image, bool json)
 {
-	char line[1024], name[128], tok[32], *save, *fmt, *w, *pick;
-	char base[64], *v;
+	char line[1024], *save, *kind, *a, *b, *fmt, *w, *pick;
+	int ret, items = 0, bad = 0, sessions = 0;
 	struct catalog cat = {};
-	int ret, items = 0, bad = 0;
-	bool found, reads;
+	unsigned long more = 0;
+	bool found;
 	FILE *f;
 
 	ret = catalog_read(image, &cat);
@@ -1019,19 +1077,29 @@ static int check_image(const char *image, bool json)
 		       image);
 	}
 	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "+ ", 2)) {
-			if (!json)
-				printf("(and %s", line + 2);
+		kind = strtok_r(line, WS, &save);
+		a = b = fmt = NULL;
+		if (!kind)
+			continue;
+		if (!strcmp(kind, "more")) {
+			a = strtok_r(NULL, WS, &save);
+			more = a ? strtoul(a, NULL, 10) : 1;
 			continue;
 		}
-		if (sscanf(line, "%127s %31s", name, tok) != 2)
+		if (!strcmp(kind, "session")) {
+			sessions++;
 			continue;
-		w = strtok_r(line, WS, &save);
-		w = strtok_r(NULL, WS, &save);
+		}
+		if (!strcmp(kind, "file")) {
+			a = strtok_r(NULL, WS, &save);
+			b = strtok_r(NULL, WS, &save);
+		} else if (strcmp(kind, "global") && strcmp(kind, "core")) {
+			continue;	/* a kind this luoctl does not know */
+		}
 		fmt = strtok_r(NULL, WS, &save);
 		if (!fmt)
 			continue;
-		/* The newest version the image reads, of those it could write */
+		/* The newest version it reads of those that can be written */
 		pick = NULL;
 		for (w = fmt; w && found; w = strtok_r(NULL, WS, &save)) {
 			if (catalog_reads(&cat, w)) {
@@ -1039,49 +1107,37 @@ static int check_image(const char *image, bool json)
 				break;
 			}
 		}
-		reads = pick;
-		if (!pick)
-			pick = fmt;
-		snprintf(base, sizeof(base), "%s", pick);
-		v = strrchr(base, '-');
-		if (v && v[1] == 'v')
-			*v++ = '\0';
-		else
-			v = NULL;
+		check_item(json, items, a ? a : !strcmp(kind, "core") ?
+			   "(core)" : "(global)", b, fmt, pick);
 		items++;
-		bad += !reads;
-		if (json) {
-			printf("%s{\"session\": ", items > 1 ? ", " : "");
-			strcmp(name, "-") ? json_str(name) : (void)printf("null");
-			printf(", \"token\": %s, \"format\": ",
-			       strcmp(tok, "-") ? tok : "null");
-			json_str(base);
-			printf(", \"version\": %s, \"compatible\": ",
-			       v ? v + 1 : "null");
-			json_str(pick);
-			printf(", \"reads\": %s}", reads ? "true" : "false");
-		} else {
-			printf("%-16s %-8s %-20s %-8s %s\n",
-			       strcmp(name, "-") ? name : "(global)", tok, base,
-			       v ? v + 1 : "-", reads ? "reads it" : "DOES NOT READ IT");
-		}
+		bad += !pick;
 	}
 	fclose(f);
-	if (!found && items)
-		bad = items;
+	if (!found && sessions)
+		bad += !bad;	/* the image takes no session at all */
 	if (json) {
-		printf("], \"ok\": %s}\n", bad ? "false" : "true");
-	} else if (!items) {
-		printf("nothing is preserved: the update goes through\n");
-	} else if (bad) {
-		printf("the update would be refused: %d of %d preserved items %s\n",
-		       bad, items, found ? "are not read by the image" :
-		       "(the image reads none)");
+		printf("], \"sessions\": %d, \"unchecked\": %lu, \"ok\": %s}\n",
+		       sessions, more, bad || more ? "false" : "true");
 	} else {
-		printf("the update would go through: the image reads all %d preserved items\n",
-		       items);
+		if (more)
+			printf("(%lu more preserved items did not fit in %s/outgoing and were not checked)\n",
+			       more, LU_SYSFS);
+		if (!sessions)
+			printf("nothing is preserved: the update goes through\n");
+		else if (!found)
+			printf("the update would be refused: the image reads none of the %d sessions\n",
+			       sessions);
+		else if (bad)
+			printf("the update would be refused: the image does not read %d of %d preserved items\n",
+			       bad, items);
+		else if (more)
+			printf("the image reads all %d items checked, but %lu were not checked\n",
+			       items, more);
+		else
+			printf("the update would go through: the image reads all %d preserved items\n",
+			       items);
 	}
-	return bad ? 1 : 0;
+	return bad || more ? 1 : 0;
 }
 
 static int do_check(int argc, char **argv)

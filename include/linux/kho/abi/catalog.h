@@ -18,11 +18,18 @@
  * end, and anything else bumps %LU_CATALOG_VERSION.
  *
  * On x86 the catalog lies in the real-mode setup code of the bzImage,
- * which is not compressed: in the first (setup_sects + 1) * 512 bytes of
- * the file, at a 16-byte aligned offset, found by its magic. It is a
- * &struct lu_catalog_hdr followed by the formats: NUL-terminated
- * compatible strings ("memfd-v1") one after another, ended by an empty
- * string. All of it is at most %LU_CATALOG_MAX_SIZE bytes.
+ * which is not compressed: within the first %LU_CATALOG_SCAN_SIZE bytes
+ * of the file, at a 16-byte aligned offset, found by its magic. It is a
+ * &struct lu_catalog_hdr (little-endian) followed by the formats:
+ * NUL-terminated compatible strings ("memfd-v1"), each shorter than
+ * %LUO_COMPAT_LENGTH bytes, one after another, ended by an empty
+ * string. All of it is at most %LU_CATALOG_MAX_SIZE bytes. A loading
+ * kernel that finds a malformed catalog or another version treats the
+ * image as having none.
+ *
+ * The list is made when the kernel is built, from its configuration: a
+ * handler built as a module counts as read even if the module is not
+ * loaded in the next kernel (its files then wait, reserved, for it).
  *
  * A format is named "<name>-v<version>"; a kernel lists every version it
  * reads. An image without a catalog reads no live update format.

@@ -13,11 +13,9 @@ here=$(dirname "$0")
 
 boot_id=$(cat /proc/sys/kernel/random/boot_id)
 
+# The release string names the base and the release of the series.
 is_project_kernel() {
-	case "$(uname -r)" in
-	*-liveupdate) return 0 ;;
-	esac
-	return 1
+	[ "$(uname -r)" = "$(cat /sys/kernel/liveupdate/base)-$(cat /sys/kernel/liveupdate/release)" ]
 }
 
 case "$(lu_stage)" in

@@ -128,6 +128,17 @@ static int run(const char *cmd)
 	return st < 0 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
 }
 
+/* /sys/kernel/liveupdate/outgoing, every line ending with a newline. */
+static void outgoing(char *buf, size_t len)
+{
+	size_t n;
+
+	luo_sysfs("outgoing", buf, len - 1);
+	n = strlen(buf);
+	if (n && buf[n - 1] != '\n')
+		strcpy(buf + n, "\n");
+}
+
 static int reboot_kexec(void)
 {
 	fflush(stdout);
@@ -176,9 +187,9 @@ static void refuse_stage1(void)
 		 "refusing the reboot: the loaded kernel %s does not read session 'mem' token 1 (memfd-v1)",
 		 u.release);
 	ksft_test_result(kmsg_has(want), "one line says why: %s\n", want);
-	luo_sysfs("outgoing", out, sizeof(out));
-	ksft_test_result(strstr(out, "mem 1 memfd-v1") &&
-			 strstr(out, "huge 1 memfd-hugetlb-v1"),
+	outgoing(out, sizeof(out));
+	ksft_test_result(strstr(out, "file mem 1 memfd-v1\n") &&
+			 strstr(out, "file huge 1 memfd-hugetlb-v1\n"),
 			 "both sessions are still preserved\n");
 	err = __luo_preserve_fd(mem, memfd_with("lu-more", 4096, 0, 3), 2);
 	ksft_test_result(!err && memfd_ok(mfd, MEM_SIZE, 1),
@@ -187,9 +198,11 @@ static void refuse_stage1(void)
 
 	/* Without the session the loaded kernel cannot read, it goes. */
 	close(mem);
-	luo_sysfs("outgoing", out, sizeof(out));
-	ksft_test_result(!strstr(out, "memfd-v1 "),
-			 "closing session mem unpreserves it\n");
+	outgoing(out, sizeof(out));
+	ksft_test_result(!strstr(out, "session mem\n") &&
+			 !strstr(out, "file mem ") &&
+			 strstr(out, "file huge 1 memfd-hugetlb-v1\n"),
+			 "closing session mem unpreserves it, and only it\n");
 	ksft_test_result(run("./luoctl check /lu/kernels/nomemfd >/dev/null") == 0,
 			 "luoctl check now says the update goes through\n");
 	if (ksft_get_fail_cnt())
@@ -271,7 +284,7 @@ static void stock_stage1(void)
 
 static void stock_stage2(void)
 {
-	char buf[256], bdf[16];
+	char buf[1024], bdf[16];
 	int luo, s, fd, err;
 	const char *why;
 	struct lu_edu e;
@@ -305,8 +318,9 @@ static void stock_stage2(void)
 			 strerror(-err));
 	ksft_test_result(kmsg_has("has no live update format catalog"),
 			 "one line says why\n");
-	luo_sysfs("outgoing", buf, sizeof(buf));
-	ksft_test_result(strstr(buf, "vm 1 memfd-v1") && strstr(buf, "vm 2 vfio-pci"),
+	outgoing(buf, sizeof(buf));
+	ksft_test_result(strstr(buf, "file vm 1 memfd-v1\n") &&
+			 strstr(buf, "file vm 2 vfio-pci-v2 vfio-pci-v1\n"),
 			 "the session is still preserved\n");
 	ksft_test_result(run("./luoctl check /lu/kernels/stock >/dev/null") == 1,
 			 "luoctl check says the stock kernel reads nothing\n");
@@ -320,6 +334,7 @@ static void stock_stage2(void)
 		ksft_exit_fail();
 	/* In flight through the reboot, if nothing stopped the device. */
 	lu_edu_dma_start(&e, IOVA, LU_EDU_DMA_MAX, true);
+	lu_expect_log("liveupdate: dropping 1 sessions (2 files) as asked: the loaded kernel (no handover or no format catalog) cannot take them");
 	err = reboot_kexec();
 	ksft_exit_fail_msg("reboot() with on_incompatible=drop: %s\n",
 			   strerror(-err));

@@ -42,6 +42,12 @@ bool lu_cmdline_get(const char *key, char *buf, size_t len);
 int lu_next_image(char *path, size_t len);
 int __lu_kexec_load_next(const char *extra);
 int __lu_kexec_reboot(void);
+/*
+ * Ask the harness to find @text in a kernel log line after this point of
+ * the serial console: for what the kernel logs on its way out of a
+ * reboot, which no later stage can read.
+ */
+void lu_expect_log(const char *text);
 void lu_kexec_next(const char *extra) __noreturn;
 int __lu_boot_loader_type(void);
 int lu_boot_loader_type(void);

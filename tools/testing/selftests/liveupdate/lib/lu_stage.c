@@ -189,6 +189,12 @@ int __lu_kexec_load_next(const char *extra)
 	return ret;
 }
 
+void lu_expect_log(const char *text)
+{
+	printf("# lu: expect-log %s\n", text);
+	fflush(stdout);
+}
+
 /* Reboot into the loaded kernel; returns only on failure, with -errno. */
 int __lu_kexec_reboot(void)
 {

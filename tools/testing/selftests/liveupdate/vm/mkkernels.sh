@@ -19,10 +19,14 @@
 #
 # Each is build/kernels/NAME/bzImage, with build/kernels/NAME.cpio holding
 # it as /lu/kernels/NAME. Every kernel is rebuilt only when its inputs
-# changed (kbuild and ccache decide). Usage: mkkernels.sh TOPDIR BUILDDIR
+# changed (kbuild and ccache decide). A kernel that cannot be had leaves
+# build/kernels/NAME.missing saying why: the tests that boot it fail, or
+# are skipped when it is out of this machine's reach (no network, a
+# shallow clone). Usage: mkkernels.sh TOPDIR BUILDDIR
 
-set -eu
+set -eu -o pipefail
 
+here=$(cd "$(dirname "$0")" && pwd)
 top=$1
 build=$2
 out=$build/kernels
@@ -72,16 +76,20 @@ elif [ "$(cat "$lu0/commit" 2>/dev/null)" != "$LU0_COMMIT" ]; then
 	echo "  ARCHIVE $LU0_COMMIT -> build/rel-lu0" >&2
 	rm -rf "$lu0/src"
 	mkdir -p "$lu0/src"
-	git -C "$top" archive "$LU0_COMMIT" | tar -x -C "$lu0/src"
+	git -C "$top" archive "$LU0_COMMIT" | tar -x -C "$lu0/src" ||
+		die "cannot unpack commit $LU0_COMMIT"
 	echo "$LU0_COMMIT" > "$lu0/commit"
 fi
 if [ ! -f "$out/lu0.missing" ]; then
 	# Its own Makefile builds it under build/rel-lu0/src/build, sharing
 	# ccache with this tree's builds; for git it is outside this
 	# repository, so that its own files are overlaid, not ours.
-	GIT_CEILING_DIRECTORIES=$lu0 $MAKE -s -C "$lu0/src" kernel >&2 ||
-		die "building commit $LU0_COMMIT failed"
-	put lu0 "$lu0/src/build/kernel/arch/x86/boot/bzImage"
+	if GIT_CEILING_DIRECTORIES=$lu0 $MAKE -s -C "$lu0/src" kernel >&2; then
+		put lu0 "$lu0/src/build/kernel/arch/x86/boot/bzImage"
+	else
+		echo "Error: building release lu0 (commit $LU0_COMMIT) failed; its tests fail" >&2
+		missing lu0 "building release lu0 (commit $LU0_COMMIT) failed"
+	fi
 fi
 
 # stock: Debian's cloud kernel.
@@ -127,10 +135,13 @@ renamed nomemfd memfd-v1 memfd-v9
 renamed vfio1 vfio-pci-v2 vfio-pci-v9
 
 # 111: the same series on an older base.
-if ! $MAKE -s -C "$top" BASE=6.12.111 kernel >&2; then
-	missing 111 "building the series on 6.12.111 failed (see above)"
-	die "building the series on 6.12.111 failed"
+if ! "$here/fetch-base.sh" "$top/build/bases" 6.12.111 >/dev/null; then
+	missing 111 "SKIP: linux-source-6.12 6.12.111 could not be fetched"
+elif ! $MAKE -s -C "$top" BASE=6.12.111 kernel >&2; then
+	echo "Error: building the series on 6.12.111 failed; its tests fail" >&2
+	missing 111 "building the series on 6.12.111 failed (make BASE=6.12.111 kernel)"
+else
+	put 111 "$build/base-6.12.111/kernel/arch/x86/boot/bzImage"
 fi
-put 111 "$build/base-6.12.111/kernel/arch/x86/boot/bzImage"
 
 echo "  KERNELS $(cd "$out" && ls ./*.cpio | sed 's|^\./||; s|\.cpio$||' | tr '\n' ' ')-> build/kernels/" >&2
