@@ -1078,7 +1078,8 @@ static int check_image(const char *image, bool json)
 	}
 	while (fgets(line, sizeof(line), f)) {
 		kind = strtok_r(line, WS, &save);
-		a = b = fmt = NULL;
+		a = NULL;
+		b = NULL;
 		if (!kind)
 			continue;
 		if (!strcmp(kind, "more")) {
@@ -1120,21 +1121,21 @@ static int check_image(const char *image, bool json)
 		       sessions, more, bad || more ? "false" : "true");
 	} else {
 		if (more)
-			printf("(%lu more preserved items did not fit in %s/outgoing and were not checked)\n",
+			printf("(%lu more items did not fit in %s/outgoing: not checked)\n",
 			       more, LU_SYSFS);
 		if (!sessions)
 			printf("nothing is preserved: the update goes through\n");
 		else if (!found)
-			printf("the update would be refused: the image reads none of the %d sessions\n",
+			printf("the update would be refused: the image reads none of %d sessions\n",
 			       sessions);
 		else if (bad)
-			printf("the update would be refused: the image does not read %d of %d preserved items\n",
+			printf("the update would be refused: %d of %d items not read\n",
 			       bad, items);
 		else if (more)
-			printf("the image reads all %d items checked, but %lu were not checked\n",
+			printf("the image reads the %d items checked; %lu were not\n",
 			       items, more);
 		else
-			printf("the update would go through: the image reads all %d preserved items\n",
+			printf("the update would go through: all %d items are read\n",
 			       items);
 	}
 	return bad || more ? 1 : 0;

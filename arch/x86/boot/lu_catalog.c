@@ -8,8 +8,8 @@
 #include <generated/utsrelease.h>
 #include <linux/liveupdate_catalog.h>
 
-_Static_assert(sizeof(CONFIG_LIVEUPDATE_RELEASE) <= 16,
-	       "CONFIG_LIVEUPDATE_RELEASE is too long for the catalog");
+static_assert(sizeof(CONFIG_LIVEUPDATE_RELEASE) <= 16,
+	      "CONFIG_LIVEUPDATE_RELEASE is too long for the catalog");
 
 static const struct {
 	struct lu_catalog_hdr hdr;

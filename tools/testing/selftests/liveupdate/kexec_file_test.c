@@ -52,7 +52,7 @@ static void stage1(void)
 	/* A kernel of release lu0 (lu.kernels=lu0,...) does not say. */
 	if (!access("/sys/kernel/liveupdate/release", F_OK)) {
 		if (!release_named(u.release))
-			ksft_exit_fail_msg("the kernel release does not name its base and release\n");
+			ksft_exit_fail_msg("uname -r is not <base>-<release>\n");
 		if (luo_sysfs("exec_count", from, sizeof(from)) != 0 ||
 		    luo_sysfs("exec_from", from, sizeof(from)) ||
 		    strcmp(from, "none"))
