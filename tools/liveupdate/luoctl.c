@@ -149,7 +149,7 @@ static int do_status(void)
 {
 	char enabled[16], counter[ARRAY_SIZE(lu_counters)][32], handover[256];
 	char kho[256], loaded[16], cmdline[CMDLINE_MAX], kho_arg[32];
-	char lu_arg[32], path[128];
+	char lu_arg[32], path[128], release[32], base[32], from[80], count[32];
 	const char *kho_cmd, *lu_cmd;
 	bool running;
 	size_t i;
@@ -174,6 +174,16 @@ static int do_status(void)
 			 path_exists("/sys/kernel/debug/tracing") ||
 			 path_exists("/sys/kernel/debug/kho/out") ?
 			 "off" : "unknown (mount debugfs)");
+	/* Older releases do not have these. */
+	if (read_line(LU_SYSFS "/release", release, sizeof(release)) < 0)
+		snprintf(release, sizeof(release), "unknown");
+	if (read_line(LU_SYSFS "/base", base, sizeof(base)) < 0)
+		snprintf(base, sizeof(base), "unknown");
+	if (read_line(LU_SYSFS "/exec_from", from, sizeof(from)) < 0)
+		snprintf(from, sizeof(from), "unknown");
+	if (read_line(LU_SYSFS "/exec_count", count, sizeof(count)) < 0 ||
+	    strspn(count, "0123456789") != strlen(count) || !count[0])
+		snprintf(count, sizeof(count), "null");
 	if (read_line("/sys/kernel/kexec_loaded", loaded, sizeof(loaded)) < 0)
 		snprintf(loaded, sizeof(loaded), "unknown");
 	if (read_line("/proc/cmdline", cmdline, sizeof(cmdline)) < 0)
@@ -202,6 +212,13 @@ static int do_status(void)
 		kho_cmd ? json_str(kho_cmd) : (void)printf("null");
 		printf(",\"cmdline_liveupdate\":");
 		lu_cmd ? json_str(lu_cmd) : (void)printf("null");
+		printf(",\"release\":");
+		json_str(release);
+		printf(",\"base\":");
+		json_str(base);
+		printf(",\"exec_from\":");
+		json_str(from);
+		printf(",\"exec_count\":%s", count);
 		printf(",\"luod\":%s}\n", running ? "true" : "false");
 		return 0;
 	}
@@ -217,6 +234,9 @@ static int do_status(void)
 	       kho_cmd ? kho_cmd : "(unset)", lu_cmd ? lu_cmd : "(unset)");
 	printf("luod:             %s (%s)\n", running ? "running" : "not running",
 	       cfg.socket);
+	printf("release:          %s (base %s)\n", release, base);
+	printf("came from:        %s (kexec handovers since cold boot: %s)\n",
+	       from, strcmp(count, "null") ? count : "unknown");
 	return 0;
 }
 
