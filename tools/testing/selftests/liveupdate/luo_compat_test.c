@@ -15,6 +15,10 @@
  * files). Once "mem" is closed the same reboot goes through. Stage 2:
  * "huge" arrived byte for byte, "mem" does not exist.
  *
+ * lu.case=badcat, lu.kernels=cur,badcat (one stage): an image whose
+ * catalog has an unknown layout version reads nothing: loading it says
+ * so, and reboot() with a session open fails with EOPNOTSUPP.
+ *
  * lu.case=stock, lu.kernels=stock,cur,stock: stage 1 is a cold boot of
  * Debian's stock kernel, which records MemTotal and MemFree, and fills
  * and checks all free memory but 64 MiB. Stage 2 (this kernel, nothing handed over)
@@ -383,6 +387,43 @@ static void stock_stage3(void)
 	ksft_finished();
 }
 
+/* ---- lu.case=badcat (one stage) -------------------------------------- */
+
+/*
+ * An image whose catalog has a layout version this kernel does not know
+ * reads nothing: with a session open its reboot is refused, and one line
+ * says why. on_incompatible takes only "refuse" and "drop".
+ */
+static void badcat_stage1(void)
+{
+	int luo, s, fd, err;
+
+	ksft_set_plan(4);
+	luo = luo_open();
+	s = luo_create_session(luo, "mem");
+	luo_preserve_fd(s, memfd_with("lu-mem", MEM_SIZE, 0, 5), 1);
+
+	fd = open("/sys/kernel/liveupdate/on_incompatible", O_WRONLY);
+	if (fd < 0)
+		ksft_exit_fail_msg("on_incompatible: %s\n", strerror(errno));
+	err = write(fd, "dropp", 5) < 0 ? -errno : 0;
+	ksft_test_result(err == -EINVAL, "on_incompatible=dropp: %s\n",
+			 strerror(-err));
+	close(fd);
+
+	err = __lu_kexec_load_next(NULL);
+	if (err)
+		ksft_exit_fail_msg("kexec_file_load: %s\n", strerror(-err));
+	ksft_test_result(kmsg_has("the loaded kernel image has an unknown catalog version: it is taken to read no live update format"),
+			 "loading it says its catalog cannot be read\n");
+	err = reboot_kexec();
+	ksft_test_result(err == -EOPNOTSUPP,
+			 "reboot() into it fails: %s\n", strerror(-err));
+	ksft_test_result(run("./luoctl check /lu/kernels/badcat >/dev/null") == 1,
+			 "luoctl check agrees\n");
+	ksft_finished();
+}
+
 /* ---- stages ------------------------------------------------------------ */
 
 static void stage1(void)
@@ -392,6 +433,8 @@ static void stage1(void)
 		refuse_stage1();
 	if (!strcmp(lu_case, "stock"))
 		stock_stage1();
+	if (!strcmp(lu_case, "badcat"))
+		badcat_stage1();
 	ksft_exit_fail_msg("unknown lu.case=%s\n", lu_case);
 }
 

@@ -16,6 +16,7 @@
 #            format catalog: a kernel that does not read shmem memfds
 #   vfio1    the same with "vfio-pci-v2" renamed: a kernel that reads only
 #            vfio-pci-v1, as a previous release would
+#   badcat   the same with a catalog of an unknown layout version
 #
 # Each is build/kernels/NAME/bzImage, with build/kernels/NAME.cpio holding
 # it as /lu/kernels/NAME. Every kernel is rebuilt only when its inputs
@@ -133,6 +134,13 @@ renamed() {	# renamed NAME FROM TO
 }
 renamed nomemfd memfd-v1 memfd-v9
 renamed vfio1 vfio-pci-v2 vfio-pci-v9
+
+# badcat: the catalog of cur with a layout version no kernel knows.
+perl -0777 -pe 's/LUCATLG\0\x01\0/LUCATLG\0\x09\0/' "$out/cur/bzImage" > "$out/badcat.tmp"
+cmp -s "$out/cur/bzImage" "$out/badcat.tmp" &&
+	die "no catalog in build/kernels/cur/bzImage"
+put badcat "$out/badcat.tmp"
+rm -f "$out/badcat.tmp"
 
 # 111: the same series on an older base.
 if ! "$here/fetch-base.sh" "$top/build/bases" 6.12.111 >/dev/null; then
