@@ -369,7 +369,8 @@ static void stock_stage3(void)
 	free_kib = fill_free_kib();
 	ksft_test_result(within_1pct(total, cold_total),
 			 "MemTotal %ld KiB, cold boot %ld KiB\n", total, cold_total);
-	ksft_test_result(within_1pct(free_kib, cold_free),
+	/* Nothing left reserved; the cold boot may still be freeing its initrd. */
+	ksft_test_result(cold_free > 0 && free_kib * 100 >= cold_free * 99,
 			 "free memory, all of it filled and checked: %ld KiB, cold boot %ld KiB\n",
 			 free_kib, cold_free);
 
