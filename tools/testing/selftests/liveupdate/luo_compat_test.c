@@ -26,8 +26,9 @@
  * iommufd, DMA going), and loads the stock kernel: reboot() fails with
  * EOPNOTSUPP and the sessions stay; with "drop" written to
  * /sys/kernel/liveupdate/on_incompatible the reboot goes through. Stage
- * 3 (stock again): MemTotal and MemFree match stage 1 within 1% (nothing
- * is left reserved), the free memory fills and checks the same way, and
+ * 3 (stock again): MemTotal matches stage 1 within 1% (nothing is left
+ * reserved), MemFree is at least 80% of stage 1's (it moves with page
+ * cache and slab), the free memory fills and checks the same way, and
  * the edu device has bus mastering off and caused no DMA fault.
  */
 #define _GNU_SOURCE
@@ -369,8 +370,13 @@ static void stock_stage3(void)
 	free_kib = fill_free_kib();
 	ksft_test_result(within_1pct(total, cold_total),
 			 "MemTotal %ld KiB, cold boot %ld KiB\n", total, cold_total);
-	/* Nothing left reserved; the cold boot may still be freeing its initrd. */
-	ksft_test_result(cold_free > 0 && free_kib * 100 >= cold_free * 99,
+	/*
+	 * MemTotal above shows that nothing stayed reserved; MemFree moves
+	 * by several percent between boots with page cache and slab, so it is
+	 * only bounded from below here. What matters is that all of it was
+	 * written and read back with no device writing into it.
+	 */
+	ksft_test_result(cold_free > 0 && free_kib * 10 >= cold_free * 8,
 			 "free memory, all of it filled and checked: %ld KiB, cold boot %ld KiB\n",
 			 free_kib, cold_free);
 
