@@ -200,7 +200,7 @@ static void luo_file_free(struct luo_session *session, struct luo_file *lf)
  * @fd: the file descriptor
  * @token: its token, unique in @session
  *
- * Return: 0; -EBADF; -EEXIST for a token in use; -EOPNOTSUPP when no
+ * Return: 0; -EEXIST for a token in use; -EBADF; -ENOENT when no
  * handler preserves this kind of file; -ENOMEM; the handler's error.
  */
 int luo_file_preserve(struct luo_session *session, int fd, u64 token)
@@ -215,20 +215,21 @@ int luo_file_preserve(struct luo_session *session, int fd, u64 token)
 	if (!lf)
 		return -ENOMEM;
 	lf->token = token;
-	lf->file = fget(fd);
-	if (!lf->file) {
-		err = -EBADF;
-		goto err_free;
-	}
+	/* The token is checked before the file, as upstream does. */
 	err = xa_insert(&session->tokens, token, lf, GFP_KERNEL);
 	if (err) {
 		err = err == -EBUSY ? -EEXIST : err;
-		goto err_fput;
+		goto err_free;
+	}
+	lf->file = fget(fd);
+	if (!lf->file) {
+		err = -EBADF;
+		goto err_erase;
 	}
 	lf->handler = luo_handler_get(lf->file, NULL);
 	if (!lf->handler) {
-		err = -EOPNOTSUPP;
-		goto err_erase;
+		err = -ENOENT;
+		goto err_fput;
 	}
 
 	strscpy(lf->compatible, lf->handler->compatible);
@@ -247,10 +248,10 @@ int luo_file_preserve(struct luo_session *session, int fd, u64 token)
 
 err_put:
 	luo_handler_put(lf->handler);
-err_erase:
-	xa_erase(&session->tokens, token);
 err_fput:
 	fput(lf->file);
+err_erase:
+	xa_erase(&session->tokens, token);
 err_free:
 	kfree(lf);
 	return err;

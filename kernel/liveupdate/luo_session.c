@@ -29,6 +29,7 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/slab.h>
+#include <linux/sizes.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
@@ -105,6 +106,9 @@ static int luo_copy_arg(void *karg, size_t ksize, size_t min_size,
 		return -EFAULT;
 	if (usize < min_size)
 		return -EINVAL;
+	/* No struct grows that much: do not scan user memory for zeroes. */
+	if (usize > SZ_4K)
+		return -E2BIG;
 	return copy_struct_from_user(karg, ksize, uarg, usize);
 }
 
@@ -130,6 +134,9 @@ static long luo_session_preserve_fd(struct luo_session *session,
 	struct liveupdate_session_preserve_fd arg;
 	int err;
 
+	/* The kind of session is checked first, as upstream does. */
+	if (session->incoming)
+		return -EINVAL;
 	err = luo_copy_arg(&arg, sizeof(arg), offsetofend(typeof(arg), token),
 			   uarg);
 	if (err)
@@ -139,8 +146,6 @@ static long luo_session_preserve_fd(struct luo_session *session,
 	if (luo_frozen())
 		return -EBUSY;
 	guard(mutex)(&session->lock);
-	if (session->incoming)
-		return -EINVAL;
 	return luo_file_preserve(session, arg.fd, arg.token);
 }
 
@@ -151,14 +156,17 @@ static long luo_session_retrieve_fd(struct luo_session *session,
 	struct file *file;
 	int err, fd;
 
+	if (!session->incoming)
+		return -EINVAL;
 	err = luo_copy_arg(&arg, sizeof(arg), offsetofend(typeof(arg), token),
 			   uarg);
 	if (err)
 		return err;
 
 	scoped_guard(mutex, &session->lock) {
-		if (!session->incoming || session->finished)
-			return -EINVAL;
+		/* Finishing released every file: no token is left. */
+		if (session->finished)
+			return -ENOENT;
 		err = luo_file_retrieve(session, arg.token, &file);
 	}
 	if (err)
@@ -202,6 +210,8 @@ static long luo_session_finish(struct luo_session *session, void __user *uarg)
 	struct liveupdate_session_finish arg;
 	int err;
 
+	if (!session->incoming)
+		return -EINVAL;
 	err = luo_copy_arg(&arg, sizeof(arg),
 			   offsetofend(typeof(arg), reserved), uarg);
 	if (err)
@@ -210,8 +220,9 @@ static long luo_session_finish(struct luo_session *session, void __user *uarg)
 		return -EINVAL;
 
 	scoped_guard(mutex, &session->lock) {
-		if (!session->incoming || session->finished)
-			return -EINVAL;
+		/* Finishing again has nothing left to do. */
+		if (session->finished)
+			return 0;
 		err = luo_session_finish_locked(session, false);
 	}
 	if (!err) {
@@ -219,6 +230,23 @@ static long luo_session_finish(struct luo_session *session, void __user *uarg)
 		luo_session_finished();
 	}
 	return err;
+}
+
+/* Outgoing and incoming sessions alike; the name never changes. */
+static long luo_session_get_name(struct luo_session *session,
+				 void __user *uarg)
+{
+	struct liveupdate_session_get_name arg;
+	int err;
+
+	err = luo_copy_arg(&arg, sizeof(arg), offsetofend(typeof(arg), name),
+			   uarg);
+	if (err)
+		return err;
+	if (arg.reserved)
+		return -EINVAL;
+	strscpy_pad(arg.name, session->name);
+	return luo_copy_result(uarg, &arg, sizeof(arg));
 }
 
 static long luo_session_ioctl(struct file *file, unsigned int cmd,
@@ -234,6 +262,8 @@ static long luo_session_ioctl(struct file *file, unsigned int cmd,
 		return luo_session_retrieve_fd(session, uarg);
 	case LIVEUPDATE_SESSION_FINISH:
 		return luo_session_finish(session, uarg);
+	case LIVEUPDATE_SESSION_GET_NAME:
+		return luo_session_get_name(session, uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -283,10 +313,21 @@ static const struct file_operations luo_session_fops = {
 	.compat_ioctl = compat_ptr_ioctl,
 };
 
+/*
+ * Named "[luo_session] NAME" in /proc/PID/fd, as upstream names it, with
+ * NAME cut to what fits the 64 bytes /proc gives "anon_inode:..." (a
+ * longer link would not read at all); LIVEUPDATE_SESSION_GET_NAME tells
+ * the whole name.
+ */
+#define LUO_PROC_NAME_MAX	38
+
 static struct file *luo_session_file(struct luo_session *session)
 {
-	return anon_inode_getfile("[liveupdate_session]", &luo_session_fops,
-				  session, O_RDWR);
+	char name[32 + LUO_PROC_NAME_MAX];
+
+	snprintf(name, sizeof(name), "[luo_session] %.*s", LUO_PROC_NAME_MAX,
+		 session->name);
+	return anon_inode_getfile(name, &luo_session_fops, session, O_RDWR);
 }
 
 /**
@@ -373,8 +414,9 @@ static long luo_session_open_ioctl(void __user *uarg, bool retrieve)
 			   uarg);
 	if (err)
 		return err;
+	/* No session has a name like that: retrieve says so, as upstream. */
 	if (!arg.name[0] || !memchr(arg.name, '\0', sizeof(arg.name)))
-		return -EINVAL;
+		return retrieve ? -ENOENT : -EINVAL;
 
 	if (retrieve)
 		err = luo_session_retrieve((const char *)arg.name, &file);

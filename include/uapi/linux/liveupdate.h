@@ -18,24 +18,37 @@
  * ``__u32 size``, which user space sets to the size of the struct it was
  * built with. The kernel reads the fields it knows; bytes beyond them
  * must be zero (else ``E2BIG``), which is how a struct grows compatibly.
- * A size smaller than the struct's last mandatory field is ``EINVAL``.
+ * A size smaller than the struct's last mandatory field is ``EINVAL``;
+ * one larger than 4096 bytes is ``E2BIG`` whatever the bytes are.
  *
  * Errors:
  *
  * - ``ENOTTY``: unknown ioctl
  * - ``E2BIG``: non-zero bytes beyond what the kernel knows
- * - ``EOPNOTSUPP``: a value this kernel does not support (a file type
- *   no handler preserves, a format from the previous kernel it cannot
- *   read)
+ * - ``EOPNOTSUPP``: a value this kernel does not support (a format from
+ *   the previous kernel it cannot read)
  * - ``EINVAL``: a bad field (size, name, reserved not zero), or an
- *   operation in the wrong state (a session retrieved twice)
- * - ``ENOENT``: no such session or token
+ *   operation on the wrong kind of session (a session being created
+ *   accepts only PRESERVE_FD and GET_NAME, a retrieved one only
+ *   RETRIEVE_FD, FINISH and GET_NAME; this is checked before the
+ *   argument), or a session retrieved twice
+ * - ``ENOENT``: no such session or token (also after FINISH released
+ *   the session's files); a file no handler preserves
  * - ``EEXIST``: the session name or token is taken
  * - ``ENOMEM``: out of memory
  * - ``EOVERFLOW``: a value does not fit
  * - ``EBUSY``: /dev/liveupdate is open already; a file is in a session
  *   already; finishing is refused because a file is still in use; the
  *   sessions were handed over already (a kexec reboot is under way)
+ *
+ * These are the errors upstream Linux returns, with three exceptions
+ * made on purpose: an ioctl number this kernel does not know is
+ * ``ENOTTY``, as documented above, where upstream's code returns
+ * ``EINVAL`` for numbers beyond its table; a non-zero ``reserved`` field
+ * of LIVEUPDATE_SESSION_FINISH is ``EINVAL``, as "must be zero" means,
+ * where upstream ignores it (so that the field can be given a meaning
+ * later); and a size over 4096 bytes is ``E2BIG`` unread, where upstream
+ * scans any size for zeroes.
  */
 
 /* The ioctl type of /dev/liveupdate and of session file descriptors. */
@@ -57,6 +70,7 @@ enum {
 	LIVEUPDATE_CMD_SESSION_PRESERVE_FD = LIVEUPDATE_CMD_SESSION_BASE,
 	LIVEUPDATE_CMD_SESSION_RETRIEVE_FD = 0x41,
 	LIVEUPDATE_CMD_SESSION_FINISH = 0x42,
+	LIVEUPDATE_CMD_SESSION_GET_NAME = 0x43,
 };
 
 /**
@@ -147,5 +161,24 @@ struct liveupdate_session_finish {
 
 #define LIVEUPDATE_SESSION_FINISH					\
 	_IO(LIVEUPDATE_IOCTL_TYPE, LIVEUPDATE_CMD_SESSION_FINISH)
+
+/**
+ * struct liveupdate_session_get_name - LIVEUPDATE_SESSION_GET_NAME
+ * @size: sizeof(struct liveupdate_session_get_name)
+ * @reserved: must be zero
+ * @name: output; the session's name, NUL-terminated and zero-padded
+ *
+ * Give the name of the session this file descriptor is, outgoing or
+ * retrieved: a program that inherited the descriptor can tell which
+ * session it holds (/proc/PID/fd shows it too, but may shorten it).
+ */
+struct liveupdate_session_get_name {
+	__u32		size;
+	__u32		reserved;
+	__u8		name[LIVEUPDATE_SESSION_NAME_LENGTH];
+};
+
+#define LIVEUPDATE_SESSION_GET_NAME					\
+	_IO(LIVEUPDATE_IOCTL_TYPE, LIVEUPDATE_CMD_SESSION_GET_NAME)
 
 #endif /* _UAPI_LINUX_LIVEUPDATE_H */

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Checks of the /dev/liveupdate interface that need no reboot: argument
- * validation with the errno each mistake gets, and that sessions and
- * files have no fixed limits.
+ * validation with the errno each mistake gets (upstream Linux's, case by
+ * case: the comments name the upstream selftest that checks the same),
+ * and that sessions and files have no fixed limits.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -49,11 +51,13 @@ TEST(uapi_layout)
 	ASSERT_EQ(0xBA40U, LIVEUPDATE_SESSION_PRESERVE_FD);
 	ASSERT_EQ(0xBA41U, LIVEUPDATE_SESSION_RETRIEVE_FD);
 	ASSERT_EQ(0xBA42U, LIVEUPDATE_SESSION_FINISH);
+	ASSERT_EQ(0xBA43U, LIVEUPDATE_SESSION_GET_NAME);
 	ASSERT_EQ(72UL, sizeof(struct liveupdate_ioctl_create_session));
 	ASSERT_EQ(72UL, sizeof(struct liveupdate_ioctl_retrieve_session));
 	ASSERT_EQ(16UL, sizeof(struct liveupdate_session_preserve_fd));
 	ASSERT_EQ(16UL, sizeof(struct liveupdate_session_retrieve_fd));
 	ASSERT_EQ(8UL, sizeof(struct liveupdate_session_finish));
+	ASSERT_EQ(72UL, sizeof(struct liveupdate_session_get_name));
 }
 
 /* Test case: a second opener gets EBUSY. */
@@ -69,7 +73,7 @@ TEST_F(luo, create_session_checks)
 		struct liveupdate_ioctl_create_session arg;
 		char tail[8];
 	} big = {};
-	struct liveupdate_ioctl_create_session arg = {};
+	struct liveupdate_ioctl_create_session arg = {}, *page;
 	int fd;
 
 	arg.size = offsetof(struct liveupdate_ioctl_create_session, name);
@@ -83,6 +87,21 @@ TEST_F(luo, create_session_checks)
 	big.tail[3] = 0;
 	ASSERT_EQ(0, create_raw(self->luo, &big));
 	close(big.arg.fd);
+
+	/* Over 4096 bytes is E2BIG however zero, and nothing is scanned. */
+	page = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, page);
+	memcpy(page, &big.arg, sizeof(big.arg));
+	page->size = 4096;
+	snprintf((char *)page->name, sizeof(page->name), "page");
+	ASSERT_EQ(0, create_raw(self->luo, page));
+	close(page->fd);
+	page->size = 4097;
+	ASSERT_EQ(-E2BIG, create_raw(self->luo, page));
+	page->size = UINT32_MAX;
+	ASSERT_EQ(-E2BIG, create_raw(self->luo, page));
+	munmap(page, 8192);
 
 	arg.size = sizeof(arg);
 	arg.name[0] = '\0';
@@ -101,7 +120,10 @@ TEST_F(luo, create_session_checks)
 	close(fd);
 }
 
-/* Test case: unknown ioctls are ENOTTY, on both kinds of fd. */
+/*
+ * Test case: unknown ioctls are ENOTTY, on both kinds of fd, as the uAPI
+ * documents (upstream's code says EINVAL for numbers past its table).
+ */
 TEST_F(luo, unknown_ioctl)
 {
 	struct liveupdate_session_finish fin = { .size = sizeof(fin) };
@@ -117,28 +139,47 @@ TEST_F(luo, unknown_ioctl)
 	close(s);
 }
 
-/* Test case: nothing to retrieve after a cold boot: ENOENT. */
+/*
+ * Test case: nothing to retrieve after a cold boot: ENOENT, whatever the
+ * name, as upstream (no name check on retrieve).
+ */
 TEST_F(luo, retrieve_missing)
 {
+	struct liveupdate_ioctl_retrieve_session arg = { .size = sizeof(arg) };
+
 	ASSERT_EQ(-ENOENT, __luo_retrieve_session(self->luo, "nothing-here"));
+	ASSERT_EQ(-ENOENT, __luo_retrieve_session(self->luo, ""));
+	memset(arg.name, 'x', sizeof(arg.name));
+	ASSERT_EQ(-1, ioctl(self->luo, LIVEUPDATE_IOCTL_RETRIEVE_SESSION, &arg));
+	ASSERT_EQ(ENOENT, errno);
 }
 
-/* Test case: preserve checks fds, file types, tokens and sizes. */
+/*
+ * Test case: preserve checks tokens, then fds, then file types (ENOENT
+ * for a file no handler takes: upstream's preserve_unsupported_fd), and
+ * sizes.
+ */
 TEST_F(luo, preserve_checks)
 {
 	struct liveupdate_session_preserve_fd arg = {};
-	int s, m, p[2];
+	int s, m, p[2], null;
 
 	s = __luo_create_session(self->luo, "preserve");
 	ASSERT_LE(0, s);
 	m = memfd_create("m", 0);
 	ASSERT_LE(0, m);
 	ASSERT_EQ(0, pipe(p));
+	null = open("/dev/null", O_RDWR);
+	ASSERT_LE(0, null);
 
 	ASSERT_EQ(-EBADF, __luo_preserve_fd(s, 1000, 1));
-	ASSERT_EQ(-EOPNOTSUPP, __luo_preserve_fd(s, p[0], 1));
+	ASSERT_EQ(-ENOENT, __luo_preserve_fd(s, p[0], 1));
+	ASSERT_EQ(-ENOENT, __luo_preserve_fd(s, null, 1));
 	ASSERT_EQ(0, __luo_preserve_fd(s, m, 7));
 	ASSERT_EQ(-EEXIST, __luo_preserve_fd(s, p[1], 7));
+	/* The token is checked first. */
+	ASSERT_EQ(-EEXIST, __luo_preserve_fd(s, 1000, 7));
+	close(null);
 
 	arg.size = offsetof(struct liveupdate_session_preserve_fd, token);
 	arg.fd = m;
@@ -150,15 +191,105 @@ TEST_F(luo, preserve_checks)
 	close(s);
 }
 
-/* Test case: incoming-only operations on an outgoing session: EINVAL. */
+/*
+ * Test case: incoming-only operations on an outgoing session: EINVAL,
+ * checked before the argument (so not E2BIG for a bad tail), as
+ * upstream's fix of 7.2 does.
+ */
 TEST_F(luo, outgoing_state)
 {
+	struct {
+		struct liveupdate_session_retrieve_fd arg;
+		char tail[8];
+	} big = { .arg.size = sizeof(big), .arg.token = 1, .tail[0] = 1 };
 	int s = __luo_create_session(self->luo, "state");
 
 	ASSERT_LE(0, s);
 	ASSERT_EQ(-EINVAL, __luo_retrieve_fd(s, 1));
 	ASSERT_EQ(-EINVAL, __luo_finish(s));
+	ASSERT_EQ(-1, ioctl(s, LIVEUPDATE_SESSION_RETRIEVE_FD, &big));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, ioctl(s, LIVEUPDATE_SESSION_FINISH, &big));
+	ASSERT_EQ(EINVAL, errno);
 	close(s);
+}
+
+/*
+ * Test case: GET_NAME gives the name, up to the longest (upstream's
+ * get_session_name and get_session_name_max_length), with the size and
+ * reserved rules of the other ioctls; /proc names the session too.
+ */
+TEST_F(luo, get_name)
+{
+	struct {
+		struct liveupdate_session_get_name arg;
+		char tail[8];
+	} big = {};
+	struct liveupdate_session_get_name arg;
+	char name[LIVEUPDATE_SESSION_NAME_LENGTH], buf[128], link[64];
+	ssize_t n;
+	int s;
+
+	memset(name, 'n', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	s = __luo_create_session(self->luo, name);
+	ASSERT_LE(0, s);
+	memset(buf, 0, sizeof(buf));
+	ASSERT_EQ(0, __luo_get_session_name(s, buf, sizeof(buf)));
+	ASSERT_STREQ(name, buf);
+
+	memset(&arg, 0xff, sizeof(arg));
+	arg.size = sizeof(arg);
+	arg.reserved = 0;
+	ASSERT_EQ(0, ioctl(s, LIVEUPDATE_SESSION_GET_NAME, &arg));
+	ASSERT_EQ(0, memcmp(arg.name, name, sizeof(name)));
+	arg.reserved = 1;
+	ASSERT_EQ(-1, ioctl(s, LIVEUPDATE_SESSION_GET_NAME, &arg));
+	ASSERT_EQ(EINVAL, errno);
+	arg.reserved = 0;
+	arg.size = offsetof(struct liveupdate_session_get_name, name) + 8;
+	ASSERT_EQ(-1, ioctl(s, LIVEUPDATE_SESSION_GET_NAME, &arg));
+	ASSERT_EQ(EINVAL, errno);
+
+	big.arg.size = sizeof(big);
+	big.tail[7] = 1;
+	ASSERT_EQ(-1, ioctl(s, LIVEUPDATE_SESSION_GET_NAME, &big));
+	ASSERT_EQ(E2BIG, errno);
+	big.tail[7] = 0;
+	ASSERT_EQ(0, ioctl(s, LIVEUPDATE_SESSION_GET_NAME, &big));
+	ASSERT_STREQ(name, (char *)big.arg.name);
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", s);
+	n = readlink(link, buf, sizeof(buf) - 1);
+	ASSERT_LT(0, n);
+	buf[n] = '\0';
+	/* Cut to what a /proc link holds: 63 characters. */
+	ASSERT_EQ(63, n);
+	ASSERT_EQ(0, strncmp(buf, "anon_inode:[luo_session] nnn", 28)) TH_LOG("%s", buf);
+	close(s);
+}
+
+/*
+ * Test case: a file is in one session at a time, whatever the token
+ * (upstream's prevent_double_preservation): EBUSY.
+ */
+TEST_F(luo, double_preservation)
+{
+	int a = __luo_create_session(self->luo, "a");
+	int b = __luo_create_session(self->luo, "b");
+	int m = memfd_create("twice", 0);
+
+	ASSERT_LE(0, a);
+	ASSERT_LE(0, b);
+	ASSERT_LE(0, m);
+	ASSERT_EQ(0, __luo_preserve_fd(a, m, 1));
+	ASSERT_EQ(-EBUSY, __luo_preserve_fd(a, m, 2));
+	ASSERT_EQ(-EBUSY, __luo_preserve_fd(b, m, 1));
+	/* Closing the session unpreserves it: now it may go elsewhere. */
+	close(a);
+	ASSERT_EQ(0, __luo_preserve_fd(b, m, 1));
+	close(b);
+	close(m);
 }
 
 /* Test case: more sessions and files than upstream's fixed limits. */

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
@@ -206,17 +207,29 @@ static void check_big(int fd, const char *what)
 			 what, (long long)bad);
 }
 
+/* PRESERVE_FD with a struct larger than the kernel's, non-zero beyond. */
+static int incoming_preserve_big_tail(int session, int fd)
+{
+	struct {
+		struct liveupdate_session_preserve_fd arg;
+		char tail[8];
+	} big = { .arg.size = sizeof(big), .arg.fd = fd, .arg.token = 98,
+		  .tail[0] = 1 };
+
+	return ioctl(session, LIVEUPDATE_SESSION_PRESERVE_FD, &big) ? -errno : 0;
+}
+
 static void stage2(void)
 {
 	int luo, vm1, big, sparse, sealed, again;
+	char buf[160], name[LIVEUPDATE_SESSION_NAME_LENGTH];
 	long long before, after;
-	char buf[160];
 	struct stat st;
 	size_t i;
 	off_t bad = -1;
 
 	ksft_print_header();
-	ksft_set_plan(17);
+	ksft_set_plan(20);
 
 	ksft_test_result(luo_sysfs("updates", buf, sizeof(buf)) == 1,
 			 "sysfs: live update 1 since cold boot\n");
@@ -239,6 +252,12 @@ static void stage2(void)
 	sparse = luo_retrieve_fd(vm1, TOKEN_SPARSE);
 	ksft_test_result(__luo_retrieve_fd(vm1, 99) == -ENOENT,
 			 "an unknown token is ENOENT\n");
+	ksft_test_result(!__luo_get_session_name(vm1, name, sizeof(name)) &&
+			 !strcmp(name, "vm1"),
+			 "a retrieved session tells its name: '%s'\n", name);
+	ksft_test_result(__luo_preserve_fd(vm1, big, 99) == -EINVAL &&
+			 incoming_preserve_big_tail(vm1, big) == -EINVAL,
+			 "a retrieved session takes no new file (EINVAL, before the argument)\n");
 
 	check_big(big, "big memfd");
 
@@ -268,8 +287,10 @@ static void stage2(void)
 			 after - before);
 	ksft_test_result(luo_sysfs("sessions_finished", buf, sizeof(buf)) == 1,
 			 "sysfs: one session finished\n");
-	ksft_test_result(__luo_finish(vm1) == -EINVAL,
-			 "finishing twice is EINVAL\n");
+	ksft_test_result(__luo_finish(vm1) == 0,
+			 "finishing twice does nothing and succeeds\n");
+	ksft_test_result(__luo_retrieve_fd(vm1, TOKEN_BIG) == -ENOENT,
+			 "after finish no token is left (ENOENT)\n");
 	close(vm1);
 
 	/* The memfd is an ordinary memfd now; preserve it for the next update. */

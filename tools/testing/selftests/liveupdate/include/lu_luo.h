@@ -24,6 +24,8 @@ int __luo_retrieve_fd(int session, uint64_t token);
 int luo_retrieve_fd(int session, uint64_t token);
 int __luo_finish(int session);
 void luo_finish(int session);
+/* The session's name, by LIVEUPDATE_SESSION_GET_NAME, into @buf. */
+int __luo_get_session_name(int session, char *buf, size_t len);
 
 /* Read /sys/kernel/liveupdate/NAME into @buf; return its number value. */
 long long luo_sysfs(const char *name, char *buf, size_t len);

@@ -124,6 +124,16 @@ void luo_finish(int session)
 				   strerror(-ret));
 }
 
+int __luo_get_session_name(int session, char *buf, size_t len)
+{
+	struct liveupdate_session_get_name arg = { .size = sizeof(arg) };
+
+	if (ioctl(session, LIVEUPDATE_SESSION_GET_NAME, &arg))
+		return -errno;
+	snprintf(buf, len, "%.*s", (int)sizeof(arg.name), (char *)arg.name);
+	return 0;
+}
+
 long long luo_sysfs(const char *name, char *buf, size_t len)
 {
 	char path[128];
