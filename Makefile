@@ -10,7 +10,8 @@
 #   make check      build, then run every test (static checks, KUnit,
 #                   kexec cycles in QEMU); ends with "N passed, N failed"
 #   make test T=x   build, then run the test(s) named x (space separated)
-#   make list       list the tests
+#   make list       list the tests (config-nokho and config-modular
+#                   build the tree without live update, and modular)
 #   make kernels    build or fetch the other kernels the cross-kernel
 #                   tests boot (build/kernels/: the series on 6.12.111,
 #                   an earlier release, Debian's stock kernel)
@@ -143,7 +144,7 @@ list:
 	@$(RUN) --list
 
 clean:
-	rm -rf $(KOBJ) $(KCFG) $(KOBJ_ND) $(B)/kconfig-nodeferred $(B)/usr $(RELEASE_CFG) \
+	rm -rf $(KOBJ) $(KCFG) $(KOBJ_ND) $(B)/kernel-* $(B)/kconfig-* $(B)/usr $(RELEASE_CFG) \
 		$(B)/selftests $(B)/initramfs* $(B)/bench \
 		$(B)/logs $(B)/*.log
 

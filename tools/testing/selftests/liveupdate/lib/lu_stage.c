@@ -16,6 +16,10 @@
 #include "lu_stage.h"
 
 #define CMDLINE_MAX	4096
+#define LU_NOT_IN_VM	\
+	"not booted by the live update test harness (no lu.stage= on the kernel " \
+	"command line), and this test reboots the machine with kexec; run it " \
+	"with tools/testing/selftests/liveupdate/vm/run.sh"
 /* Offset of hdr.type_of_loader in struct boot_params (x86 boot protocol). */
 #define BOOT_PARAMS_LOADER_OFF	0x210
 
@@ -198,6 +202,11 @@ void lu_expect_log(const char *text)
 /* Reboot into the loaded kernel; returns only on failure, with -errno. */
 int __lu_kexec_reboot(void)
 {
+	char val[16];
+
+	/* Never reboot a machine the harness did not boot. */
+	if (!lu_cmdline_get("lu.stage", val, sizeof(val)))
+		return -EPERM;
 	fflush(stdout);
 	sync();
 	syscall(SYS_reboot, LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2,
@@ -255,9 +264,24 @@ void lu_boot_id(char *buf, size_t len)
 		ksft_exit_fail_msg("reading boot_id: %s\n", strerror(-ret));
 }
 
+/*
+ * The harness boots every kernel with lu.stage=N. Without it this is not
+ * the test VM but some machine a kexec would reboot: skip.
+ */
+static void lu_require_vm(void)
+{
+	char val[16];
+
+	if (!lu_cmdline_get("lu.stage", val, sizeof(val)))
+		ksft_exit_skip("%s\n", LU_NOT_IN_VM);
+}
+
 void lu_run_stages(void (*const stages[])(void), int nr)
 {
-	int stage = lu_stage();
+	int stage;
+
+	lu_require_vm();
+	stage = lu_stage();
 
 	if (stage < 1 || stage > nr)
 		ksft_exit_fail_msg("unexpected stage %d of %d\n", stage, nr);

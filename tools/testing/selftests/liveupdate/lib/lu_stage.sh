@@ -59,3 +59,11 @@ lu_kexec_next() {
 	kexec -e
 	ktap_exit_fail_msg "kexec -e returned"
 }
+
+# The harness boots every kernel with lu.stage=N. Without it this is not
+# the test VM but some machine a kexec would reboot: skip.
+if ! lu_cmdline_get lu.stage >/dev/null; then
+	ktap_print_header
+	ktap_skip_all "not booted by the live update test harness (no lu.stage= on the kernel command line), and this test reboots the machine with kexec; run it with tools/testing/selftests/liveupdate/vm/run.sh"
+	exit "${KSFT_SKIP:-4}"
+fi

@@ -11,6 +11,9 @@
 #               sources and headers
 #   sparse      sparse (C=2) and W=1 on every project object the test
 #               kernel builds
+#   config-NAME the prepared tree in another configuration, built by
+#               build-config.sh NAME (nokho, modular): no error, no
+#               warning
 #
 # Prints "SUMMARY: ..." with what was checked; exits 0 clean, 1 on
 # findings, 4 when there is nothing to check ("SKIP: why").
@@ -124,5 +127,6 @@ case "${1:-}" in
 checkpatch) checkpatch ;;
 kernel-doc) kerneldoc ;;
 sparse) sparse ;;
-*) echo "Usage: $0 checkpatch|kernel-doc|sparse" >&2; exit 2 ;;
+config-*) LU_BUILD=$build "$here/build-config.sh" "${1#config-}" ;;
+*) echo "Usage: $0 checkpatch|kernel-doc|sparse|config-NAME" >&2; exit 2 ;;
 esac
