@@ -47,14 +47,15 @@ struct luo_file {
 
 /**
  * struct luo_session - a named set of preserved files
- * @node: entry in luo.out or luo.in, keyed by @name
- * @name: its name, NUL-terminated
- * @lock: protects everything below
+ * @node: entry in luo.out or luo.in, keyed by @name (luo.lock)
+ * @name: its name, NUL-terminated; set before the session is in a tree,
+ *	  never changed
+ * @incoming: handed over by the previous kernel; likewise fixed
+ * @retrieved: incoming: user space has its file descriptor (luo.lock)
+ * @lock: protects the fields below it
  * @files: the &struct luo_file entries, in the order preserved
  * @tokens: the same entries, indexed by token
  * @nr_files: number of @files
- * @incoming: handed over by the previous kernel
- * @retrieved: incoming: user space has its file descriptor
  * @finished: incoming: finish has run; nothing is left
  *
  * An outgoing session lives while its file descriptor is open; closing
@@ -63,14 +64,14 @@ struct luo_file {
  * LIVEUPDATE_SESSION_FINISH did not), or forever if nobody retrieves it.
  */
 struct luo_session {
-	struct rb_node node;
-	char name[LUO_NAME_LENGTH];
+	struct rb_node node;		/* luo.lock */
+	char name[LUO_NAME_LENGTH];	/* fixed */
+	bool incoming;			/* fixed */
+	bool retrieved;			/* luo.lock */
 	struct mutex lock;		/* protects the fields below */
 	struct list_head files;
 	struct xarray tokens;
 	unsigned long nr_files;
-	bool incoming;
-	bool retrieved;
 	bool finished;
 };
 

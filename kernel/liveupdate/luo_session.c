@@ -314,19 +314,20 @@ static const struct file_operations luo_session_fops = {
 };
 
 /*
- * Named "[luo_session] NAME" in /proc/PID/fd, as upstream names it, with
- * NAME cut to what fits the 64 bytes /proc gives "anon_inode:..." (a
- * longer link would not read at all); LIVEUPDATE_SESSION_GET_NAME tells
- * the whole name.
+ * Named "[luo_session] NAME" in /proc/PID/fd, as upstream names it. The
+ * link reads "anon_inode:[luo_session] NAME", which dynamic_dname()
+ * builds in 64 bytes and refuses whole (ENAMETOOLONG) when longer, so
+ * NAME is cut to fit; LIVEUPDATE_SESSION_GET_NAME tells all of it.
  */
-#define LUO_PROC_NAME_MAX	38
+#define LUO_PROC_LINK_MAX	64
+#define LUO_PROC_PREFIX		"[luo_session] "
+#define LUO_PROC_NAME_MAX	(LUO_PROC_LINK_MAX - sizeof("anon_inode:" LUO_PROC_PREFIX))
 
 static struct file *luo_session_file(struct luo_session *session)
 {
-	char name[32 + LUO_PROC_NAME_MAX];
+	char name[sizeof(LUO_PROC_PREFIX) + LUO_PROC_NAME_MAX];
 
-	snprintf(name, sizeof(name), "[luo_session] %.*s", LUO_PROC_NAME_MAX,
-		 session->name);
+	snprintf(name, sizeof(name), LUO_PROC_PREFIX "%s", session->name);
 	return anon_inode_getfile(name, &luo_session_fops, session, O_RDWR);
 }
 
@@ -399,6 +400,9 @@ int luo_session_retrieve(const char *name, struct file **filep)
 	*filep = file;
 	return 0;
 }
+
+/* Names cross the uAPI and the handover at the same length. */
+static_assert(LUO_NAME_LENGTH == LIVEUPDATE_SESSION_NAME_LENGTH);
 
 /* Create and retrieve share their argument layout. */
 static_assert(sizeof(struct liveupdate_ioctl_create_session) ==

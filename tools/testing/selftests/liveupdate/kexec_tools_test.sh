@@ -8,7 +8,12 @@
 # the command line stage 1 gave, a new boot_id).
 
 here=$(dirname "$0")
-. "$here/kselftest/ktap_helpers.sh"
+# The test VM's layout, or the kernel tree's.
+if [ -f "$here/kselftest/ktap_helpers.sh" ]; then
+	. "$here/kselftest/ktap_helpers.sh"
+else
+	. "$here/../kselftest/ktap_helpers.sh"
+fi
 . "$here/lib/lu_stage.sh"
 
 boot_id=$(cat /proc/sys/kernel/random/boot_id)

@@ -15,7 +15,12 @@
 #   kexec-load  loaded with kexec_load(), which carries no handover
 
 here=$(dirname "$0")
-. "$here/kselftest/ktap_helpers.sh"
+# The test VM's layout, or the kernel tree's.
+if [ -f "$here/kselftest/ktap_helpers.sh" ]; then
+	. "$here/kselftest/ktap_helpers.sh"
+else
+	. "$here/../kselftest/ktap_helpers.sh"
+fi
 . "$here/lib/lu_stage.sh"
 
 ctl=/sys/kernel/debug/kho_test/ctl

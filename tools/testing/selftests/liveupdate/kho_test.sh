@@ -13,7 +13,12 @@
 # seed and kexec again. Stage 4 checks the last handover and fills memory.
 
 here=$(dirname "$0")
-. "$here/kselftest/ktap_helpers.sh"
+# The test VM's layout, or the kernel tree's.
+if [ -f "$here/kselftest/ktap_helpers.sh" ]; then
+	. "$here/kselftest/ktap_helpers.sh"
+else
+	. "$here/../kselftest/ktap_helpers.sh"
+fi
 . "$here/lib/lu_stage.sh"
 
 ctl=/sys/kernel/debug/kho_test/ctl

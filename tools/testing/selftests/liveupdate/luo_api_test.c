@@ -228,7 +228,8 @@ TEST_F(luo, get_name)
 	struct liveupdate_session_get_name arg;
 	char name[LIVEUPDATE_SESSION_NAME_LENGTH], buf[128], link[64];
 	ssize_t n;
-	int s;
+	size_t i;
+	int s, t;
 
 	memset(name, 'n', sizeof(name) - 1);
 	name[sizeof(name) - 1] = '\0';
@@ -258,6 +259,18 @@ TEST_F(luo, get_name)
 	big.tail[7] = 0;
 	ASSERT_EQ(0, ioctl(s, LIVEUPDATE_SESSION_GET_NAME, &big));
 	ASSERT_STREQ(name, (char *)big.arg.name);
+
+	/* A short name: NUL-terminated and zero-padded, whatever was there. */
+	t = __luo_create_session(self->luo, "short");
+	ASSERT_LE(0, t);
+	memset(&arg, 0xff, sizeof(arg));
+	arg.size = sizeof(arg);
+	arg.reserved = 0;
+	ASSERT_EQ(0, ioctl(t, LIVEUPDATE_SESSION_GET_NAME, &arg));
+	ASSERT_STREQ("short", (char *)arg.name);
+	for (i = sizeof("short"); i < sizeof(arg.name); i++)
+		ASSERT_EQ(0, arg.name[i]) TH_LOG("byte %zu", i);
+	close(t);
 
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", s);
 	n = readlink(link, buf, sizeof(buf) - 1);

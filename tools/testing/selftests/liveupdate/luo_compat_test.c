@@ -467,6 +467,7 @@ int main(void)
 {
 	static void (*const stages[])(void) = { stage1, stage2, stage3 };
 
+	lu_require_vm();
 	if (!lu_cmdline_get("lu.case", lu_case, sizeof(lu_case)))
 		ksft_exit_fail_msg("no lu.case=\n");
 	lu_run_stages(stages, ARRAY_SIZE(stages));

@@ -222,7 +222,7 @@ static int incoming_preserve_big_tail(int session, int fd)
 static void stage2(void)
 {
 	int luo, vm1, big, sparse, sealed, again;
-	char buf[160], name[LIVEUPDATE_SESSION_NAME_LENGTH];
+	char buf[160], name[LIVEUPDATE_SESSION_NAME_LENGTH] = "";
 	long long before, after;
 	struct stat st;
 	size_t i;

@@ -12,7 +12,12 @@
 # and that a new luod serves clients.
 
 here=$(dirname "$0")
-. "$here/kselftest/ktap_helpers.sh"
+# The test VM's layout, or the kernel tree's.
+if [ -f "$here/kselftest/ktap_helpers.sh" ]; then
+	. "$here/kselftest/ktap_helpers.sh"
+else
+	. "$here/../kselftest/ktap_helpers.sh"
+fi
 . "$here/lib/lu_stage.sh"
 
 SOCK=/run/luod.sock

@@ -22,7 +22,12 @@
 # Needs luod, luoctl and luod_demo_client next to this script or in PATH.
 
 here=$(dirname "$0")
-. "$here/kselftest/ktap_helpers.sh"
+# The test VM's layout, or the kernel tree's.
+if [ -f "$here/kselftest/ktap_helpers.sh" ]; then
+	. "$here/kselftest/ktap_helpers.sh"
+else
+	. "$here/../kselftest/ktap_helpers.sh"
+fi
 . "$here/lib/lu_stage.sh"
 
 LAST=4

@@ -52,7 +52,12 @@ void lu_kexec_next(const char *extra) __noreturn;
 int __lu_boot_loader_type(void);
 int lu_boot_loader_type(void);
 void lu_boot_id(char *buf, size_t len);
-/* Run stages[lu_stage() - 1]; a stage must not return. */
+/*
+ * Skip the test unless the harness booted this kernel (lu.stage= on the
+ * command line): elsewhere a kexec would reboot the machine.
+ */
+void lu_require_vm(void);
+/* Run stages[lu_stage() - 1] (after lu_require_vm()); a stage must not return. */
 void lu_run_stages(void (*const stages[])(void), int nr) __noreturn;
 
 #endif /* _LU_STAGE_H */

@@ -268,7 +268,7 @@ void lu_boot_id(char *buf, size_t len)
  * The harness boots every kernel with lu.stage=N. Without it this is not
  * the test VM but some machine a kexec would reboot: skip.
  */
-static void lu_require_vm(void)
+void lu_require_vm(void)
 {
 	char val[16];
 
