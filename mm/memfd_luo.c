@@ -51,7 +51,9 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/falloc.h>
+#include <linux/delay.h>
 #include <linux/hugetlb.h>
+#include <linux/jiffies.h>
 #include <linux/kexec_handover.h>
 #include <linux/kho/abi/memfd.h>
 #include <linux/liveupdate.h>
@@ -264,6 +266,33 @@ static int memfd_luo_collect_all(struct file *file, struct memfd_luo_out *out)
 	return -EAGAIN;
 }
 
+/*
+ * A writer holds the inode lock while it copies from user memory, and a
+ * page fault there may never complete (a userfaultfd nobody serves, a
+ * FUSE file that hangs). Preserve and freeze, which run with every live
+ * update operation waiting behind them (freeze inside reboot()), wait
+ * for the lock at most this long, then give up with -EBUSY.
+ */
+#define MEMFD_LUO_LOCK_WAIT	(10 * HZ)
+
+static int memfd_luo_lock(struct file *file, const char *what)
+{
+	unsigned long deadline = jiffies + MEMFD_LUO_LOCK_WAIT;
+	struct inode *inode = file_inode(file);
+
+	while (!inode_trylock(inode)) {
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		if (time_after(jiffies, deadline)) {
+			pr_warn("%s '%pD': a writer has held it for %d s (stalled in a page fault?): -EBUSY\n",
+				what, file, MEMFD_LUO_LOCK_WAIT / HZ);
+			return -EBUSY;
+		}
+		msleep(20);
+	}
+	return 0;
+}
+
 static void memfd_luo_release_out(struct memfd_luo_out *out)
 {
 	unsigned long i;
@@ -307,7 +336,11 @@ static int memfd_luo_preserve(struct liveupdate_file_op_args *args)
 	if (!out)
 		return -ENOMEM;
 
-	inode_lock(inode);
+	err = memfd_luo_lock(args->file, "preserving");
+	if (err) {
+		kfree(out);
+		return err;
+	}
 	if (*preserved) {
 		err = -EBUSY;	/* already in a session */
 		goto err_unlock;
@@ -368,7 +401,9 @@ static int memfd_luo_freeze(struct liveupdate_file_op_args *args)
 	unsigned long i;
 	int err;
 
-	inode_lock(inode);
+	err = memfd_luo_lock(file, "freezing");
+	if (err)
+		return err;
 	err = memfd_luo_collect_all(file, out);
 	if (err)
 		goto out_unlock;
