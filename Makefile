@@ -137,7 +137,7 @@ check: all kernels
 	@$(RUN) --all
 
 # Tests that boot other kernels (lu.kernels=) need them up to date.
-test: all $(if $(filter luo_compat_% luo_cross_%,$(T)),kernels)
+test: all $(if $(filter luo_compat_% luo_cross_% %_modular,$(T)),kernels)
 	@$(RUN) $(T)
 
 list:

@@ -17,6 +17,9 @@
 #   vfio1    the same with "vfio-pci-v2" renamed: a kernel that reads only
 #            vfio-pci-v1, as a previous release would
 #   badcat   the same with a catalog of an unknown layout version
+#   modular  this tree built as distributions build it (vm/modular.config:
+#            KVM, VFIO and iommufd as modules), with its modules under
+#            /lib/modules/RELEASE for vm/init to load
 #
 # Each is build/kernels/NAME/bzImage, with build/kernels/NAME.cpio holding
 # it as /lu/kernels/NAME. Every kernel is rebuilt only when its inputs
@@ -41,17 +44,24 @@ die() {
 
 mkdir -p "$out"
 
-# put NAME FILE: build/kernels/NAME/bzImage, and NAME.cpio holding it as
-# /lu/kernels/NAME, appended to the test initramfs by run.sh.
+# put NAME FILE [ROOT]: build/kernels/NAME/bzImage, and NAME.cpio holding
+# it as /lu/kernels/NAME (and what is under ROOT, the kernel's modules),
+# appended to the test initramfs by run.sh.
 put() {
 	mkdir -p "$out/$1"
 	rm -f "$out/$1.missing"
-	cmp -s "$2" "$out/$1/bzImage" && [ -f "$out/$1.cpio" ] && return
+	[ $# -lt 3 ] && cmp -s "$2" "$out/$1/bzImage" && [ -f "$out/$1.cpio" ] && return
 	cp "$2" "$out/$1/bzImage"
 	{
 		echo "dir /lu 0755 0 0"
 		echo "dir /lu/kernels 0755 0 0"
 		echo "file /lu/kernels/$1 $out/$1/bzImage 0644 0 0"
+		if [ $# -ge 3 ]; then
+			(cd "$3" && find . -mindepth 1 -type d | sort) |
+				sed 's|^\.\(.*\)|dir \1 0755 0 0|'
+			(cd "$3" && find . -type f | sort) |
+				sed "s|^\\.\\(.*\\)|file \\1 $3\\1 0644 0 0|"
+		fi
 	} > "$out/$1.list"
 	"$build/gen_init_cpio" "$out/$1.list" > "$out/$1.cpio.tmp"
 	mv "$out/$1.cpio.tmp" "$out/$1.cpio"
@@ -141,6 +151,18 @@ cmp -s "$out/cur/bzImage" "$out/badcat.tmp" &&
 	die "no catalog in build/kernels/cur/bzImage"
 put badcat "$out/badcat.tmp"
 rm -f "$out/badcat.tmp"
+
+# modular: the static check config-modular builds the same tree; here it
+# also gets its modules installed (depmod runs in the VM: busybox's).
+if LU_BUILD=$build "$here/build-config.sh" modular >&2; then
+	rm -rf "$out/modular.root"
+	$MAKE -s -C "$build/linux" O="$build/kernel-modular" ARCH=x86_64 \
+		INSTALL_MOD_PATH="$out/modular.root" DEPMOD=true modules_install >&2
+	put modular "$build/kernel-modular/arch/x86/boot/bzImage" "$out/modular.root"
+else
+	echo "Error: building the modular configuration failed; its tests fail" >&2
+	missing modular "building the modular configuration failed (vm/build-config.sh modular)"
+fi
 
 # 111: the same series on an older base.
 if ! "$here/fetch-base.sh" "$top/build/bases" 6.12.111 >/dev/null; then
