@@ -327,7 +327,8 @@ static struct file *luo_session_file(struct luo_session *session)
 {
 	char name[sizeof(LUO_PROC_PREFIX) + LUO_PROC_NAME_MAX];
 
-	snprintf(name, sizeof(name), LUO_PROC_PREFIX "%s", session->name);
+	snprintf(name, sizeof(name), LUO_PROC_PREFIX "%.*s",
+		 (int)LUO_PROC_NAME_MAX, session->name);
 	return anon_inode_getfile(name, &luo_session_fops, session, O_RDWR);
 }
 

@@ -471,7 +471,7 @@ static void stage1(void)
 	fd_before = count_fds();
 
 	n = fuzz(iters, secs);
-	ksft_print_msg("%lu rounds (a replay needs as many), %lu calls in %ld s: %lu ok, %lu failed\n",
+	ksft_print_msg("%lu rounds (a replay needs as many), %lu calls in %ld s: %lu ok, %lu not\n",
 		       n, calls, (long)(time(NULL) - start), succ, fails);
 	ksft_test_result(calls > 0 && succ > 0 && fails > 0,
 			 "every call succeeded or failed with a documented errno\n");
