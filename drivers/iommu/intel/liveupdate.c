@@ -26,10 +26,15 @@
  * driver builds its new root and context tables with just those devices'
  * context entries, checked against what the hardware still points at,
  * switches the unit to them and invalidates its caches. The entries lead
- * to the old page tables, which stay reserved. Every other device behind
- * the unit is blocked until its own domain is attached (attach is
- * deferred, as after kdump). A subtree that cannot be read leaves such
- * units on with empty tables (all DMA blocked) after one error line.
+ * to the old page tables, which stay reserved; before an entry is
+ * installed, every table page it leads to and every page they map must be
+ * preserved, or the device is blocked. A device still bus mastering that
+ * was not adopted is blocked too, until a domain is attached to it or its
+ * driver maps DMA (attach is deferred, as after kdump). Every other device
+ * behind the unit, the disk or NIC next to a preserved device, gets its
+ * domain at probe as after a cold boot. A subtree that cannot be read
+ * leaves such units on with empty tables (the devices still bus mastering
+ * blocked) after one error line.
  *
  * The adopted translation lasts until the device's file is finished in
  * its session, or until any domain is attached to the device: then its
@@ -71,6 +76,7 @@
 #include <linux/xarray.h>
 
 #include "iommu.h"
+#include "../dma-iommu.h"
 #include "../iommu-pages.h"
 #include "../iommu-priv.h"
 
@@ -480,6 +486,64 @@ bool __init intel_iommu_lu_keeps_translation(struct intel_iommu *iommu)
 	return false;
 }
 
+/**
+ * struct ilu_walk - what a walk of adopted tables found
+ * @mapped: 4 KiB pages mapped
+ * @leaves: entries mapping them (fewer with large pages)
+ * @seen: checking walk: the table pages met, each must be met once
+ * @check_leaves: checking walk: what the tables map must be preserved too
+ */
+struct ilu_walk {
+	unsigned long mapped;
+	unsigned long leaves;
+	struct xarray seen;
+	bool check_leaves;
+};
+
+/*
+ * Incoming: walk the adopted tables under @table (of @level), counting
+ * what they map in @w; check each table page is preserved, or with
+ * @restore take it over as a page table of this kernel.
+ */
+static int ilu_tables(phys_addr_t table, int level, bool restore,
+		      struct ilu_walk *w)
+{
+	struct dma_pte *pte;
+	struct page *page;
+	int i, err;
+
+	if (!restore && (!kho_is_restorable(table, VTD_PAGE_SIZE) ||
+			 xa_insert(&w->seen, PHYS_PFN(table), xa_mk_value(1),
+				   GFP_KERNEL)))
+		return -EINVAL;
+	if (restore) {
+		page = kho_restore_pages(table, 1);
+		if (WARN_ON(!page))
+			return -EINVAL;
+		__iommu_alloc_account(page, 0);
+	}
+	pte = phys_to_virt(table);
+	for (i = 0; i < VTD_PAGE_SIZE / sizeof(*pte); i++) {
+		if (!dma_pte_present(&pte[i]))
+			continue;
+		if (level == 1 || dma_pte_superpage(&pte[i])) {
+			unsigned long pages = 1UL << (LEVEL_STRIDE * (level - 1));
+
+			if (w->check_leaves &&
+			    !kho_is_restorable(dma_pte_addr(&pte[i]),
+					       pages << VTD_PAGE_SHIFT))
+				return -EFAULT;
+			w->mapped += pages;
+			w->leaves++;
+			continue;
+		}
+		err = ilu_tables(dma_pte_addr(&pte[i]), level - 1, restore, w);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 /* Is the handed-over entry @s what the unit still uses? */
 static const char *__init ilu_check(struct intel_iommu *iommu,
 				   const struct intel_iommu_lu_dev_ser *s)
@@ -508,6 +572,21 @@ static const char *__init ilu_check(struct intel_iommu *iommu,
 	return NULL;
 }
 
+/* Is every table page under @s's entry, and all they map, preserved? */
+static const char *__init ilu_check_tables(const struct intel_iommu_lu_dev_ser *s)
+{
+	struct ilu_walk w = { .check_leaves = true };
+	int err;
+
+	xa_init(&w.seen);
+	err = ilu_tables(s->context[0] & VTD_PAGE_MASK,
+			 agaw_to_level(s->context[1] & 7), false, &w);
+	xa_destroy(&w.seen);
+	if (err == -EFAULT)
+		return "its tables map memory that is not preserved";
+	return err ? "its tables are not all preserved, or not a tree" : NULL;
+}
+
 /**
  * intel_iommu_lu_adopt - take over the preserved devices of a unit
  * @iommu: a unit for which intel_iommu_lu_keeps_translation() was true,
@@ -520,6 +599,8 @@ int __init intel_iommu_lu_adopt(struct intel_iommu *iommu)
 {
 	unsigned int i, n = 0;
 
+	/* A driver's first DMA mapping ends a deferred attach. */
+	iommu_dma_enable_deferred_attach();
 	for (i = 0; !ilu_in_refused && i < ilu_in_count; i++) {
 		const struct intel_iommu_lu_dev_ser *s = &ilu_in_devs[i];
 		struct context_entry *ce;
@@ -529,6 +610,8 @@ int __init intel_iommu_lu_adopt(struct intel_iommu *iommu)
 		if (s->reg_base != iommu->reg_phys)
 			continue;
 		why = ilu_check(iommu, s);
+		if (!why)
+			why = ilu_check_tables(s);
 		if (why) {
 			pr_err("%s: %04x:%02x:%02x.%d not adopted (%s): blocked\n",
 			       iommu->name, s->segment, s->bus,
@@ -624,6 +707,37 @@ void intel_iommu_lu_takeover(struct device_domain_info *info)
 }
 
 /**
+ * intel_iommu_lu_defers_attach - must a device wait for its domain?
+ * @info: a device behind a unit that kept translating through the kexec
+ *
+ * Only a device that may still be doing DMA waits, blocked or on its
+ * adopted tables, until a domain is attached to it or its driver maps
+ * DMA: one whose translation was adopted, or that the previous kernel
+ * left with bus mastering on (when the handover was refused, nothing
+ * else tells which devices it kept running). Every other device behind
+ * the unit, the NIC or disk next to a preserved device, gets its default
+ * domain at once, as after a cold boot.
+ *
+ * Context: device probe; may sleep.
+ * Return: true if the device's attach is deferred.
+ */
+bool intel_iommu_lu_defers_attach(struct device_domain_info *info)
+{
+	bool adopted;
+	u16 cmd;
+
+	mutex_lock(&ilu_lock);
+	adopted = ilu_find(info->segment, info->bus, info->devfn);
+	mutex_unlock(&ilu_lock);
+	if (adopted)
+		return true;
+	if (!dev_is_pci(info->dev) ||
+	    pci_read_config_word(to_pci_dev(info->dev), PCI_COMMAND, &cmd))
+		return true;
+	return cmd & PCI_COMMAND_MASTER;
+}
+
+/**
  * iommu_liveupdate_adopted - is a device's DMA still translated by tables
  *			      the previous kernel handed over?
  * @segment: PCI segment
@@ -690,56 +804,6 @@ void iommu_liveupdate_release_device(u16 segment, u8 bus, u8 devfn)
 EXPORT_SYMBOL_GPL(iommu_liveupdate_release_device);
 
 /**
- * struct ilu_walk - what a walk of adopted tables found
- * @mapped: 4 KiB pages mapped
- * @leaves: entries mapping them (fewer with large pages)
- * @seen: checking walk: the table pages met, each must be met once
- */
-struct ilu_walk {
-	unsigned long mapped;
-	unsigned long leaves;
-	struct xarray seen;
-};
-
-/*
- * Incoming: walk the adopted tables under @table (of @level), counting
- * what they map in @w; check each table page is preserved, or with
- * @restore take it over as a page table of this kernel.
- */
-static int ilu_tables(phys_addr_t table, int level, bool restore,
-		      struct ilu_walk *w)
-{
-	struct dma_pte *pte;
-	struct page *page;
-	int i, err;
-
-	if (!restore && (!kho_is_restorable(table, VTD_PAGE_SIZE) ||
-			 xa_insert(&w->seen, PHYS_PFN(table), xa_mk_value(1),
-				   GFP_KERNEL)))
-		return -EINVAL;
-	if (restore) {
-		page = kho_restore_pages(table, 1);
-		if (WARN_ON(!page))
-			return -EINVAL;
-		__iommu_alloc_account(page, 0);
-	}
-	pte = phys_to_virt(table);
-	for (i = 0; i < VTD_PAGE_SIZE / sizeof(*pte); i++) {
-		if (!dma_pte_present(&pte[i]))
-			continue;
-		if (level == 1 || dma_pte_superpage(&pte[i])) {
-			w->mapped += 1UL << (LEVEL_STRIDE * (level - 1));
-			w->leaves++;
-			continue;
-		}
-		err = ilu_tables(dma_pte_addr(&pte[i]), level - 1, restore, w);
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
-/**
  * iommu_liveupdate_adopt_domain - wrap a device's adopted translation in a
  *				   domain
  * @dev: a device whose DMA translation this kernel adopted at boot
@@ -762,13 +826,14 @@ struct iommu_domain *iommu_liveupdate_adopt_domain(struct device *dev)
 	struct iommu_domain *domain;
 	struct dmar_domain *dmar;
 	struct context_entry *ce;
-	struct ilu_walk w = { .seen = XARRAY_INIT(w.seen, 0) };
+	struct ilu_walk w = {};
 	struct ilu_adopted *a;
 	u64 lo = 0, hi = 0;
 	int err, level;
 
 	if (!info || !dev_is_pci(dev))
 		return ERR_PTR(-ENOENT);
+	xa_init(&w.seen);
 	di = kzalloc(sizeof(*di), GFP_KERNEL);
 	if (!di)
 		return ERR_PTR(-ENOMEM);

@@ -18,6 +18,10 @@
  * reset), bus mastering is still on, and DMA both ways goes on at the
  * same IOVAs without any remapping. Finishing the session stops it: bus
  * mastering off, and with it turned back on the IOMMU blocks the device.
+ * With a virtio-blk disk behind the same IOMMU (iommu_platform=on), what
+ * stage 1 wrote to it reads back in stage 2, and it takes writes before
+ * and after finish, with no DMAR fault: a neighbour of a preserved device
+ * is not left blocked.
  *
  * lu.case=retake does the same stage 1; in stage 2 a VMM takes the device
  * back while its DMA goes on: it binds it to vfio-pci and an iommufd of
@@ -80,6 +84,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +105,7 @@
 /* 2 MiB aligned, so that HugeTLB memory can be mapped with large pages */
 #define IOVA		0x200000ULL
 #define IOVA_UNMAPPED	0x0ff00000ULL
+#define DISK_IO		(64 << 10)
 
 static char lu_case[16];
 /* lu.case=retrieve-huge: the RAM memfd is backed by 2 MiB HugeTLB pages */
@@ -160,6 +166,67 @@ static bool kmsg_has(const char *what)
 static bool dmar_fault_seen(void)
 {
 	return kmsg_has("DMAR: [DMA Write");
+}
+
+/*
+ * The disk next to the device, if the VM has one (/dev/vda); its PCI
+ * address as the IOMMU's fault lines name it ("00:03.0") in @bdf.
+ */
+static bool disk_find(char *bdf, size_t len)
+{
+	char path[PATH_MAX], *p;
+
+	if (!realpath("/sys/block/vda/device/..", path))
+		return false;
+	p = strrchr(path, '/');
+	if (!p || strlen(p) != strlen("/0000:00:00.0"))
+		return false;
+	snprintf(bdf, len, "%s", p + strlen("/0000:"));
+	return true;
+}
+
+/*
+ * Write DISK_IO bytes of pattern @seed at @off of the disk (if @write),
+ * then read them back past the page cache. Return 0 if they match.
+ */
+static int disk_io(off_t off, uint32_t seed, bool write)
+{
+	uint8_t *buf = NULL, *want = malloc(DISK_IO);
+	int fd, err = 0;
+
+	fd = open("/dev/vda", O_RDWR | O_DIRECT | O_CLOEXEC);
+	if (fd < 0 || !want || posix_memalign((void **)&buf, 4096, DISK_IO)) {
+		err = fd < 0 ? -errno : -ENOMEM;
+		goto out;
+	}
+	fill(want, DISK_IO, seed);
+	if (write) {
+		memcpy(buf, want, DISK_IO);
+		if (pwrite(fd, buf, DISK_IO, off) != DISK_IO || fsync(fd)) {
+			err = -EIO;
+			goto out;
+		}
+	}
+	memset(buf, 0, DISK_IO);
+	if (pread(fd, buf, DISK_IO, off) != DISK_IO)
+		err = -EIO;
+	else if (memcmp(buf, want, DISK_IO))
+		err = -EBADMSG;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	free(want);
+	return err;
+}
+
+/* IOMMU faults the kernel logged for the device at @bdf since boot. */
+static int disk_faults(const char *bdf)
+{
+	char what[64];
+
+	snprintf(what, sizeof(what), "Request device [%s]", bdf);
+	return kmsg_count(what);
 }
 
 static void edu_setup_nth(struct lu_edu *e, int nth)
@@ -349,9 +416,15 @@ static void case_hitless_stage1(const char *corrupt)
 {
 	int luo, session, fd, err;
 	struct lu_edu e;
+	char bdf[16];
 
-	ksft_set_plan(3);
+	ksft_set_plan(disk_find(bdf, sizeof(bdf)) ? 4 : 3);
 	edu_load(&e, &fd);
+	if (disk_find(bdf, sizeof(bdf))) {
+		err = disk_io(0, 0x3c, true);
+		ksft_test_result(!err, "the disk next to it (%s) reads and writes: %s\n",
+				 bdf, strerror(-err));
+	}
 
 	luo = luo_open();
 	session = luo_create_session(luo, "dev");
@@ -408,11 +481,22 @@ static void case_hitless_stage2(void)
 	int session, err, fd;
 	struct lu_edu e;
 	uint16_t cmd;
+	char bdf[16];
+	bool disk = disk_find(bdf, sizeof(bdf));
 
-	ksft_set_plan(12);
+	ksft_set_plan(disk ? 16 : 12);
 	fill(pattern, sizeof(pattern), 0x5a);
 	ksft_test_result(kmsg_has("keeps its DMA translation"),
 			 "the IOMMU kept translating through the kexec\n");
+	if (disk) {
+		/* Probing it needed DMA: it would not be here if blocked. */
+		err = disk_io(0, 0x3c, false);
+		ksft_test_result(!err, "the disk next to it (%s) reads what stage 1 wrote: %s\n",
+				 bdf, strerror(-err));
+		err = disk_io(1 << 20, 0x4d, true);
+		ksft_test_result(!err, "and takes writes before finish: %s\n",
+				 strerror(-err));
+	}
 	ram = retrieve_ram(&session, &fd);
 	ksft_test_result(!memcmp(ram + PAGE(16), pattern, sizeof(pattern)),
 			 "the DMA started before the reboot landed in preserved memory\n");
@@ -440,6 +524,15 @@ static void case_hitless_stage2(void)
 	ksft_test_result(!err && !(cmd & 0x4), "finish: bus mastering off\n");
 	ksft_test_result(kmsg_has("released its adopted DMA translation"),
 			 "finish: adopted translation released\n");
+	if (disk) {
+		err = disk_io(2 << 20, 0x5e, true);
+		if (!err)
+			err = disk_io(0, 0x3c, false);
+		ksft_test_result(!err, "the disk reads and writes after finish: %s\n",
+				 strerror(-err));
+		ksft_test_result(!disk_faults(bdf), "no IOMMU fault for the disk (%d)\n",
+				 disk_faults(bdf));
+	}
 	err = lu_edu_set_master(&e, true);
 	if (!err)
 		err = lu_edu_dma(&e, IOVA + PAGE(80), LU_EDU_DMA_MAX, true);

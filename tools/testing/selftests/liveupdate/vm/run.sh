@@ -122,6 +122,12 @@ vm_boot() {
 		if [ "$w" = -- ]; then
 			to_qemu=1
 		elif [ $to_qemu = 1 ]; then
+			# @DISK@: a fresh 16 MiB disk image for this boot
+			if [[ $w == *@DISK@* ]]; then
+				rm -f "$log.disk"
+				truncate -s 16M "$log.disk"
+				w=${w//@DISK@/$log.disk}
+			fi
 			qemu_extra+=("$w")
 		else
 			append="$append $w"
@@ -175,7 +181,7 @@ clean_log() {
 # Kernel messages that mean the kernel is broken, whatever the test said.
 kernel_trouble() {
 	clean_log "$1" | grep -m1 -E \
-		'Kernel panic|BUG:|Oops|WARNING: |general protection fault|Unable to handle|UBSAN:|KASAN:|kernel BUG at|INFO: task .* blocked|rcu: INFO: .* stall|inconsistent lock state|possible recursive locking|circular locking dependency|hung_task'
+		'Kernel panic|BUG:|Oops|WARNING: |general protection fault|Unable to handle|UBSAN:|KASAN:|kernel BUG at|INFO: task .* blocked|rcu: INFO: .* stall|inconsistent lock state|possible recursive locking|circular locking dependency|hung_task|trying to register non-static key|suspicious RCU usage'
 }
 
 # --- KTAP output ---------------------------------------------------------
