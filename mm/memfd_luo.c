@@ -320,6 +320,11 @@ static int memfd_luo_preserve(struct liveupdate_file_op_args *args)
 	struct memfd_luo_out *out;
 	int err;
 
+	/* The file comes back readable and writable: so must this fd be. */
+	if ((args->file->f_mode & (FMODE_READ | FMODE_WRITE)) !=
+	    (FMODE_READ | FMODE_WRITE))
+		return -EACCES;
+
 	/*
 	 * Huge pages that are reserved but not yet faulted in would come back
 	 * as holes without their reservation: a hugetlb file is populated in

@@ -35,14 +35,18 @@
  * - ``ENOENT``: no such session or token (also after FINISH released
  *   the session's files); a file no handler preserves
  * - ``EEXIST``: the session name or token is taken
+ * - ``EACCES``: a memfd open for reading or writing only: it would come
+ *   back readable and writable
  * - ``ENOMEM``: out of memory
  * - ``EOVERFLOW``: a value does not fit
  * - ``EBUSY``: /dev/liveupdate is open already; a file is in a session
  *   already; finishing is refused because a file is still in use; the
  *   sessions were handed over already (a kexec reboot is under way)
  *
- * These are the errors upstream Linux returns, with three exceptions
- * made on purpose: an ioctl number this kernel does not know is
+ * These are the errors upstream Linux returns, with four exceptions
+ * made on purpose: a memfd not open for both reading and writing is
+ * ``EACCES``, where upstream gives it back writable; an ioctl number
+ * this kernel does not know is
  * ``ENOTTY``, as documented above, where upstream's code returns
  * ``EINVAL`` for numbers beyond its table; a non-zero ``reserved`` field
  * of LIVEUPDATE_SESSION_FINISH is ``EINVAL``, as "must be zero" means,

@@ -192,6 +192,35 @@ TEST_F(luo, preserve_checks)
 }
 
 /*
+ * Test case: a memfd comes back readable and writable, so an fd that is
+ * open for reading or writing only cannot be preserved (EACCES): a
+ * process with read access alone would get write access back.
+ */
+TEST_F(luo, preserve_access)
+{
+	int s, m, ro, wo;
+	char path[64];
+
+	s = __luo_create_session(self->luo, "access");
+	ASSERT_LE(0, s);
+	m = memfd_create("m", 0);
+	ASSERT_LE(0, m);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", m);
+	ro = open(path, O_RDONLY);
+	ASSERT_LE(0, ro);
+	wo = open(path, O_WRONLY);
+	ASSERT_LE(0, wo);
+
+	ASSERT_EQ(-EACCES, __luo_preserve_fd(s, ro, 1));
+	ASSERT_EQ(-EACCES, __luo_preserve_fd(s, wo, 2));
+	ASSERT_EQ(0, __luo_preserve_fd(s, m, 3));
+	close(wo);
+	close(ro);
+	close(m);
+	close(s);
+}
+
+/*
  * Test case: incoming-only operations on an outgoing session: EINVAL,
  * checked before the argument (so not E2BIG for a bad tail), as
  * upstream's fix of 7.2 does.

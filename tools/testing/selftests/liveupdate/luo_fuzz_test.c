@@ -228,6 +228,7 @@ static bool known_errno(int e)
 	switch (e) {
 	case EINVAL: case E2BIG: case ENOTTY: case EBADF: case ENOENT:
 	case EEXIST: case EBUSY: case ENOMEM: case EOPNOTSUPP: case EOVERFLOW:
+	case EACCES:
 		return true;
 	}
 	return false;

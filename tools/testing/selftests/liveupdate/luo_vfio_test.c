@@ -5,6 +5,7 @@
  *
  * lu.case=rig checks the rig in one kernel: the device is bound to
  * vfio-pci, attached to an IOAS, and a memfd is mapped at a fixed IOVA;
+ * IOMMU_IOAS_MAP_FILE gives the device no access its fd does not give;
  * DMA goes RAM to device and back through the IOMMU byte for byte, the
  * liveness and factorial registers work, and a DMA to an IOVA that is
  * not mapped is stopped by the IOMMU (a DMAR fault, nothing written).
@@ -268,6 +269,74 @@ static uint8_t *ram_memfd(int *fdp)
 	return ram;
 }
 
+/* A memfd of RAM_SIZE bytes, populated, with @seals added. */
+static int sealed_memfd(unsigned int seals)
+{
+	int fd = memfd_create("lu-vfio-sealed", MFD_ALLOW_SEALING);
+
+	if (fd < 0 || ftruncate(fd, RAM_SIZE) ||
+	    fallocate(fd, 0, 0, RAM_SIZE) ||
+	    (seals && fcntl(fd, F_ADD_SEALS, seals)))
+		ksft_exit_fail_msg("sealed memfd: %s\n", strerror(errno));
+	return fd;
+}
+
+/*
+ * IOMMU_IOAS_MAP_FILE gives the device no access its fd does not give
+ * (6 results): a read-only fd maps for reading only, a memfd sealed
+ * against writing maps for reading only, and a memfd a device may write
+ * cannot be sealed against writing.
+ */
+static void map_file_access(struct lu_edu *e, int memfd)
+{
+	const uint64_t iova = 0x1000000;
+	char path[64];
+	int fd, err;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", memfd);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		ksft_exit_fail_msg("%s: %s\n", path, strerror(errno));
+	err = lu_edu_map_file_rw(e, fd, 0, RAM_SIZE, iova, true);
+	ksft_test_result(err == -EACCES,
+			 "MAP_FILE writable from a read-only fd is refused: %s\n",
+			 strerror(-err));
+	err = lu_edu_map_file_rw(e, fd, 0, RAM_SIZE, iova, false);
+	if (!err)
+		err = lu_edu_unmap(e, iova, RAM_SIZE);
+	ksft_test_result(!err, "and read-only from it works: %s\n",
+			 strerror(-err));
+	close(fd);
+
+	fd = sealed_memfd(F_SEAL_FUTURE_WRITE);
+	err = lu_edu_map_file_rw(e, fd, 0, RAM_SIZE, iova, true);
+	ksft_test_result(err == -EPERM,
+			 "MAP_FILE writable of a F_SEAL_FUTURE_WRITE memfd is refused: %s\n",
+			 strerror(-err));
+	close(fd);
+	fd = sealed_memfd(F_SEAL_WRITE);
+	err = lu_edu_map_file_rw(e, fd, 0, RAM_SIZE, iova, true);
+	ksft_test_result(err == -EPERM,
+			 "MAP_FILE writable of a F_SEAL_WRITE memfd is refused: %s\n",
+			 strerror(-err));
+	err = lu_edu_map_file_rw(e, fd, 0, RAM_SIZE, iova, false);
+	if (!err)
+		err = lu_edu_unmap(e, iova, RAM_SIZE);
+	ksft_test_result(!err, "and read-only works: %s\n", strerror(-err));
+	close(fd);
+
+	fd = sealed_memfd(0);
+	err = lu_edu_map_file_rw(e, fd, 0, RAM_SIZE, iova, true);
+	if (err)
+		ksft_exit_fail_msg("MAP_FILE: %s\n", strerror(-err));
+	err = fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE) ? -errno : 0;
+	ksft_test_result(err == -EBUSY,
+			 "a memfd the device may write cannot be sealed F_SEAL_WRITE: %s\n",
+			 strerror(-err));
+	lu_edu_unmap(e, iova, RAM_SIZE);
+	close(fd);
+}
+
 static void case_rig(void)
 {
 	struct lu_edu e;
@@ -275,12 +344,13 @@ static void case_rig(void)
 	uint8_t *ram;
 	int fd, err, i;
 
-	ksft_set_plan(5);
+	ksft_set_plan(11);
 	edu_setup(&e);
 	ram = ram_memfd(&fd);
 	err = lu_edu_map(&e, ram, RAM_SIZE, IOVA);
 	if (err)
 		ksft_exit_fail_msg("IOMMU_IOAS_MAP: %s\n", strerror(-err));
+	map_file_access(&e, fd);
 
 	lu_edu_write(&e, 0x04, 0x12345678);
 	live = lu_edu_read(&e, 0x04);

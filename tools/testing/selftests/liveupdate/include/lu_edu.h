@@ -59,6 +59,9 @@ int lu_edu_unmap(struct lu_edu *e, uint64_t iova, uint64_t len);
 /* Map @len bytes of memfd @fd from @start to @iova (IOMMU_IOAS_MAP_FILE). */
 int lu_edu_map_file(struct lu_edu *e, int fd, uint64_t start, uint64_t len,
 		    uint64_t iova);
+/* The same, the device only reading unless @writable. */
+int lu_edu_map_file_rw(struct lu_edu *e, int fd, uint64_t start, uint64_t len,
+		       uint64_t iova, bool writable);
 /* Start a DMA of @len bytes, RAM at @iova to or from the device buffer. */
 void lu_edu_dma_start(struct lu_edu *e, uint64_t iova, uint32_t len,
 		      bool to_ram);

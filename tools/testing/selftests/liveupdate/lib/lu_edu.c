@@ -251,10 +251,16 @@ int lu_edu_set_master(struct lu_edu *e, bool on)
 int lu_edu_map_file(struct lu_edu *e, int fd, uint64_t start, uint64_t len,
 		    uint64_t iova)
 {
+	return lu_edu_map_file_rw(e, fd, start, len, iova, true);
+}
+
+int lu_edu_map_file_rw(struct lu_edu *e, int fd, uint64_t start, uint64_t len,
+		       uint64_t iova, bool writable)
+{
 	struct iommu_ioas_map_file map = {
 		.size = sizeof(map),
 		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
-			 IOMMU_IOAS_MAP_WRITEABLE,
+			 (writable ? IOMMU_IOAS_MAP_WRITEABLE : 0),
 		.ioas_id = e->ioas,
 		.fd = fd,
 		.start = start,
