@@ -5,10 +5,14 @@
 # with exactly one log line, and that kernel boots normally and owns all
 # of its memory.
 #
-# Stage 1 preserves 64 MiB, then spoils the handover as lu.case= says,
-# and kexecs. Stage 2 checks the refusal (status, one "refusing" line,
-# nothing restorable), that all memory can be filled and checked, and
-# that this kernel can itself preserve memory again. Cases:
+# Stage 1, a cold boot, fills all free memory to measure it, preserves
+# 64 MiB, then spoils the handover as lu.case= says, and kexecs. Stage 2
+# checks the refusal (status, one "refusing" line, nothing restorable),
+# that it owns what the cold boot owned (MemTotal within 1%: 64 MiB left
+# reserved would be 13% of this VM's; and filling all free memory, every
+# page checked, gets at least 85% of the cold boot's amount, which moves
+# by up to 6% between boots), and that this kernel can itself preserve
+# memory again. Cases:
 #   compatible  unknown format version        fdt      oversized root FDT
 #   tracker     tracker node outside memory   scratch  scratch outside memory
 #   kho-off     the next kernel runs with kho=off
@@ -45,6 +49,11 @@ status_is() {
 	[ "$status" = "$1" ]
 }
 
+# MiB the last "fill" allocated
+filled_mib() {
+	sed -n 's/.*filled \([0-9]*\) MiB.*/\1/p' "$ctl"
+}
+
 status_refused() {
 	case "$status" in
 	"refused: "*) return 0 ;;
@@ -59,7 +68,9 @@ refusal_lines_are() {
 
 ktap_print_header
 if [ "$(lu_stage)" = 1 ]; then
-	ktap_set_plan 2
+	ktap_set_plan 3
+	ktap_test_result "cold boot: fill all free memory" ctl fill
+	cold="lu.cold_total=$(lu_mem_total) lu.cold_fill=$(filled_mib)"
 	ktap_test_result "preserve 64 MiB" ctl preserve 64 3001
 	case "$case" in
 	kho-off)
@@ -74,10 +85,11 @@ if [ "$(lu_stage)" = 1 ]; then
 		set -- ;;
 	esac
 	[ $KTAP_CNT_FAIL = 0 ] || ktap_finished
-	lu_kexec_next "$@"
+	# shellcheck disable=SC2086
+	lu_kexec_next "$@" $cold
 fi
 
-ktap_set_plan 5
+ktap_set_plan 7
 status=$(cat "$kho/in/status" 2>/dev/null)
 ktap_print_msg "in/status: $status"
 dmesg | grep 'KHO: ' | while read -r line; do ktap_print_msg "$line"; done
@@ -90,6 +102,13 @@ else
 fi
 ktap_test_result "nothing can be restored" ctl_fails verify
 ktap_test_result "all memory is usable" ctl fill
+total=$(lu_mem_total)
+fill=$(filled_mib)
+ktap_print_msg "MemTotal $total KiB, filled $fill MiB; cold boot: $(lu_cmdline_get lu.cold_total) KiB, $(lu_cmdline_get lu.cold_fill) MiB"
+ktap_test_result "MemTotal within 1% of the cold boot's" \
+	lu_within 1 "$total" "$(lu_cmdline_get lu.cold_total)"
+ktap_test_result "filled at least 85% of the cold boot's" \
+	lu_at_least 85 "$fill" "$(lu_cmdline_get lu.cold_fill)"
 if [ "$case" = kho-off ]; then
 	ktap_test_result "preserving is refused when off" \
 		ctl_fails preserve 16 3002

@@ -12,6 +12,9 @@
 #                           LU_KEXEC_LOAD=1, kexec_load() (kexec -l) is
 #                           used instead of kexec_file_load()
 #   lu_loader_type          boot_params.hdr.type_of_loader, as 2 hex digits
+#   lu_mem_total            MemTotal in KiB
+#   lu_within PCT A B       true if A is within PCT percent of B
+#   lu_at_least PCT A B     true if A is at least PCT percent of B
 
 LU_KERNEL_IMAGE=/boot/bzImage
 LU_NEXT_INITRD=/run/initrd.cpio
@@ -27,6 +30,20 @@ lu_cmdline_get() {
 
 lu_stage() {
 	lu_cmdline_get lu.stage || echo 1
+}
+
+lu_mem_total() {
+	awk '/^MemTotal:/ { print $2 }' /proc/meminfo
+}
+
+lu_within() {
+	[ -n "$2" ] && [ -n "$3" ] && [ "$3" -gt 0 ] &&
+		[ $((($2 - $3) * 100)) -le $(($1 * $3)) ] &&
+		[ $((($3 - $2) * 100)) -le $(($1 * $3)) ]
+}
+
+lu_at_least() {
+	[ -n "$2" ] && [ -n "$3" ] && [ $(($2 * 100)) -ge $(($1 * $3)) ]
 }
 
 lu_loader_type() {
