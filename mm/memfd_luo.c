@@ -532,7 +532,9 @@ static int memfd_luo_retrieve(struct liveupdate_file_op_args *args)
 
 	hugetlb = memfd_luo_is_hugetlb(args);
 	huge_format = ser->page_shift > PAGE_SHIFT;
-	if (hugetlb != huge_format) {
+	/* A hugetlb file is made of whole huge pages. */
+	if (hugetlb != huge_format ||
+	    (hugetlb && !IS_ALIGNED(ser->size, 1ULL << ser->page_shift))) {
 		err = -EINVAL;
 		goto err_drop;
 	}
@@ -549,7 +551,8 @@ static int memfd_luo_retrieve(struct liveupdate_file_op_args *args)
 	file->f_mode |= FMODE_LSEEK | FMODE_PREAD | FMODE_PWRITE;
 	file->f_flags |= O_LARGEFILE;
 	inode = file_inode(file);
-	max_order = hugetlb ? ser->page_shift - PAGE_SHIFT : MAX_PAGE_ORDER;
+	/* Larger folios than the page cache holds come from no kernel. */
+	max_order = hugetlb ? ser->page_shift - PAGE_SHIFT : MAX_PAGECACHE_ORDER;
 	npages = DIV_ROUND_UP(ser->size, PAGE_SIZE);
 
 	inode_lock(inode);

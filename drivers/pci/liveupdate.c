@@ -7,7 +7,7 @@
  * DOC: PCI live update
  *
  * The PCI core's part of keeping a device running through a kexec: the
- * device keeps bus mastering (pci_dev->liveupdate, set at freeze) and is
+ * device keeps bus mastering (PCI_DEV_LIVEUPDATE, set at freeze) and is
  * not reset, and the next kernel learns which devices these are from the
  * global object %PCI_LU_COMPATIBLE, preserved with the first such device
  * and handed over as a KHO subtree.
@@ -32,6 +32,8 @@
 #include <linux/pci.h>
 #include <linux/pci_liveupdate.h>
 #include <linux/slab.h>
+
+#include "pci.h"
 
 /*
  * pci_lu_lock protects the outgoing list and subtree. Taken inside LUO's
@@ -99,7 +101,7 @@ int pci_liveupdate_freeze_device(struct pci_dev *pdev)
 		pci_lu_write_fdt();
 		goto out;
 	}
-	pdev->liveupdate = 1;
+	pci_dev_assign_liveupdate(pdev, true);
 out:
 	mutex_unlock(&pci_lu_lock);
 	return err;
@@ -121,7 +123,7 @@ void pci_liveupdate_unfreeze_device(struct pci_dev *pdev)
 		if (pci_lu_devs[i] != pdev)
 			continue;
 		pci_lu_devs[i] = pci_lu_devs[--pci_lu_nr];
-		pdev->liveupdate = 0;
+		pci_dev_assign_liveupdate(pdev, false);
 		break;
 	}
 	if (pci_lu_fdt)
