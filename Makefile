@@ -8,8 +8,13 @@
 #   make demo       build, then run the live update demo in a VM
 #                   (D=kho_demo: the kexec handover demo)
 #   make check      build, then run every test (static checks, KUnit,
-#                   kexec cycles in QEMU); ends with "N passed, N failed"
-#   make test T=x   build, then run the test(s) named x (space separated)
+#                   kexec cycles in QEMU), and the tests of CHECK_SANITIZE
+#                   again on the sanitized kernel (below); ends with
+#                   "N passed, N failed"
+#   make test T=x   build, then run the test(s) named x (space separated;
+#                   NAME@sanitize runs NAME on the sanitized kernel)
+#   make sanitize-kernel  build the test kernel with KASAN, kmemleak,
+#                   UBSAN and KFENCE (build/kernel-sanitize/)
 #   make list       list the tests (config-nokho and config-modular
 #                   build the tree without live update, and modular)
 #   make kernels    build or fetch the other kernels the cross-kernel
@@ -25,6 +30,10 @@
 # version instead of the installed one, under build/base-6.12.N/; the
 # package is downloaded with apt-get once. Without BASE the output is in
 # build/ itself and the base is the newest linux-source-6.12 installed.
+#
+# SANITIZE=1 makes "make check" run every VM test on the sanitized kernel
+# (a kmemleak scan ends every stage; any report or leak fails the test),
+# and "make test" run the tests of T so.
 #
 # Environment: LU_KVM=1 runs the VMs with KVM instead of TCG;
 # LU_TIMEOUT_SCALE=N multiplies every VM timeout; JOBS=N parallel make.
@@ -56,6 +65,15 @@ KCC := $(if $(CCACHE),ccache gcc,gcc)
 KMAKE = $(MAKE) -s -C $(SRC) O=$(KOBJ) ARCH=x86_64 CC="$(KCC)" -j$(JOBS)
 FRAGMENTS := $(VM)/x86_64.config $(TOP)/$(ST)/config $(RELEASE_CFG)
 RUN := LU_BUILD=$(B) $(VM)/run.sh
+SANITIZE ?=
+BZIMAGE_SAN := $(B)/kernel-sanitize/arch/x86/boot/bzImage
+
+# The tests "make check" also runs on the sanitized kernel (it fits in
+# CI's time; SANITIZE=1 runs them all): the devices kept running, the
+# handover refused, memory preserved and restored, hostile user space.
+CHECK_SANITIZE ?= kunit kho kho_bad_tracker kho_off luo_api luo_fuzz \
+	luo_memfd luo_stall luo_vfio_hitless luo_vfio_retrieve \
+	luo_vfio_retrieve_bad luo_vfio_split luo_vfio_bad_iommu luo_kvm_gmem
 
 BZIMAGE := $(KOBJ)/arch/x86/boot/bzImage
 BZIMAGE_ND := $(KOBJ_ND)/arch/x86/boot/bzImage
@@ -63,7 +81,7 @@ INITRAMFS := $(B)/initramfs.cpio
 
 .PHONY: all deps source config kernel headers selftests initramfs demo \
 	check test list bench bench-kernel clean distclean help release \
-	kernels FORCE
+	kernels sanitize-kernel FORCE
 
 all: initramfs
 
@@ -133,12 +151,22 @@ bench-kernel: source $(RELEASE_CFG)
 bench: all bench-kernel
 	@LU_BUILD=$(B) $(VM)/bench.sh
 
-check: all kernels
-	@$(RUN) --all
+sanitize-kernel: all
+	@$(VM)/build-config.sh sanitize
+	@$(VM)/mkinitramfs.sh $(SRC) $(B) $(BZIMAGE_SAN) $(B)/initramfs-sanitize.cpio
+
+ifeq ($(SANITIZE),1)
+check: sanitize-kernel
+	@$(RUN) --all-sanitize
+else
+check: all kernels $(if $(CHECK_SANITIZE),sanitize-kernel)
+	@$(RUN) --all $(addsuffix @sanitize,$(CHECK_SANITIZE))
+endif
 
 # Tests that boot other kernels (lu.kernels=) need them up to date.
-test: all $(if $(filter luo_compat_% luo_cross_% %_modular,$(T)),kernels)
-	@$(RUN) $(T)
+test: all $(if $(filter luo_compat_% luo_cross_% %_modular,$(T)),kernels) \
+	$(if $(or $(filter %@sanitize,$(T)),$(filter 1,$(SANITIZE))),sanitize-kernel)
+	@$(RUN) $(if $(filter 1,$(SANITIZE)),$(addsuffix @sanitize,$(filter-out %@sanitize,$(T))) $(filter %@sanitize,$(T)),$(T))
 
 list:
 	@$(RUN) --list

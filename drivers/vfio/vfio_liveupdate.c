@@ -14,7 +14,9 @@
  * Intel IOMMU live update). Preserve refuses a device whose IOMMU cannot
  * do that (EOPNOTSUPP), one that shares its IOMMU group or domain or is
  * in a session already (EBUSY) and a file not bound to an iommufd
- * (EINVAL).
+ * (EINVAL). Once preserved, and until unpreserved, the device's domain
+ * and mappings are fixed: attaching or detaching the device, and the
+ * ioctls of its iommufd that change objects or mappings, fail with EBUSY.
  * Freeze, inside reboot(), hands the translation over and fails the
  * reboot (EBUSY) if the device maps memory that is not preserved.
  *
@@ -79,6 +81,27 @@ static void vfio_lu_unclaim(struct device *dev)
 	mutex_unlock(&vfio_lu_lock);
 }
 
+/**
+ * vfio_liveupdate_claimed - is a device preserved in a session?
+ * @device: the device
+ *
+ * Its domain must then stay as preserve saw it: attaching or detaching it
+ * fails with -EBUSY. Called with @device's dev_set lock held, which
+ * preserve takes to claim it.
+ *
+ * Return: true if it is.
+ */
+bool vfio_liveupdate_claimed(struct vfio_device *device)
+{
+	bool ret;
+
+	lockdep_assert_held(&device->dev_set->lock);
+	mutex_lock(&vfio_lu_lock);
+	ret = xa_load(&vfio_lu_devices, (unsigned long)device->dev);
+	mutex_unlock(&vfio_lu_lock);
+	return ret;
+}
+
 static bool vfio_lu_can_preserve(struct liveupdate_file_handler *handler,
 				 struct file *file)
 {
@@ -99,15 +122,26 @@ static int vfio_lu_preserve(struct liveupdate_file_op_args *args)
 		return -EOPNOTSUPP;
 	if (!READ_ONCE(df->access_granted) || !df->iommufd)
 		return -EINVAL;
+	/*
+	 * From here until unpreserve the device's domain and its mappings
+	 * stay as they are: attach and detach (under dev_set->lock, as the
+	 * check and the claim) and the iommufd's ioctls that change
+	 * mappings (iommufd_ctx_lu_hold()) fail with EBUSY, so that freeze
+	 * hands over tables nobody changes or frees.
+	 */
+	mutex_lock(&df->device->dev_set->lock);
 	err = iommu_liveupdate_check_device(dev);
+	if (!err)
+		err = vfio_lu_claim(dev);
+	mutex_unlock(&df->device->dev_set->lock);
 	if (err)
 		return err;
-	err = vfio_lu_claim(dev);
-	if (err)
-		return err;
-	err = iommu_liveupdate_get();
+	err = iommufd_ctx_lu_hold(df->iommufd);
 	if (err)
 		goto err_unclaim;
+	err = iommu_liveupdate_get();
+	if (err)
+		goto err_release;
 	err = pci_liveupdate_get();
 	if (err)
 		goto err_put_iommu;
@@ -130,6 +164,8 @@ err_put:
 	pci_liveupdate_put();
 err_put_iommu:
 	iommu_liveupdate_put();
+err_release:
+	iommufd_ctx_lu_release(df->iommufd);
 err_unclaim:
 	vfio_lu_unclaim(dev);
 	return err;
@@ -142,6 +178,7 @@ static void vfio_lu_unpreserve(struct liveupdate_file_op_args *args)
 	kho_unpreserve_free(args->private_data);
 	pci_liveupdate_put();
 	iommu_liveupdate_put();
+	iommufd_ctx_lu_release(df->iommufd);
 	vfio_lu_unclaim(df->device->dev);
 }
 

@@ -73,8 +73,15 @@
  * the file is not bound to an iommufd (EINVAL), when the device is not
  * attached to a paging domain (EOPNOTSUPP) and when it shares its IOMMU
  * group (EBUSY). A device mapping memory that is not preserved fails the
- * reboot (EBUSY) with the session intact; once that is unmapped, the
- * update goes through and the device keeps doing DMA.
+ * reboot (EBUSY) with the session intact; its mappings cannot change
+ * while it is preserved (unmapping is EBUSY), and once that memory is
+ * preserved too, the update goes through and the device keeps doing DMA.
+ *
+ * lu.case=race does the hitless stage 1 while two threads detach and
+ * attach the device and map and unmap part of its memfd in its IOAS, in a
+ * loop: preserving the device file succeeds, and from then on every such
+ * change fails with EBUSY while the device does DMA, through the reboot,
+ * with the threads still trying; stage 2 is the hitless one.
  *
  * lu.case=bad-iommu and lu.case=bad-pci do the same stage 1, but the
  * IOMMU's or the PCI core's part of the handover arrives in a format the
@@ -86,6 +93,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -514,6 +522,122 @@ static void case_hitless_stage1(const char *corrupt)
 	if (corrupt)
 		kho_test_ctl(corrupt);
 	/* In flight through the reboot: the device writes 100 ms later. */
+	lu_edu_dma_start(&e, IOVA + PAGE(16), LU_EDU_DMA_MAX, true);
+	lu_kexec_next(NULL);
+}
+
+/*
+ * lu.case=race: threads change the device's domain (detach, attach) and
+ * its IOAS's mappings (map, unmap, in the preserved memfd, at an IOVA of
+ * their own) in a loop while preserve succeeds and the reboot follows.
+ * Once preserve has returned, every such change must fail with EBUSY:
+ * the tables the reboot hands over are the ones preserve saw.
+ */
+struct race {
+	struct lu_edu *e;
+	uint8_t *ram;
+	bool preserved;			/* read and set atomically */
+	unsigned long ops;		/* changes tried */
+	unsigned long after;		/* of those, after preserve */
+	unsigned long let_through;	/* after preserve, and succeeded */
+	int last_err;			/* the last error after preserve */
+};
+
+#define RACE_IOVA	(IOVA + RAM_SIZE)
+
+static void race_count(struct race *r, bool was_preserved, int err)
+{
+	__atomic_add_fetch(&r->ops, 1, __ATOMIC_RELAXED);
+	if (!was_preserved)
+		return;
+	__atomic_add_fetch(&r->after, 1, __ATOMIC_RELAXED);
+	if (!err)
+		__atomic_add_fetch(&r->let_through, 1, __ATOMIC_RELAXED);
+	else
+		r->last_err = err;
+}
+
+static void *race_map(void *arg)
+{
+	struct race *r = arg;
+
+	for (;;) {	/* until the reboot */
+		bool was = __atomic_load_n(&r->preserved, __ATOMIC_ACQUIRE);
+		int err = lu_edu_map(r->e, r->ram, PAGE(4), RACE_IOVA);
+
+		race_count(r, was, err);
+		was = __atomic_load_n(&r->preserved, __ATOMIC_ACQUIRE);
+		err = lu_edu_unmap(r->e, RACE_IOVA, PAGE(4));
+		race_count(r, was, err);
+	}
+	return NULL;
+}
+
+static void *race_attach(void *arg)
+{
+	struct vfio_device_detach_iommufd_pt detach = {
+		.argsz = sizeof(detach),
+	};
+	struct race *r = arg;
+
+	for (;;) {	/* until the reboot */
+		struct vfio_device_attach_iommufd_pt attach = {
+			.argsz = sizeof(attach), .pt_id = r->e->ioas,
+		};
+		bool was = __atomic_load_n(&r->preserved, __ATOMIC_ACQUIRE);
+		int err = ioctl(r->e->dev, VFIO_DEVICE_DETACH_IOMMUFD_PT,
+				&detach) ? -errno : 0;
+
+		race_count(r, was, err);
+		was = __atomic_load_n(&r->preserved, __ATOMIC_ACQUIRE);
+		err = ioctl(r->e->dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach) ?
+		      -errno : 0;
+		race_count(r, was, err);
+	}
+	return NULL;
+}
+
+static void case_race_stage1(void)
+{
+	struct race r = {};
+	pthread_t map, attach;
+	int luo, session, fd, err, tries;
+	struct lu_edu e;
+
+	ksft_set_plan(4);
+	r.ram = edu_load(&e, &fd);
+	r.e = &e;
+	luo = luo_open();
+	session = luo_create_session(luo, "dev");
+	luo_preserve_fd(session, fd, 1);
+	if (pthread_create(&map, NULL, race_map, &r) ||
+	    pthread_create(&attach, NULL, race_attach, &r))
+		ksft_exit_fail_msg("pthread_create failed\n");
+
+	/* Detached at that moment: EOPNOTSUPP; try again. */
+	for (tries = 1; tries < 10000; tries++) {
+		err = __luo_preserve_fd(session, e.dev, 2);
+		if (!err || (err != -EOPNOTSUPP && err != -EBUSY))
+			break;
+	}
+	__atomic_store_n(&r.preserved, !err, __ATOMIC_RELEASE);
+	ksft_test_result(!err, "preserved while its domain and mappings change (%d tries): %s\n",
+			 tries, strerror(-err));
+	if (err)
+		ksft_exit_fail();
+	/* Let the threads try for a while. */
+	while (__atomic_load_n(&r.after, __ATOMIC_RELAXED) < 2000)
+		usleep(10000);
+	ksft_test_result(!r.let_through,
+			 "after preserve, %lu of %lu domain and mapping changes got through (last error: %s)\n",
+			 r.let_through, r.after, strerror(-r.last_err));
+	ksft_test_result(r.last_err == -EBUSY, "they fail with EBUSY\n");
+	ksft_test_result(lu_edu_dma(&e, IOVA, LU_EDU_DMA_MAX, false) == 0,
+			 "the device still does DMA through its domain\n");
+	if (ksft_get_fail_cnt())
+		ksft_exit_fail();
+
+	/* In flight through the reboot, with the threads still trying. */
 	lu_edu_dma_start(&e, IOVA + PAGE(16), LU_EDU_DMA_MAX, true);
 	lu_kexec_next(NULL);
 }
@@ -1030,7 +1154,7 @@ static void case_refuse_stage1(void)
 	struct lu_edu e, g;
 	char bdf[16];
 
-	ksft_set_plan(7);
+	ksft_set_plan(8);
 	luo = luo_open();
 	session = luo_create_session(luo, "dev");
 
@@ -1079,7 +1203,12 @@ static void case_refuse_stage1(void)
 	ksft_test_result(kmsg_has("DMA to memory that is not preserved"),
 			 "and says why\n");
 	err = lu_edu_unmap(&e, IOVA + RAM_SIZE, RAM_SIZE);
-	ksft_test_result(!err, "unmapped it: %s\n", strerror(-err));
+	ksft_test_result(err == -EBUSY,
+			 "its mappings cannot change while it is preserved: %s\n",
+			 strerror(-err));
+	err = __luo_preserve_fd(session, extra_fd, 3);
+	ksft_test_result(!err, "preserving that memfd too: %s\n",
+			 strerror(-err));
 	if (ksft_get_fail_cnt())
 		ksft_exit_fail();
 	lu_kexec_next(NULL);
@@ -1250,6 +1379,8 @@ static void stage1(void)
 		case_retrieve_stage1();
 	if (!strcmp(lu_case, "shared"))
 		case_shared();
+	if (!strcmp(lu_case, "race"))
+		case_race_stage1();
 	if (!strcmp(lu_case, "bad-iommu"))
 		case_hitless_stage1("corrupt subtree:intel-iommu");
 	if (!strcmp(lu_case, "bad-pci"))
@@ -1260,7 +1391,7 @@ static void stage1(void)
 static void stage2(void)
 {
 	ksft_print_header();
-	if (!strcmp(lu_case, "hitless"))
+	if (!strcmp(lu_case, "hitless") || !strcmp(lu_case, "race"))
 		case_hitless_stage2();
 	if (!strcmp(lu_case, "refuse"))
 		case_refuse_stage2();

@@ -48,6 +48,12 @@ int __lu_kexec_reboot(void);
  * reboot, which no later stage can read.
  */
 void lu_expect_log(const char *text);
+/*
+ * The harness's kmemleak scan (/lu/leak-scan) at the end of a stage: on
+ * a kernel with kmemleak, a leak it finds fails the test. lu_kexec_next()
+ * runs it first.
+ */
+void lu_leak_scan(void);
 void lu_kexec_next(const char *extra) __noreturn;
 int __lu_boot_loader_type(void);
 int lu_boot_loader_type(void);

@@ -199,6 +199,13 @@ void lu_expect_log(const char *text)
 	fflush(stdout);
 }
 
+void lu_leak_scan(void)
+{
+	fflush(stdout);
+	if (!access("/lu/leak-scan", X_OK) && system("/lu/leak-scan"))
+		ksft_print_msg("/lu/leak-scan failed\n");
+}
+
 /* Reboot into the loaded kernel; returns only on failure, with -errno. */
 int __lu_kexec_reboot(void)
 {
@@ -216,8 +223,11 @@ int __lu_kexec_reboot(void)
 
 void lu_kexec_next(const char *extra)
 {
-	int ret = __lu_kexec_load_next(extra);
 	char image[256] = "?";
+	int ret;
+
+	lu_leak_scan();
+	ret = __lu_kexec_load_next(extra);
 
 	lu_next_image(image, sizeof(image));
 	if (ret)

@@ -71,6 +71,8 @@ lu_kexec_next() {
 			--command-line="$next"; then
 		ktap_exit_fail_msg "kexec $mode -l $LU_KERNEL_IMAGE failed"
 	fi
+	# The harness's kmemleak scan, on kernels that have kmemleak.
+	[ -x /lu/leak-scan ] && /lu/leak-scan
 	ktap_print_msg "stage $(lu_stage): rebooting into the next kernel with kexec -e"
 	sync
 	kexec -e

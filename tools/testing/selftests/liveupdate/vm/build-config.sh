@@ -9,6 +9,7 @@
 #
 #   nokho    kexec handover and live update off, everything they touch on
 #   modular  modules on; KVM, VFIO and iommufd built as modules
+#   sanitize KASAN, kmemleak, UBSAN and KFENCE (make check SANITIZE=1)
 #
 # Usage: build-config.sh NAME  (LU_BUILD: the build directory, JOBS)
 
@@ -24,7 +25,7 @@ obj=$build/kernel-$name
 log=$build/kernel-$name-build.log
 
 if [ -z "$name" ] || [ ! -f "$frag" ]; then
-	echo "Usage: $0 nokho|modular" >&2
+	echo "Usage: $0 nokho|modular|sanitize" >&2
 	exit 2
 fi
 [ -d "$src" ] || { echo "Error: no prepared source in $src (run make)" >&2; exit 1; }

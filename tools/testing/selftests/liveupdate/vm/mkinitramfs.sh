@@ -57,6 +57,7 @@ fi
 		echo "file $lib $real 0755 0 0"
 	done
 	echo "file /lu/tests.list $here/tests 0644 0 0"
+	echo "file /lu/leak-scan $here/leak-scan 0755 0 0"
 	echo "file /lu/tests/kselftest/ktap_helpers.sh $src/tools/testing/selftests/kselftest/ktap_helpers.sh 0644 0 0"
 	for t in "$build"/selftests/*; do
 		[ -f "$t" ] && [ -x "$t" ] &&

@@ -11,7 +11,13 @@
 # never reached or a failing test program fails the test and prints the
 # tail of its log.
 #
-# Usage: run.sh --all | --list | --demo NAME | NAME...
+# Usage: run.sh --all [NAME@sanitize...] | --all-sanitize | --list |
+#               --demo NAME | NAME[@sanitize]...
+# NAME@sanitize runs test NAME on the kernel built with KASAN, kmemleak,
+# UBSAN and KFENCE (build-config.sh sanitize; its log in
+# build/logs-sanitize/), with three times its timeout; --all-sanitize
+# runs every VM test so. A sanitizer report or a memory leak found by
+# the kmemleak scan at the end of every stage fails the test.
 # Environment:
 #   LU_KVM=1            use KVM (-accel kvm -cpu host) instead of TCG
 #   LU_TIMEOUT_SCALE=N  multiply every VM timeout by N (default 1)
@@ -25,6 +31,7 @@ build=${LU_BUILD:-$top/build}
 kernel=$build/kernel/arch/x86/boot/bzImage
 initrd=$build/initramfs.cpio
 logs=$build/logs
+variant=
 list=$here/tests
 scale=${LU_TIMEOUT_SCALE:-1}
 
@@ -57,6 +64,37 @@ find_test() {
 	return 1
 }
 
+# NAME or NAME@sanitize: the test's index, with the suffix kept.
+find_sel() {
+	local i
+
+	i=$(find_test "${1%@sanitize}") || return 1
+	case "$1" in
+	*@sanitize)
+		case "${T_KIND[$i]}" in
+		vm|kunit) ;;
+		*) return 1 ;;
+		esac
+		echo "$i@sanitize" ;;
+	*) echo "$i" ;;
+	esac
+}
+
+# Switch to the normal test kernel, or to the sanitized one.
+use_variant() {
+	variant=$1
+	if [ "$variant" = sanitize ]; then
+		kernel=$build/kernel-sanitize/arch/x86/boot/bzImage
+		initrd=$build/initramfs-sanitize.cpio
+		logs=$build/logs-sanitize
+	else
+		kernel=$build/kernel/arch/x86/boot/bzImage
+		initrd=$build/initramfs.cpio
+		logs=$build/logs
+	fi
+	mkdir -p "$logs"
+}
+
 demo=0
 sel=()
 case "${1:-}" in
@@ -68,10 +106,21 @@ case "${1:-}" in
 	exit 0
 	;;
 --all)
+	shift
 	for i in "${!T_NAME[@]}"; do
 		case "${T_KIND[$i]}" in
 		demo|bench) ;;
 		*) sel+=("$i") ;;
+		esac
+	done
+	for n in "$@"; do
+		sel+=("$(find_sel "$n")") || die "no test named '$n' (see: make list)"
+	done
+	;;
+--all-sanitize)
+	for i in "${!T_NAME[@]}"; do
+		case "${T_KIND[$i]}" in
+		vm|kunit) sel+=("$i@sanitize") ;;
 		esac
 	done
 	;;
@@ -85,8 +134,7 @@ case "${1:-}" in
 	;;
 *)
 	for n in "$@"; do
-		i=$(find_test "$n") || die "no test named '$n' (see: make list)"
-		sel+=("$i")
+		sel+=("$(find_sel "$n")") || die "no test named '$n' (see: make list)"
 	done
 	;;
 esac
@@ -113,6 +161,13 @@ need_vm() {
 vm_boot() {
 	local name=$1 mem=$2 tmo=$(($3 * scale)) log=$4 extra=$5
 	local qemu_extra=() append="console=ttyS0 panic=-1 oops=panic"
+
+	# KASAN's shadow (1/8 of memory) comes out of a kexec'd kernel's
+	# scratch memory too; checks make the VM slower.
+	if [ "$variant" = sanitize ]; then
+		append="$append kho_scratch=30%"
+		tmo=$((tmo * 3))
+	fi
 
 	append="$append lu.test=$name lu.stage=1"
 	[ "$name" = kunit ] && append="$append kunit.enable=1"
@@ -181,7 +236,7 @@ clean_log() {
 # Kernel messages that mean the kernel is broken, whatever the test said.
 kernel_trouble() {
 	clean_log "$1" | grep -m1 -E \
-		'Kernel panic|BUG:|Oops|WARNING: |general protection fault|Unable to handle|UBSAN:|KASAN:|kernel BUG at|INFO: task .* blocked|rcu: INFO: .* stall|inconsistent lock state|possible recursive locking|circular locking dependency|hung_task|trying to register non-static key|suspicious RCU usage'
+		'Kernel panic|BUG:|Oops|WARNING: |general protection fault|Unable to handle|UBSAN:|KASAN:|kernel BUG at|INFO: task .* blocked|rcu: INFO: .* stall|inconsistent lock state|possible recursive locking|circular locking dependency|hung_task|trying to register non-static key|suspicious RCU usage|suspected memory leak|unreferenced object 0x'
 }
 
 # --- KTAP output ---------------------------------------------------------
@@ -197,11 +252,13 @@ show_tail() {
 }
 
 result() {	# result ok|fail|skip NAME [REASON]
+	local tag=${variant:+@$variant}
+
 	num=$((num + 1))
 	case "$1" in
-	ok)	echo "ok $num $2"; passed=$((passed + 1)) ;;
-	skip)	echo "ok $num $2 # SKIP ${3:-}"; skipped=$((skipped + 1)) ;;
-	*)	echo "not ok $num $2${3:+ # $3}"; failed=$((failed + 1)) ;;
+	ok)	echo "ok $num $2$tag"; passed=$((passed + 1)) ;;
+	skip)	echo "ok $num $2$tag # SKIP ${3:-}"; skipped=$((skipped + 1)) ;;
+	*)	echo "not ok $num $2$tag${3:+ # $3}"; failed=$((failed + 1)) ;;
 	esac
 }
 
@@ -283,6 +340,10 @@ run_vm() {
 	local i=$1 name=${T_NAME[$1]} log=$logs/${T_NAME[$1]}.log qrc why rc
 
 	need_vm
+	if [ "$variant" = sanitize ] && [[ " ${T_EXTRA[$i]} " == *" lu.kernels="* ]]; then
+		result skip "$name" "it boots the kernels of lu.kernels=, not the sanitized one"
+		return
+	fi
 	vm_boot "$name" "${T_MEM[$i]}" "${T_TIMEOUT[$i]}" "$log" "${T_EXTRA[$i]}"
 	qrc=$?
 	if [ $qrc = 200 ]; then		# a kernel of lu.kernels= is missing
@@ -344,7 +405,7 @@ run_kunit() {
 		case $s in
 		ok) result ok "$n" ;;
 		skip) result skip "$n" ;;
-		*) result fail "$n" "see build/logs/kunit.log" ;;
+		*) result fail "$n" "see ${log#"$top"/}" ;;
 		esac
 	done <<< "$parsed"
 }
@@ -355,7 +416,14 @@ mkdir -p "$logs"
 echo "KTAP version 1"
 [ -f "$build/BASE_VERSION" ] && echo "# base: $(cat "$build/BASE_VERSION")"
 echo "# accel: ${accel%% -cpu*}; tests: ${#sel[@]}"
-for i in "${sel[@]}"; do
+for s in "${sel[@]}"; do
+	i=${s%@*}
+	if [ "$s" != "$i" ]; then
+		use_variant "${s#*@}"
+		[ -f "$kernel" ] || die "no sanitized kernel at $kernel (run make sanitize-kernel)"
+	else
+		use_variant ""
+	fi
 	start=$(date +%s)
 	case "${T_KIND[$i]}" in
 	static) run_static "${T_NAME[$i]}" ;;
@@ -364,7 +432,7 @@ for i in "${sel[@]}"; do
 	bench) die "${T_NAME[$i]} is run by make bench" ;;
 	*) die "test ${T_NAME[$i]}: unknown kind ${T_KIND[$i]}" ;;
 	esac
-	echo "# ${T_NAME[$i]}: $(($(date +%s) - start)) s"
+	echo "# ${T_NAME[$i]}${variant:+@$variant}: $(($(date +%s) - start)) s"
 done
 echo "1..$num"
 summary="$passed passed, $failed failed"
