@@ -19,7 +19,10 @@
  * DMA the kernel does not expect. If the list itself cannot be read, the
  * devices the IOMMU took over are stopped, their adopted translation
  * ended, and they are reset. Either way one line says why; the rest of
- * the handover goes on.
+ * the handover goes on. With no list at all, or one that cannot be read,
+ * the endpoints the IOMMU found still bus mastering and blocked (a kernel
+ * that kept them running handed nothing over that this one accepted) are
+ * stopped and reset too, unless a driver has taken them over.
  */
 
 #define pr_fmt(fmt) "pci_lu: " fmt
@@ -248,6 +251,34 @@ static void pci_lu_stop(u16 segment, u8 bus, u8 devfn, const char *why)
 	pci_dev_put(pdev);
 }
 
+/*
+ * Stop the devices the IOMMU found still bus mastering with nothing that
+ * vouches for their DMA (no PCI state handed over): endpoints only (a
+ * bridge's reset would reset what is behind it), and not once a driver
+ * has bound (it has taken the device over).
+ */
+static void pci_lu_stop_strays(void)
+{
+	u32 ids[PCI_LU_MAX_DEVICES];
+	unsigned int i, n;
+
+	n = iommu_liveupdate_stray_devices(ids, ARRAY_SIZE(ids));
+	for (i = 0; i < n; i++) {
+		struct pci_dev *pdev;
+		bool stop;
+
+		pdev = pci_get_domain_bus_and_slot(ids[i] >> 16,
+						   (ids[i] >> 8) & 0xff,
+						   ids[i] & 0xff);
+		stop = pdev && !pdev->subordinate && !pdev->dev.driver;
+		pci_dev_put(pdev);
+		if (stop)
+			pci_lu_stop(ids[i] >> 16, (ids[i] >> 8) & 0xff,
+				    ids[i] & 0xff,
+				    "left running with no state handed over");
+	}
+}
+
 static int __init pci_lu_boot(void)
 {
 	const struct pci_lu_dev_ser *devs = NULL;
@@ -259,8 +290,10 @@ static int __init pci_lu_boot(void)
 	u32 ids[PCI_LU_MAX_DEVICES];
 	int len = 0;
 
-	if (kho_retrieve_subtree(PCI_LU_SUBTREE, &phys))
+	if (kho_retrieve_subtree(PCI_LU_SUBTREE, &phys)) {
+		pci_lu_stop_strays();
 		return 0;
+	}
 	folio = kho_restore_folio(phys);
 	fdt = folio ? folio_address(folio) : NULL;
 	if (!fdt)
@@ -281,6 +314,7 @@ static int __init pci_lu_boot(void)
 		for (i = 0; i < n; i++)
 			pci_lu_stop(ids[i] >> 16, (ids[i] >> 8) & 0xff,
 				    ids[i] & 0xff, "not in the PCI state");
+		pci_lu_stop_strays();
 		goto out;
 	}
 	for (i = 0; i < len / sizeof(*devs); i++) {

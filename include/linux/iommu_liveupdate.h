@@ -22,6 +22,7 @@ int iommu_liveupdate_freeze_device(struct device *dev);
 void iommu_liveupdate_unfreeze_device(struct device *dev);
 bool iommu_liveupdate_adopted(u16 segment, u8 bus, u8 devfn);
 unsigned int iommu_liveupdate_adopted_devices(u32 *ids, unsigned int max);
+unsigned int iommu_liveupdate_stray_devices(u32 *ids, unsigned int max);
 void iommu_liveupdate_release_device(u16 segment, u8 bus, u8 devfn);
 void iommu_liveupdate_finish(void);
 struct iommu_domain *iommu_liveupdate_adopt_domain(struct device *dev);
@@ -53,6 +54,12 @@ static inline bool iommu_liveupdate_adopted(u16 segment, u8 bus, u8 devfn)
 
 static inline unsigned int iommu_liveupdate_adopted_devices(u32 *ids,
 							    unsigned int max)
+{
+	return 0;
+}
+
+static inline unsigned int iommu_liveupdate_stray_devices(u32 *ids,
+							 unsigned int max)
 {
 	return 0;
 }

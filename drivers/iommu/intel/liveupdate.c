@@ -32,9 +32,11 @@
  * was not adopted is blocked too, until a domain is attached to it or its
  * driver maps DMA (attach is deferred, as after kdump). Every other device
  * behind the unit, the disk or NIC next to a preserved device, gets its
- * domain at probe as after a cold boot. A subtree that cannot be read
- * leaves such units on with empty tables (the devices still bus mastering
- * blocked) after one error line.
+ * domain at probe as after a cold boot. A subtree that cannot be read,
+ * or none at all on a unit found translating (the handover refused, or
+ * kho=off), leaves such units on with empty tables after one error line:
+ * the devices still bus mastering are blocked, and the PCI core stops
+ * and resets them.
  *
  * The adopted translation lasts until the device's file is finished in
  * its session, or until any domain is attached to the device: then its
@@ -142,6 +144,13 @@ static unsigned int ilu_in_count;
 static struct folio *ilu_in_fdt;
 static bool ilu_in_parsed;
 static bool ilu_in_refused;
+/*
+ * Devices found bus mastering at probe behind a unit that kept
+ * translating, without an adopted translation: blocked, and stopped by
+ * the PCI core when nothing vouches for them. Under ilu_lock.
+ */
+static u32 ilu_stray[INTEL_IOMMU_LU_MAX_DEVICES];
+static unsigned int ilu_stray_nr;
 
 /* Outgoing: preserve a page, counted; remember it for @d. */
 static int ilu_page_get(struct ilu_dev *d, phys_addr_t phys)
@@ -455,15 +464,21 @@ bool __init intel_iommu_lu_keeps_translation(struct intel_iommu *iommu)
 
 	if (!ilu_in_parsed) {
 		ilu_in_parsed = true;
+		/*
+		 * Only a kernel that kept a device running leaves translation
+		 * on at a kexec: without its state (the handover refused, or
+		 * kho=off), what the unit translates is unknown.
+		 */
 		if (kho_retrieve_subtree(INTEL_IOMMU_LU_SUBTREE, &phys))
-			return false;
-		ilu_in_fdt = kho_restore_folio(phys);
+			why = "not handed over: the handover was refused, or KHO is off";
+		else
+			ilu_in_fdt = kho_restore_folio(phys);
 		fdt = ilu_in_fdt ? folio_address(ilu_in_fdt) : NULL;
-		if (!fdt)
+		if (!why && !fdt)
 			why = "its blob is not preserved";
-		else if (fdt_check_header(fdt) || fdt_totalsize(fdt) > PAGE_SIZE)
+		else if (!why && (fdt_check_header(fdt) || fdt_totalsize(fdt) > PAGE_SIZE))
 			why = "its blob is not an FDT";
-		else if (fdt_node_check_compatible(fdt, 0, INTEL_IOMMU_LU_COMPATIBLE))
+		else if (!why && fdt_node_check_compatible(fdt, 0, INTEL_IOMMU_LU_COMPATIBLE))
 			why = "unknown format";
 		p = why ? NULL : fdt_getprop(fdt, 0, "devices", &len);
 		if (!why && (!p || len % sizeof(*ilu_in_devs) ||
@@ -734,8 +749,40 @@ bool intel_iommu_lu_defers_attach(struct device_domain_info *info)
 	if (!dev_is_pci(info->dev) ||
 	    pci_read_config_word(to_pci_dev(info->dev), PCI_COMMAND, &cmd))
 		return true;
-	return cmd & PCI_COMMAND_MASTER;
+	if (!(cmd & PCI_COMMAND_MASTER))
+		return false;
+	mutex_lock(&ilu_lock);
+	if (ilu_stray_nr < ARRAY_SIZE(ilu_stray))
+		ilu_stray[ilu_stray_nr++] = (u32)info->segment << 16 |
+					    info->bus << 8 | info->devfn;
+	mutex_unlock(&ilu_lock);
+	dev_info(info->dev, "left bus mastering by the previous kernel: blocked until a domain is attached\n");
+	return true;
 }
+
+/**
+ * iommu_liveupdate_stray_devices - list the devices found doing DMA with
+ *				    no adopted translation
+ * @ids: filled with (segment << 16) | (bus << 8) | devfn of each
+ * @max: room in @ids
+ *
+ * Devices the previous kernel left bus mastering behind a unit that kept
+ * translating, whose translation this kernel did not adopt: the IOMMU
+ * blocks them. The PCI core stops them when nothing vouches for them.
+ *
+ * Return: the number of entries filled.
+ */
+unsigned int iommu_liveupdate_stray_devices(u32 *ids, unsigned int max)
+{
+	unsigned int n;
+
+	mutex_lock(&ilu_lock);
+	n = min(max, ilu_stray_nr);
+	memcpy(ids, ilu_stray, n * sizeof(*ids));
+	mutex_unlock(&ilu_lock);
+	return n;
+}
+EXPORT_SYMBOL_GPL(iommu_liveupdate_stray_devices);
 
 /**
  * iommu_liveupdate_adopted - is a device's DMA still translated by tables

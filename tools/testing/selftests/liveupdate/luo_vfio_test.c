@@ -83,6 +83,12 @@
  * change fails with EBUSY while the device does DMA, through the reboot,
  * with the threads still trying; stage 2 is the hitless one.
  *
+ * lu.case=kho-refused and lu.case=kho-off do the same stage 1, but the
+ * next kernel refuses the whole handover (an unknown format) or runs with
+ * kho=off: it keeps the IOMMU on with empty tables, the PCI core stops the
+ * device, and its DMA faults instead of reaching the physical address
+ * equal to its IOVA.
+ *
  * lu.case=bad-iommu and lu.case=bad-pci do the same stage 1, but the
  * IOMMU's or the PCI core's part of the handover arrives in a format the
  * next kernel does not know (the KHO test interface overwrites it at
@@ -121,6 +127,8 @@ static char lu_case[16];
 static bool huge;
 /* lu.case=split: the memfd in a session of its own, "mem" */
 static bool split;
+/* lu.case=kho-off: the next kernel's extra command line */
+static const char *next_extra;
 
 static void fill(uint8_t *p, size_t len, uint32_t seed)
 {
@@ -523,7 +531,7 @@ static void case_hitless_stage1(const char *corrupt)
 		kho_test_ctl(corrupt);
 	/* In flight through the reboot: the device writes 100 ms later. */
 	lu_edu_dma_start(&e, IOVA + PAGE(16), LU_EDU_DMA_MAX, true);
-	lu_kexec_next(NULL);
+	lu_kexec_next(next_extra);
 }
 
 /*
@@ -738,6 +746,45 @@ static void case_hitless_stage2(void)
 	err = ftruncate(fd, RAM_SIZE / 2) ? -errno : 0;
 	ksft_test_result(!err, "after finish the memfd is the VMM's: %s\n",
 			 strerror(-err));
+	ksft_finished();
+}
+
+/*
+ * Stage 2 of lu.case=kho-refused and lu.case=kho-off: this kernel has no
+ * handover it can use, and the device was left doing DMA with the IOMMU
+ * translating. The IOMMU stays on with empty tables, the PCI core stops
+ * the device, and its DMA never reaches the physical address equal to
+ * its IOVA: the IOMMU reports the fault at that IOVA.
+ */
+static void case_norestore_stage2(void)
+{
+	const uint64_t iova = IOVA + PAGE(80);
+	char what[64];
+	struct lu_edu e;
+	uint16_t cmd;
+	int err, i;
+
+	ksft_set_plan(4);
+	ksft_test_result(kmsg_count("IOMMU state refused (not handed over") == 1,
+			 "one line: no IOMMU state, translation stays on\n");
+	ksft_test_result(kmsg_has("left running with no state handed over"),
+			 "the device was stopped\n");
+	edu_sysfs(&e);
+	err = lu_edu_command(&e, &cmd);
+	ksft_test_result(!err && !(cmd & 0x4), "bus mastering off (0x%04x)\n",
+			 cmd);
+
+	snprintf(what, sizeof(what), "fault addr 0x%llx ",
+		 (unsigned long long)iova);
+	err = lu_edu_set_master(&e, true);
+	if (!err)
+		err = lu_edu_dma(&e, iova, LU_EDU_DMA_MAX, true);
+	for (i = 0; i < 100 && !kmsg_has(what); i++)
+		usleep(10000);
+	lu_edu_set_master(&e, false);
+	ksft_test_result(!err && i < 100,
+			 "with bus mastering on again, the IOMMU blocks its DMA to IOVA 0x%llx\n",
+			 (unsigned long long)iova);
 	ksft_finished();
 }
 
@@ -1383,6 +1430,10 @@ static void stage1(void)
 		case_race_stage1();
 	if (!strcmp(lu_case, "bad-iommu"))
 		case_hitless_stage1("corrupt subtree:intel-iommu");
+	if (!strcmp(lu_case, "kho-refused"))
+		case_hitless_stage1("corrupt compatible");
+	if (!strcmp(lu_case, "kho-off"))
+		case_hitless_stage1(NULL);
 	if (!strcmp(lu_case, "bad-pci"))
 		case_hitless_stage1("corrupt subtree:pci");
 	ksft_exit_fail_msg("unknown lu.case=%s\n", lu_case);
@@ -1407,6 +1458,8 @@ static void stage2(void)
 		case_retrieve_stage2();
 	if (!strcmp(lu_case, "bad-iommu") || !strcmp(lu_case, "bad-pci"))
 		case_bad_stage2(!strcmp(lu_case, "bad-iommu"));
+	if (!strcmp(lu_case, "kho-refused") || !strcmp(lu_case, "kho-off"))
+		case_norestore_stage2();
 	ksft_exit_fail_msg("lu.case=%s has no stage 2\n", lu_case);
 }
 
@@ -1418,5 +1471,7 @@ int main(void)
 		snprintf(lu_case, sizeof(lu_case), "rig");
 	huge = !strcmp(lu_case, "retrieve-huge");
 	split = !strcmp(lu_case, "split");
+	if (!strcmp(lu_case, "kho-off"))
+		next_extra = "kho=off";
 	lu_run_stages(stages, ARRAY_SIZE(stages));
 }

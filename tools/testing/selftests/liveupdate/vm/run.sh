@@ -15,7 +15,8 @@
 #               --demo NAME | NAME[@sanitize]...
 # NAME@sanitize runs test NAME on the kernel built with KASAN, kmemleak,
 # UBSAN and KFENCE (build-config.sh sanitize; its log in
-# build/logs-sanitize/), with three times its timeout; --all-sanitize
+# build/logs-sanitize/), with twice its memory (up to 4 GiB), 25% of it
+# KHO scratch, and three times its timeout; --all-sanitize
 # runs every VM test so. A sanitizer report or a memory leak found by
 # the kmemleak scan at the end of every stage fails the test.
 # Environment:
@@ -162,10 +163,15 @@ vm_boot() {
 	local name=$1 mem=$2 tmo=$(($3 * scale)) log=$4 extra=$5
 	local qemu_extra=() append="console=ttyS0 panic=-1 oops=panic"
 
-	# KASAN's shadow (1/8 of memory) comes out of a kexec'd kernel's
-	# scratch memory too; checks make the VM slower.
+	# KASAN's shadow (1/8 of memory) and kmemleak's metadata take memory,
+	# the shadow out of a kexec'd kernel's scratch memory too: VMs of up
+	# to 2 GiB get twice their memory. Checks make the VM slower.
 	if [ "$variant" = sanitize ]; then
-		append="$append kho_scratch=30%"
+		case "$mem" in
+		*M) mem=$((${mem%M} * 2))M ;;
+		1G|2G) mem=$((${mem%G} * 2))G ;;
+		esac
+		append="$append kho_scratch=25%"
 		tmo=$((tmo * 3))
 	fi
 
