@@ -59,7 +59,7 @@ static inline unsigned int iommu_liveupdate_adopted_devices(u32 *ids,
 }
 
 static inline unsigned int iommu_liveupdate_stray_devices(u32 *ids,
-							 unsigned int max)
+							  unsigned int max)
 {
 	return 0;
 }
