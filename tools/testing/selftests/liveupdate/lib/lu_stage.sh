@@ -15,6 +15,9 @@
 #   lu_mem_total            MemTotal in KiB
 #   lu_within PCT A B       true if A is within PCT percent of B
 #   lu_at_least PCT A B     true if A is at least PCT percent of B
+#   lu_mem_like_cold MIB    two KTAP results: MemTotal within 1% of the
+#                           cold boot's (lu.cold_total=, KiB), and MIB
+#                           filled at least 85% of its (lu.cold_fill=)
 
 LU_KERNEL_IMAGE=/boot/bzImage
 LU_NEXT_INITRD=/run/initrd.cpio
@@ -44,6 +47,19 @@ lu_within() {
 
 lu_at_least() {
 	[ -n "$2" ] && [ -n "$3" ] && [ $(($2 * 100)) -ge $(($1 * $3)) ]
+}
+
+lu_mem_like_cold() {
+	local total cold_total cold_fill
+
+	total=$(lu_mem_total)
+	cold_total=$(lu_cmdline_get lu.cold_total)
+	cold_fill=$(lu_cmdline_get lu.cold_fill)
+	ktap_print_msg "MemTotal $total KiB, filled $1 MiB; cold boot: $cold_total KiB, $cold_fill MiB"
+	ktap_test_result "MemTotal within 1% of the cold boot's" \
+		lu_within 1 "$total" "$cold_total"
+	ktap_test_result "filled at least 85% of the cold boot's" \
+		lu_at_least 85 "$1" "$cold_fill"
 }
 
 lu_loader_type() {
