@@ -29,7 +29,10 @@
  * (see the VFIO live update) may write into its pages until then, without
  * holding them. Finish releases the folios of a memfd nobody retrieved,
  * or, while such a device still runs, leaves them to KHO, which releases
- * them once no device does (kho_dma_hold()).
+ * them once no device does (kho_dma_hold()). Likewise a retrieved memfd
+ * finished while such a device runs keeps its size fixed, and its folios
+ * even once closed, until no device does (liveupdate_keep_for_dma()); and
+ * a retrieve that fails half-way then keeps what it rebuilt.
  *
  * HugeTLB memfds (MFD_HUGETLB, any huge page size, 1 GiB included) and
  * hugetlbfs files go the same way under their own compatible, except
@@ -514,11 +517,21 @@ err_put:
 	return ERR_PTR(-EINVAL);
 }
 
+/* A retrieved memfd's size may change again: no device writes it now. */
+static void memfd_luo_unfix(struct file *file)
+{
+	struct inode *inode = file_inode(file);
+
+	inode_lock(inode);
+	*memfd_luo_flag(inode, is_file_hugepages(file)) = false;
+	inode_unlock(inode);
+}
+
 static int memfd_luo_retrieve(struct liveupdate_file_op_args *args)
 {
 	struct memfd_luo_folio_ser *list;
+	struct folio *ser_folio, *stray = NULL;
 	struct memfd_luo_ser *ser;
-	struct folio *ser_folio;
 	unsigned int max_order;
 	struct inode *inode;
 	struct file *file;
@@ -579,7 +592,7 @@ static int memfd_luo_retrieve(struct liveupdate_file_op_args *args)
 			goto err_unlock;
 		}
 		if (folio_order(folio) != e->order) {
-			folio_put(folio);
+			stray = folio;
 			err = -EINVAL;
 			goto err_unlock;
 		}
@@ -591,9 +604,11 @@ static int memfd_luo_retrieve(struct liveupdate_file_op_args *args)
 				page_rmappable_folio(&folio->page);
 			err = shmem_insert_folio(inode, folio, e->index);
 		}
-		folio_put(folio);
-		if (err)
+		if (err) {
+			stray = folio;
 			goto err_unlock;
+		}
+		folio_put(folio);
 		last_end = e->index + (1UL << e->order);
 		cond_resched();
 	}
@@ -613,13 +628,22 @@ static int memfd_luo_retrieve(struct liveupdate_file_op_args *args)
 
 err_unlock:
 	inode_unlock(inode);
-	fput(file);	/* frees the folios inserted so far */
-	if (!err)
-		err = -EINVAL;
 	/* The folio that failed was restored or is bad; skip it. */
 	i++;
+	/*
+	 * A device may still write the folios restored so far: they then
+	 * stay with the half-built file, and the others with KHO, until no
+	 * device does DMA.
+	 */
+	if (liveupdate_keep_for_dma(file, stray, NULL))
+		goto err_kept;
+	fput(file);	/* frees the folios inserted so far */
+	if (stray)
+		folio_put(stray);
 err_drop:
-	memfd_luo_drop_folios(list, i, ser->nr_folios);
+	if (!kho_dma_held())
+		memfd_luo_drop_folios(list, i, ser->nr_folios);
+err_kept:
 	vfree(list);
 	folio_put(ser_folio);
 	pr_warn("cannot rebuild memfd '%s': %d\n", ser->name, err);
@@ -632,13 +656,19 @@ static void memfd_luo_finish(struct liveupdate_file_op_args *args)
 	struct memfd_luo_ser *ser;
 	struct folio *ser_folio;
 
-	/* A retrieved memfd owns its folios: its size may change now. */
+	/*
+	 * A retrieved memfd owns its folios: its size may change now, or,
+	 * while a device may still write them, once no device does.
+	 */
 	if (args->retrieved) {
-		struct inode *inode = file_inode(args->file);
-
-		inode_lock(inode);
-		*memfd_luo_flag(inode, memfd_luo_is_hugetlb(args)) = false;
-		inode_unlock(inode);
+		if (liveupdate_keep_for_dma(get_file(args->file), NULL,
+					    memfd_luo_unfix)) {
+			pr_info("memfd '%pD' keeps its size and memory while devices still do DMA\n",
+				args->file);
+			return;
+		}
+		memfd_luo_unfix(args->file);
+		fput(args->file);
 		return;
 	}
 	/* A device may still write it: KHO releases it when none does. */

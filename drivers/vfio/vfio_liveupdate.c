@@ -401,9 +401,17 @@ static void vfio_lu_finish(struct liveupdate_file_op_args *args)
 	struct pci_dev *pdev;
 	struct folio *folio;
 
+	/*
+	 * Whatever its record says, the file stops holding the PCI and
+	 * IOMMU state: the last one to finish ends every adopted
+	 * translation left, so a record this kernel cannot restore does not
+	 * keep its device writing preserved memory for ever.
+	 */
 	folio = kho_restore_folio(args->serialized_data);
-	if (!folio)
-		return;
+	if (!folio) {
+		pr_err("the record of a finished device is gone: its DMA stops with the last preserved device\n");
+		goto out;
+	}
 	ser = folio_address(folio);
 	/*
 	 * Still running on the handed-over translation: stop its DMA, then
@@ -421,6 +429,7 @@ static void vfio_lu_finish(struct liveupdate_file_op_args *args)
 		pci_dev_put(pdev);
 	}
 	folio_put(folio);
+out:
 	pci_liveupdate_finish();
 	iommu_liveupdate_finish();
 }

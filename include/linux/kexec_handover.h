@@ -8,12 +8,27 @@
 
 #include <linux/errno.h>
 #include <linux/kho/abi/kexec_handover.h>
+#include <linux/list.h>
 #include <linux/types.h>
 
 struct folio;
 struct kexec_buf;
 struct page;
 struct resource;
+
+/**
+ * struct kho_dma_deferred - something freed only once no device kept
+ *			     running through the update does DMA
+ * @release: called, in process context, once the last kho_dma_hold()
+ *	     is dropped; it frees what it kept, the structure included
+ *
+ * See kho_dma_defer().
+ */
+struct kho_dma_deferred {
+	void (*release)(struct kho_dma_deferred *deferred);
+	/* private: KHO's list of deferred releases, under its DMA lock */
+	struct list_head list;
+};
 
 #ifdef CONFIG_KEXEC_HANDOVER
 bool kho_is_enabled(void);
@@ -34,6 +49,7 @@ unsigned long kho_release_unclaimed(void);
 void kho_dma_hold(void);
 void kho_dma_unhold(void);
 bool kho_dma_held(void);
+bool kho_dma_defer(struct kho_dma_deferred *deferred);
 bool kho_is_preserved(phys_addr_t phys, size_t size);
 bool kho_is_restorable(phys_addr_t phys, size_t size);
 void *kho_alloc_preserve(size_t size);
@@ -133,6 +149,11 @@ static inline void kho_dma_hold(void) { }
 static inline void kho_dma_unhold(void) { }
 
 static inline bool kho_dma_held(void)
+{
+	return false;
+}
+
+static inline bool kho_dma_defer(struct kho_dma_deferred *deferred)
 {
 	return false;
 }

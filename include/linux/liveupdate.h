@@ -172,6 +172,8 @@ int liveupdate_get_file_incoming(struct liveupdate_session *s, u64 token,
 struct liveupdate_catalog *liveupdate_catalog_parse(const void *image,
 						    size_t len);
 void liveupdate_catalog_free(struct liveupdate_catalog *cat);
+bool liveupdate_keep_for_dma(struct file *file, struct folio *folio,
+			     void (*release)(struct file *file));
 #else
 static inline struct liveupdate_catalog *
 liveupdate_catalog_parse(const void *image, size_t len)
@@ -213,6 +215,13 @@ static inline int liveupdate_get_file_incoming(struct liveupdate_session *s,
 static inline int liveupdate_reboot(void)
 {
 	return 0;
+}
+
+static inline bool liveupdate_keep_for_dma(struct file *file,
+					   struct folio *folio,
+					   void (*release)(struct file *file))
+{
+	return false;
 }
 
 static inline int liveupdate_register_global(struct liveupdate_global *global)

@@ -67,6 +67,7 @@
 #include <linux/unaligned.h>
 #include <linux/utsname.h>
 #include <linux/vmalloc.h>
+#include <linux/workqueue.h>
 
 #include <asm/early_ioremap.h>
 
@@ -1053,14 +1054,36 @@ static int kho_release_run(unsigned int order, unsigned long pfn,
  * previous kernel preserved, without holding them in this kernel. While
  * any such device runs, preserved memory nobody restored stays reserved:
  * handlers check kho_dma_held() before they free what they did not hand
- * out, and kho_release_unclaimed() waits for the last hold to go.
- * kho_dma_lock protects the count and the pending release.
+ * out, and kho_release_unclaimed() waits for the last hold to go. Memory
+ * a handler did hand out (a retrieved file) is kept the same way when it
+ * would be freed while a hold is in force: kho_dma_defer().
+ * kho_dma_lock protects the count, the pending release and the list of
+ * deferred releases.
  */
 static DEFINE_MUTEX(kho_dma_lock);
 static unsigned long kho_dma_holds;
 static bool kho_release_pending;
+static LIST_HEAD(kho_dma_deferred);
 
 static unsigned long __kho_release_unclaimed(void);
+
+/* Run the releases kho_dma_defer() kept, outside of any caller's lock. */
+static void kho_dma_deferred_work_fn(struct work_struct *work)
+{
+	struct kho_dma_deferred *d, *tmp;
+	LIST_HEAD(list);
+
+	mutex_lock(&kho_dma_lock);
+	list_splice_init(&kho_dma_deferred, &list);
+	mutex_unlock(&kho_dma_lock);
+	list_for_each_entry_safe(d, tmp, &list, list) {
+		list_del(&d->list);
+		d->release(d);
+		cond_resched();
+	}
+}
+
+static DECLARE_WORK(kho_dma_deferred_work, kho_dma_deferred_work_fn);
 
 /**
  * kho_dma_hold - a device keeps doing DMA into preserved memory
@@ -1090,10 +1113,13 @@ EXPORT_SYMBOL_GPL(kho_dma_hold);
 void kho_dma_unhold(void)
 {
 	mutex_lock(&kho_dma_lock);
-	if (!WARN_ON(!kho_dma_holds) && !--kho_dma_holds &&
-	    kho_release_pending) {
-		kho_release_pending = false;
-		__kho_release_unclaimed();
+	if (!WARN_ON(!kho_dma_holds) && !--kho_dma_holds) {
+		if (kho_release_pending) {
+			kho_release_pending = false;
+			__kho_release_unclaimed();
+		}
+		if (!list_empty(&kho_dma_deferred))
+			schedule_work(&kho_dma_deferred_work);
 	}
 	mutex_unlock(&kho_dma_lock);
 }
@@ -1110,6 +1136,34 @@ bool kho_dma_held(void)
 	return READ_ONCE(kho_dma_holds);
 }
 EXPORT_SYMBOL_GPL(kho_dma_held);
+
+/**
+ * kho_dma_defer - free something only once no device does DMA
+ * @deferred: what to release, and how
+ *
+ * For a handler about to free memory the previous kernel preserved and a
+ * device kept running through the update may still write: a retrieved
+ * file closed or finished, a retrieve that failed half-way. If a
+ * kho_dma_hold() is in force, @deferred->release runs once the last one
+ * is dropped (from a worker, so that it may take any lock), and the
+ * memory stays allocated until then.
+ *
+ * Context: may sleep.
+ * Return: true if the release is deferred; false if no device does DMA
+ * through an adopted translation, and the caller frees at once.
+ */
+bool kho_dma_defer(struct kho_dma_deferred *deferred)
+{
+	bool deferring;
+
+	mutex_lock(&kho_dma_lock);
+	deferring = kho_dma_holds;
+	if (deferring)
+		list_add_tail(&deferred->list, &kho_dma_deferred);
+	mutex_unlock(&kho_dma_lock);
+	return deferring;
+}
+EXPORT_SYMBOL_GPL(kho_dma_defer);
 
 /**
  * kho_release_unclaimed - free what was preserved but never restored

@@ -26,6 +26,8 @@
 
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/kexec_handover.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -594,3 +596,69 @@ int liveupdate_get_file_incoming(struct liveupdate_session *s, u64 token,
 	return luo_file_retrieve(session, token, filep);
 }
 EXPORT_SYMBOL_GPL(liveupdate_get_file_incoming);
+
+/* A file and a folio kept for liveupdate_keep_for_dma(). */
+struct luo_dma_kept {
+	struct kho_dma_deferred deferred;
+	struct file *file;
+	struct folio *folio;
+	void (*release)(struct file *file);
+};
+
+static void luo_dma_kept_release(struct kho_dma_deferred *deferred)
+{
+	struct luo_dma_kept *kept =
+		container_of(deferred, struct luo_dma_kept, deferred);
+
+	if (kept->file) {
+		if (kept->release)
+			kept->release(kept->file);
+		fput(kept->file);
+	}
+	if (kept->folio)
+		folio_put(kept->folio);
+	kfree(kept);
+}
+
+/**
+ * liveupdate_keep_for_dma - keep memory a running device may write
+ * @file: a retrieved file, its memory the previous kernel's, or NULL
+ * @folio: a folio restored from the previous kernel, or NULL
+ * @release: called with @file once it is no longer kept, before the
+ *	     reference is dropped (to let its size change again), or NULL
+ *
+ * For a file handler about to free memory the previous kernel preserved:
+ * a retrieved file finished, or a retrieve that failed half-way. A
+ * device kept running through the update may still write that memory
+ * without holding it in this kernel (kho_dma_hold()); while one does,
+ * this takes over the caller's references to @file and @folio and drops
+ * them only once no such device is left.
+ *
+ * Context: may sleep.
+ * Return: true if @file and @folio are kept (the caller's references are
+ * gone); false if no device does DMA through an adopted translation, and
+ * the caller frees them itself.
+ */
+bool liveupdate_keep_for_dma(struct file *file, struct folio *folio,
+			     void (*release)(struct file *file))
+{
+	struct luo_dma_kept *kept;
+
+	if (!kho_dma_held())
+		return false;
+	kept = kmalloc(sizeof(*kept), GFP_KERNEL);
+	if (!kept) {
+		/* Never free what a device may write: leak it instead. */
+		pr_warn("cannot track memory devices may still write: it is never freed\n");
+		return true;
+	}
+	*kept = (struct luo_dma_kept) {
+		.deferred.release = luo_dma_kept_release,
+		.file = file, .folio = folio, .release = release,
+	};
+	if (kho_dma_defer(&kept->deferred))
+		return true;
+	kfree(kept);
+	return false;
+}
+EXPORT_SYMBOL_GPL(liveupdate_keep_for_dma);

@@ -143,6 +143,7 @@ int luo_session_retrieve(const char *name, struct file **filep);
 struct luo_session *luo_session_alloc(const char *name, bool incoming);
 void luo_session_free(struct luo_session *session);
 int luo_session_insert(struct rb_root *root, struct luo_session *session);
+int luo_session_damage_file(const char *name, u64 token);
 
 /* luo_file.c */
 int luo_file_preserve(struct luo_session *session, int fd, u64 token);

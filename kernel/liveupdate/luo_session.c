@@ -402,6 +402,42 @@ int luo_session_retrieve(const char *name, struct file **filep)
 	return 0;
 }
 
+#ifdef CONFIG_LIVEUPDATE_TEST
+/**
+ * luo_session_damage_file - make the record of an incoming file unreadable
+ * @name: the incoming session
+ * @token: the file's token
+ *
+ * For the selftests (CONFIG_LIVEUPDATE_TEST): the file's handler is then
+ * handed an address where the previous kernel preserved nothing, as a
+ * buggy previous kernel might have written it.
+ *
+ * Return: 0; -ENOENT if there is no such incoming session or file;
+ * -EBUSY if the file is retrieved or the session finished.
+ */
+int luo_session_damage_file(const char *name, u64 token)
+{
+	struct luo_session *session;
+	struct luo_file *lf;
+	struct rb_node *node;
+
+	guard(mutex)(&luo.lock);
+	node = rb_find(name, &luo.in, luo_session_cmp);
+	if (!node)
+		return -ENOENT;
+	session = rb_entry(node, struct luo_session, node);
+	guard(mutex)(&session->lock);
+	lf = xa_load(&session->tokens, token);
+	if (!lf)
+		return -ENOENT;
+	if (lf->retrieved || session->finished)
+		return -EBUSY;
+	/* Page aligned, and far above any memory the selftests' VMs have. */
+	lf->data = SZ_1G * 1024ULL;
+	return 0;
+}
+#endif
+
 /* Names cross the uAPI and the handover at the same length. */
 static_assert(LUO_NAME_LENGTH == LIVEUPDATE_SESSION_NAME_LENGTH);
 

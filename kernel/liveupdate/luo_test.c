@@ -20,6 +20,12 @@
  * holding a magic number. /sys/module/luo_test/parameters/ shows
  * ``global_users`` (outgoing files holding it) and ``global_state``
  * (none, preserved, retrieved, finished, or bad-magic).
+ *
+ * Writing ``SESSION TOKEN`` to /sys/module/luo_test/parameters/damage,
+ * in the next kernel, replaces the record address of that incoming file
+ * (of any handler) with one where nothing was preserved, as a buggy
+ * previous kernel might have handed it over: its handler's retrieve and
+ * finish then meet a record they cannot restore.
  */
 
 #define pr_fmt(fmt) "luo_test: " fmt
@@ -36,6 +42,8 @@
 #include <linux/shmem_fs.h>
 #include <linux/string.h>
 
+#include "luo_internal.h"
+
 #define LUO_TEST_PREFIX		"memfd:luo-test-"
 
 #define LUO_TEST_MAGIC		0x4c554f5445535431ULL	/* "LUOTEST1" */
@@ -47,6 +55,24 @@ module_param_named(off, luo_test_off, bool, 0444);
 static char luo_test_global_state[16] = "none";
 module_param_string(global_state, luo_test_global_state,
 		    sizeof(luo_test_global_state), 0444);
+
+static int luo_test_damage_set(const char *val, const struct kernel_param *kp)
+{
+	char name[LIVEUPDATE_SESSION_NAME_LENGTH];
+	unsigned long long token;
+	char end;
+
+	/* "%63s": LIVEUPDATE_SESSION_NAME_LENGTH - 1 */
+	static_assert(LIVEUPDATE_SESSION_NAME_LENGTH == 64);
+	if (sscanf(val, "%63s %llu %c", name, &token, &end) != 2)
+		return -EINVAL;
+	return luo_session_damage_file(name, token);
+}
+
+static const struct kernel_param_ops luo_test_damage_ops = {
+	.set = luo_test_damage_set,
+};
+module_param_cb(damage, &luo_test_damage_ops, NULL, 0200);
 
 static void luo_test_set_state(const char *state)
 {

@@ -17,7 +17,11 @@
  * fallocate() allocated but nothing prepared holds nothing yet and is
  * left behind: the next kernel prepares a fresh one on first use, as
  * this one would have. While the file is preserved, punching a hole in
- * it fails with EBUSY (its size cannot change anyway).
+ * it fails with EBUSY (its size cannot change anyway). So it does in the
+ * next kernel once retrieved, until its session is finished and no
+ * device kept running through the update may still write it (see the
+ * VFIO live update and liveupdate_keep_for_dma()); a retrieve that fails
+ * half-way then keeps what it rebuilt too.
  *
  * Only a guest_memfd whose memory reads back the same in the next kernel
  * can be preserved: one of a VM without protected state (on x86, a
@@ -328,8 +332,8 @@ static int kvm_gmem_luo_retrieve(struct liveupdate_file_op_args *args)
 {
 	struct kvm_gmem_luo_folio_ser *list;
 	struct kvm_gmem_luo_ser *ser;
+	struct folio *ser_folio, *stray = NULL;
 	struct address_space *mapping;
-	struct folio *ser_folio;
 	struct file *file;
 	u64 i = 0, next = 0;
 	int err;
@@ -361,13 +365,13 @@ static int kvm_gmem_luo_retrieve(struct liveupdate_file_op_args *args)
 			goto err_put;
 		}
 		if (folio_order(folio)) {
-			folio_put(folio);
+			stray = folio;
 			err = -EINVAL;
 			goto err_put;
 		}
 		err = filemap_add_folio(mapping, folio, e->index, GFP_KERNEL);
 		if (err) {
-			folio_put(folio);
+			stray = folio;
 			goto err_put;
 		}
 		/* Prepared before the update: the guest's data, as it was. */
@@ -378,21 +382,41 @@ static int kvm_gmem_luo_retrieve(struct liveupdate_file_op_args *args)
 		cond_resched();
 	}
 
+	/* Until finished, a device may still write it: no hole is punched. */
+	filemap_invalidate_lock(mapping);
+	kvm_gmem_set_liveupdate(file_inode(file), true);
+	filemap_invalidate_unlock(mapping);
 	vfree(list);
 	folio_put(ser_folio);
 	args->file = file;
 	return 0;
 
 err_put:
-	fput(file);	/* frees the folios added so far */
 	i++;		/* the one that failed is restored or bad */
+	/* A device may still write what is restored: keep it, if so. */
+	if (liveupdate_keep_for_dma(file, stray, NULL))
+		goto err_kept;
+	fput(file);	/* frees the folios added so far */
+	if (stray)
+		folio_put(stray);
 err_drop:
-	kvm_gmem_luo_drop(list, i, ser->nr_folios);
+	if (!kho_dma_held())
+		kvm_gmem_luo_drop(list, i, ser->nr_folios);
+err_kept:
 	pr_warn("cannot rebuild a guest_memfd of %llu bytes: %d\n", ser->size,
 		err);
 	vfree(list);
 	folio_put(ser_folio);
 	return err;
+}
+
+static void kvm_gmem_luo_unfix(struct file *file)
+{
+	struct address_space *mapping = file->f_mapping;
+
+	filemap_invalidate_lock(mapping);
+	kvm_gmem_set_liveupdate(file_inode(file), false);
+	filemap_invalidate_unlock(mapping);
 }
 
 static void kvm_gmem_luo_finish(struct liveupdate_file_op_args *args)
@@ -401,9 +425,18 @@ static void kvm_gmem_luo_finish(struct liveupdate_file_op_args *args)
 	struct kvm_gmem_luo_ser *ser;
 	struct folio *ser_folio;
 
-	/* A retrieved guest_memfd owns its folios; nothing else is left. */
-	if (args->retrieved)
+	/*
+	 * A retrieved guest_memfd owns its folios: holes may be punched now,
+	 * or, while a device may still write them, once no device does.
+	 */
+	if (args->retrieved) {
+		if (liveupdate_keep_for_dma(get_file(args->file), NULL,
+					    kvm_gmem_luo_unfix))
+			return;
+		kvm_gmem_luo_unfix(args->file);
+		fput(args->file);
 		return;
+	}
 	/* A device may still write it: KHO releases it when none does. */
 	if (kho_dma_held())
 		return;

@@ -68,6 +68,15 @@
  * (one line says so) until the device's session is finished, which stops
  * the device, and only then is it released.
  *
+ * lu.case=kept does split's stage 1 with a second memfd mapped too. In
+ * stage 2 a strict overcommit limit makes the second one's retrieve fail
+ * on the way; the first is retrieved, its session finished, then it is
+ * truncated (refused: EBUSY) and closed; and the device's own record is
+ * damaged. Free memory filled with a pattern shows the device's writes
+ * land in none of it; finishing the device's session ends its
+ * translation (its record is unreadable, but it was the last device),
+ * and only then does the memory of both memfds come back.
+ *
  * lu.case=refuse needs a second and third edu device behind a PCIe-to-PCI
  * bridge (one IOMMU group). Preserving a vfio device file is refused when
  * the file is not bound to an iommufd (EINVAL), when the device is not
@@ -120,13 +129,18 @@
 /* 2 MiB aligned, so that HugeTLB memory can be mapped with large pages */
 #define IOVA		0x200000ULL
 #define IOVA_UNMAPPED	0x0ff00000ULL
+/* lu.case=kept: the second memfd, and where the device has it */
+#define B_SIZE		(8UL << 20)
+#define IOVA_B		0x800000ULL
 #define DISK_IO		(64 << 10)
 
 static char lu_case[16];
 /* lu.case=retrieve-huge: the RAM memfd is backed by 2 MiB HugeTLB pages */
 static bool huge;
-/* lu.case=split: the memfd in a session of its own, "mem" */
+/* lu.case=split and kept: the memfd in a session of its own, "mem" */
 static bool split;
+/* lu.case=kept: and a second one, retrieve fails half-way in stage 2 */
+static bool kept;
 /* lu.case=kho-off: the next kernel's extra command line */
 static const char *next_extra;
 
@@ -498,6 +512,25 @@ static uint8_t *edu_load(struct lu_edu *e, int *fdp)
 	return ram;
 }
 
+/* lu.case=kept: a second memfd of B_SIZE, mapped at IOVA_B. */
+static int second_memfd(struct lu_edu *e)
+{
+	int fd = memfd_create("lu-vfio-b", 0), err;
+	uint8_t *b;
+
+	if (fd < 0 || ftruncate(fd, B_SIZE))
+		ksft_exit_fail_msg("memfd: %s\n", strerror(errno));
+	b = mmap(NULL, B_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (b == MAP_FAILED)
+		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
+	fill(b, B_SIZE, 0xb);
+	err = lu_edu_map(e, b, B_SIZE, IOVA_B);
+	if (err)
+		ksft_exit_fail_msg("mapping the second memfd: %s\n",
+				   strerror(-err));
+	return fd;
+}
+
 static void case_hitless_stage1(const char *corrupt)
 {
 	int luo, session, fd, err;
@@ -514,10 +547,15 @@ static void case_hitless_stage1(const char *corrupt)
 
 	luo = luo_open();
 	session = luo_create_session(luo, "dev");
-	if (split)
-		luo_preserve_fd(luo_create_session(luo, "mem"), fd, 1);
-	else
+	if (split) {
+		int mem = luo_create_session(luo, "mem");
+
+		luo_preserve_fd(mem, fd, 1);
+		if (kept)
+			luo_preserve_fd(mem, second_memfd(&e), 2);
+	} else {
 		luo_preserve_fd(session, fd, 1);
+	}
 	err = __luo_preserve_fd(session, e.dev, 2);
 	ksft_test_result(!err, "vfio device file preserved: %s\n",
 			 strerror(-err));
@@ -827,6 +865,158 @@ static void case_split_stage2(void)
 	ksft_test_result(kmsg_released_kib() >= (long)(RAM_SIZE >> 10),
 			 "and only then is the memfd's memory released (%ld KiB)\n",
 			 kmsg_released_kib());
+	ksft_finished();
+}
+
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), err = 0;
+
+	if (fd < 0 || write(fd, text, strlen(text)) < 0)
+		err = -errno;
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
+static void write_proc(const char *path, long long val)
+{
+	char text[32];
+	int err;
+
+	snprintf(text, sizeof(text), "%lld\n", val);
+	err = write_file(path, text);
+	if (err)
+		ksft_exit_fail_msg("%s: %s\n", path, strerror(-err));
+}
+
+/*
+ * Retrieve the second memfd with strict overcommit and room for about
+ * half of it: the retrieve fails part of the way through.
+ */
+static int retrieve_half(int mem)
+{
+	long long committed = lu_meminfo_kib("Committed_AS");
+	int fd;
+
+	write_proc("/proc/sys/vm/overcommit_kbytes",
+		   committed + (B_SIZE >> 11));
+	write_proc("/proc/sys/vm/overcommit_memory", 2);
+	fd = __luo_retrieve_fd(mem, 2);
+	write_proc("/proc/sys/vm/overcommit_memory", 0);
+	write_proc("/proc/sys/vm/overcommit_kbytes", 0);
+	ksft_print_msg("committed %lld KiB, room for %lu KiB more\n",
+		       committed, B_SIZE >> 11);
+	return fd;
+}
+
+/*
+ * Fill (nearly) all free memory with one byte, let the device write its
+ * buffer to every 64th page of both memfds, then check the fill: a page
+ * of theirs freed and reused would show the device's bytes.
+ */
+static bool fill_and_dma(struct lu_edu *e, size_t *filled)
+{
+	long long avail = lu_meminfo_kib("MemFree") - (24 << 10);
+	size_t len = avail > 0 ? (size_t)avail << 10 : 0, i;
+	bool intact = true;
+	uint64_t off;
+	uint8_t *p;
+	int err = 0;
+
+	*filled = 0;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (!len || p == MAP_FAILED)
+		return false;
+	memset(p, 0x3c, len);
+	for (off = 0; !err && off < RAM_SIZE; off += PAGE(64))
+		err = lu_edu_dma(e, IOVA + off, LU_EDU_DMA_MAX, true);
+	for (off = 0; !err && off < B_SIZE; off += PAGE(64))
+		err = lu_edu_dma(e, IOVA_B + off, LU_EDU_DMA_MAX, true);
+	for (i = 0; i < len; i++)
+		if (p[i] != 0x3c) {
+			ksft_print_msg("the fill changed at %zu of %zu: 0x%02x\n",
+				       i, len, p[i]);
+			intact = false;
+			break;
+		}
+	munmap(p, len);
+	*filled = len;
+	return !err && intact;
+}
+
+/*
+ * Stage 2 of lu.case=kept: the memfds the device writes are retrieved,
+ * one of them only half (strict overcommit), the other finished, then
+ * truncated and closed, and the device's record is damaged: none of
+ * their memory returns to the allocator while the device runs, and all
+ * of it does once it stops, although its record is unreadable.
+ */
+static void case_kept_stage2(void)
+{
+	int luo, mem, dev, fd, err;
+	long long before, after = 0;
+	struct lu_edu e;
+	size_t filled;
+	uint8_t *ram;
+
+	ksft_set_plan(8);
+	luo = luo_open();
+	mem = luo_retrieve_session(luo, "mem");
+	dev = luo_retrieve_session(luo, "dev");
+	edu_sysfs(&e);
+
+	fd = retrieve_half(mem);
+	ksft_test_result(fd == -ENOMEM || fd == -ENOSPC,
+			 "retrieving the second memfd fails on the way: %s\n",
+			 strerror(fd < 0 ? -fd : 0));
+
+	fd = luo_retrieve_fd(mem, 1);
+	ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (ram == MAP_FAILED)
+		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
+	/* The device's buffer gets bytes the fill does not have. */
+	memset(ram, 0xa5, LU_EDU_DMA_MAX);
+	err = lu_edu_dma(&e, IOVA, LU_EDU_DMA_MAX, false);
+	munmap(ram, RAM_SIZE);
+	luo_finish(mem);
+	errno = 0;
+	ksft_test_result(!err && ftruncate(fd, 0) && errno == EBUSY,
+			 "the finished memfd keeps its size while the device runs: %s\n",
+			 strerror(errno));
+	close(fd);
+
+	ksft_test_result(fill_and_dma(&e, &filled) && !dmar_fault_seen(),
+			 "the device wrote both memfds, none of %zu MiB of free memory\n",
+			 filled >> 20);
+
+	err = write_file("/sys/module/luo_test/parameters/damage", "dev 2");
+	if (err)
+		ksft_exit_fail_msg("damaging the device's record: %s\n",
+				   strerror(-err));
+	before = lu_meminfo_kib("MemFree");
+	luo_finish(dev);
+	ksft_test_result(kmsg_has("the record of a finished device is gone"),
+			 "finishing the device whose record is gone says so\n");
+	lu_edu_dma(&e, IOVA, LU_EDU_DMA_MAX, true);
+	ksft_test_result(dmar_fault_seen(),
+			 "its translation ended: its DMA faults\n");
+	/* Released from a worker: give it a moment. */
+	for (int i = 0; i < 50; i++) {
+		after = lu_meminfo_kib("MemFree");
+		if (after - before >= (long long)((RAM_SIZE + B_SIZE) >> 10))
+			break;
+		usleep(100 * 1000);
+	}
+	ksft_test_result(after - before >= (long long)((RAM_SIZE + B_SIZE) >> 10),
+			 "and the memory of both memfds came back: %lld KiB\n",
+			 after - before);
+	ksft_test_result(kmsg_released_kib() > 0,
+			 "what the failed retrieve left to KHO too (%ld KiB)\n",
+			 kmsg_released_kib());
+	ksft_test_result(!kmsg_has("never freed"),
+			 "nothing was leaked to keep it safe\n");
 	ksft_finished();
 }
 
@@ -1452,6 +1642,8 @@ static void stage2(void)
 		case_retrieve_bad_stage2();
 	if (!strcmp(lu_case, "downgrade"))
 		case_downgrade_stage2();
+	if (kept)
+		case_kept_stage2();
 	if (split)
 		case_split_stage2();
 	if (!strcmp(lu_case, "retrieve") || !strcmp(lu_case, "retrieve-huge"))
@@ -1470,7 +1662,8 @@ int main(void)
 	if (!lu_cmdline_get("lu.case", lu_case, sizeof(lu_case)))
 		snprintf(lu_case, sizeof(lu_case), "rig");
 	huge = !strcmp(lu_case, "retrieve-huge");
-	split = !strcmp(lu_case, "split");
+	kept = !strcmp(lu_case, "kept");
+	split = kept || !strcmp(lu_case, "split");
 	if (!strcmp(lu_case, "kho-off"))
 		next_extra = "kho=off";
 	lu_run_stages(stages, ARRAY_SIZE(stages));

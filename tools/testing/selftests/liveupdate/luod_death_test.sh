@@ -29,17 +29,6 @@ ktap_print_header
 [ -x "$LUOD" ] && [ -x "$LUOCTL" ] || ktap_skip_all "luod or luoctl missing"
 [ -c /dev/liveupdate ] || ktap_skip_all "no /dev/liveupdate"
 
-start_luod() {
-	"$LUOD" --socket "$SOCK" 2>/run/luod.log &
-	LUOD_PID=$!
-	for _i in $(seq 50); do
-		"$LUOCTL" -s "$SOCK" sessions >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	sed 's/^/# luod: /' /run/luod.log
-	ktap_exit_fail_msg "luod did not start"
-}
-
 sysfs_is() {
 	[ "$(cat "/sys/kernel/liveupdate/$1")" = "$2" ]
 }
@@ -64,7 +53,7 @@ new_luod_serves() {
 
 if [ "$stage" = 1 ]; then
 	ktap_set_plan 4
-	start_luod
+	lu_start_luod "$LUOD" "$LUOCTL" "$SOCK"
 	ktap_test_result "a file is saved through luod" save_file
 	ktap_test_result "luod holds its sessions" sysfs_is sessions_out 2
 	ktap_test_result "luod dies by SIGKILL" kill_luod
@@ -79,7 +68,7 @@ fi
 ktap_set_plan 4
 ktap_test_result "the update went through (live update 1)" sysfs_is updates 1
 ktap_test_result "no session came over" sysfs_is sessions_in 0
-start_luod
+lu_start_luod "$LUOD" "$LUOCTL" "$SOCK"
 ktap_test_result "luod has no previous log" no_previous_log
 ktap_test_result "a new luod serves clients" new_luod_serves
 kill -TERM "$LUOD_PID"

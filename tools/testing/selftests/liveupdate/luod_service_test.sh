@@ -59,19 +59,6 @@ if [ ! -c /dev/liveupdate ]; then
 	exit "$KSFT_SKIP"
 fi
 
-start_luod() {
-	local _i
-
-	"$LUOD" --socket "$SOCK" 2>/run/luod.log &
-	LUOD_PID=$!
-	for _i in $(seq 50); do
-		"$LUOCTL" -s "$SOCK" sessions >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	sed 's/^/# luod: /' /run/luod.log
-	ktap_exit_fail_msg "luod did not start"
-}
-
 show_luod_log() {
 	sed 's/^/# luod: /' /run/luod.log
 }
@@ -150,7 +137,7 @@ update() {
 
 if [ "$stage" = 1 ]; then
 	ktap_set_plan 7
-	start_luod
+	lu_start_luod "$LUOD" "$LUOCTL" "$SOCK"
 	ktap_test_result "stage 1 has no previous luod log" no_previous_log
 	ktap_test_result "the demo client preserves counter 1 through luod" \
 		"$CLIENT" -s "$SOCK" init demo
@@ -175,7 +162,7 @@ if [ "$stage" -lt "$LAST" ]; then
 else
 	ktap_set_plan 11
 fi
-start_luod
+lu_start_luod "$LUOD" "$LUOCTL" "$SOCK"
 ktap_test_result "the handover was taken (last_handover ok)" \
 	sysfs_is last_handover ok
 ktap_test_result "luoctl status counts $prev live updates" \

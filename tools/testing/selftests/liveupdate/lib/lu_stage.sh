@@ -67,6 +67,24 @@ lu_loader_type() {
 		od -An -tx1 | tr -d ' \n'
 }
 
+# lu_start_luod LUOD LUOCTL SOCKET: start luod in the background, its
+# stderr in /run/luod.log and its pid in LUOD_PID, and wait until it
+# answers on SOCKET. "luoctl sessions" falls back to the kernel's counts
+# when nobody listens, so only its JSON "source" tells that luod did.
+lu_start_luod() {
+	local _i
+
+	"$1" --socket "$3" 2>/run/luod.log &
+	LUOD_PID=$!
+	for _i in $(seq 100); do
+		"$2" -s "$3" sessions -j 2>/dev/null |
+			grep -q '"source":"luod"' && return 0
+		sleep 0.1
+	done
+	sed 's/^/# luod: /' /run/luod.log
+	ktap_exit_fail_msg "luod did not answer on $3 within 10 s"
+}
+
 lu_kexec_next() {
 	local next="" w k keep extra
 
