@@ -238,6 +238,15 @@ static void stage1(void)
  * Rebuild the VM on @ram_fd with @size bytes of RAM. The VMM refuses a
  * memfd of another size; for a guest_memfd it leaves the check to KVM.
  */
+/* Punch a hole in the last page of the guest RAM file; 0 or -1 (errno). */
+static int punch_last_page(int fd, uint64_t size)
+{
+	uint64_t page = ram_kind() == LU_VMM_HUGETLB ? 2 << 20 : 4096;
+
+	return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			 size - page, page);
+}
+
 static int vm_rebuild(struct lu_vmm *v, enum lu_vmm_ram kind, int ram_fd,
 		      uint64_t size)
 {
@@ -280,7 +289,7 @@ static void stage2(void)
 	if (!strcmp(lu_case, "killed"))
 		stage2_killed();
 
-	ksft_set_plan(8);
+	ksft_set_plan(10);
 	luo = luo_open();
 	session = luo_retrieve_session(luo, "vm");
 	state = luo_retrieve_fd(session, TOKEN_STATE);
@@ -331,11 +340,18 @@ static void stage2(void)
 			 "guest kept counting to 0x%x, memory consistent\n",
 			 lu_vmm_counter(&v));
 
+	/* Its memory is the previous kernel's until the session is finished. */
+	errno = 0;
+	ksft_test_result(punch_last_page(ram, st.ram_size) && errno == EBUSY,
+			 "punching a hole in the retrieved guest RAM before finish: %s\n",
+			 strerror(errno));
 	/* The guest RAM file lives on after the session is finished. */
 	luo_finish(session);
 	ksft_test_result(lu_vmm_run_until(&v, lu_vmm_counter(&v) + 0x1000) == 0,
 			 "guest runs after finish\n");
 	lu_vmm_destroy(&v);
+	ksft_test_result(!punch_last_page(ram, st.ram_size),
+			 "and after it: %s\n", strerror(errno));
 	close(ram);
 	ksft_test_result(luo_sysfs("sessions_finished", buf, sizeof(buf)) == 1,
 			 "session finished\n");
