@@ -29,10 +29,11 @@
  * (see the VFIO live update) may write into its pages until then, without
  * holding them. Finish releases the folios of a memfd nobody retrieved,
  * or, while such a device still runs, leaves them to KHO, which releases
- * them once no device does (kho_dma_hold()). Likewise a retrieved memfd
- * finished while such a device runs keeps its size fixed, and its folios
- * even once closed, until no device does (liveupdate_keep_for_dma()); and
- * a retrieve that fails half-way then keeps what it rebuilt.
+ * them once no device does (kho_dma_hold()). While such a device runs,
+ * retrieve holds a reference to every folio it restores, until no device
+ * does (liveupdate_hold_for_dma()): truncating or closing the memfd once
+ * its session is finished, or a retrieve that fails half-way, frees none
+ * of them meanwhile, and neither migration nor swap moves them.
  *
  * HugeTLB memfds (MFD_HUGETLB, any huge page size, 1 GiB included) and
  * hugetlbfs files go the same way under their own compatible, except
@@ -61,6 +62,7 @@
 #include <linux/kho/abi/memfd.h>
 #include <linux/liveupdate.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/pagemap.h>
 #include <linux/pagevec.h>
 #include <linux/shmem_fs.h>
@@ -162,6 +164,31 @@ static int memfd_luo_keep(struct memfd_luo_out *out, struct folio *folio)
 	return 0;
 }
 
+#ifdef CONFIG_LIVEUPDATE_TEST
+/*
+ * For the selftests: every large folio is treated as if it were in
+ * scratch memory, and split before it is moved out, as a migration that
+ * cannot move it whole may do.
+ */
+static bool memfd_luo_test_split;
+module_param_named(test_split, memfd_luo_test_split, bool, 0644);
+
+static void memfd_luo_split(struct file *file, pgoff_t index)
+{
+	struct folio *folio = filemap_lock_folio(file->f_mapping, index);
+
+	if (IS_ERR(folio))
+		return;
+	if (folio_test_large(folio) && split_folio(folio))
+		pr_warn("test_split: cannot split the folio at %lu\n", index);
+	folio_unlock(folio);
+	folio_put(folio);
+}
+#else
+#define memfd_luo_test_split false
+static void memfd_luo_split(struct file *file, pgoff_t index) { }
+#endif
+
 /* Preserve the folio at @index, moving it out of scratch memory first. */
 static int memfd_luo_keep_moved(struct file *file, struct memfd_luo_out *out,
 				pgoff_t index)
@@ -174,6 +201,8 @@ static int memfd_luo_keep_moved(struct file *file, struct memfd_luo_out *out,
 	long nr;
 	int err;
 
+	if (memfd_luo_test_split)
+		memfd_luo_split(file, index);
 	/* The range must end inside the file, even in a partial last page. */
 	nr = memfd_pin_folios(file, start, end, &folio, 1, &offset);
 	if (nr < 0)
@@ -185,9 +214,13 @@ static int memfd_luo_keep_moved(struct file *file, struct memfd_luo_out *out,
 
 /*
  * Preserve every folio the file has now. Folios preserved by an earlier
- * call are skipped, so freeze can pick up what filled holes since.
+ * call are skipped, so freeze can pick up what filled holes since. A
+ * folio in scratch memory is moved out first; *@nr_movedp says how many
+ * were. Moving a large folio may split it and move only the part at its
+ * start: the rest is still in scratch, for the next call.
  */
-static int memfd_luo_collect(struct file *file, struct memfd_luo_out *out)
+static int memfd_luo_collect(struct file *file, struct memfd_luo_out *out,
+			     unsigned long *nr_movedp)
 {
 	struct inode *inode = file_inode(file);
 	loff_t size = i_size_read(inode);
@@ -196,6 +229,7 @@ static int memfd_luo_collect(struct file *file, struct memfd_luo_out *out)
 	struct folio_batch fbatch;
 	int err = 0;
 
+	*nr_movedp = 0;
 	if (!size)
 		return 0;
 	end = (size - 1) >> PAGE_SHIFT;
@@ -223,7 +257,10 @@ static int memfd_luo_collect(struct file *file, struct memfd_luo_out *out)
 		for (i = 0; i < folio_batch_count(&fbatch); i++) {
 			struct folio *folio = fbatch.folios[i];
 
-			err = memfd_luo_keep(out, folio);
+			if (memfd_luo_test_split && folio_test_large(folio))
+				err = -EINVAL;
+			else
+				err = memfd_luo_keep(out, folio);
 			if (err == -EINVAL) {
 				/* In scratch memory: move it, then keep it. */
 				pgoff_t *m = krealloc_array(moved, nr_moved + 1,
@@ -249,22 +286,28 @@ static int memfd_luo_collect(struct file *file, struct memfd_luo_out *out)
 	for (i = 0; !err && i < nr_moved; i++)
 		err = memfd_luo_keep_moved(file, out, moved[i]);
 	kfree(moved);
+	*nr_movedp = nr_moved;
 	return err;
 }
 
 /*
  * Kept folios cannot be reclaimed, but one swapped in and not yet kept can
- * be swapped out again before it is: collect until nothing is in swap.
+ * be swapped out again before it is, and a large folio moved out of
+ * scratch may have left its split tail behind: collect until nothing is
+ * in swap and a pass moves nothing.
  */
 static int memfd_luo_collect_all(struct file *file, struct memfd_luo_out *out)
 {
+	unsigned long nr_moved;
 	int err, tries;
 
 	for (tries = 0; tries < 8; tries++) {
-		err = memfd_luo_collect(file, out);
-		if (err || !shmem_file(file) ||
-		    !READ_ONCE(SHMEM_I(file_inode(file))->swapped))
+		err = memfd_luo_collect(file, out, &nr_moved);
+		if (err)
 			return err;
+		if (!nr_moved && (!shmem_file(file) ||
+				  !READ_ONCE(SHMEM_I(file_inode(file))->swapped)))
+			return 0;
 	}
 	return -EAGAIN;
 }
@@ -517,21 +560,22 @@ err_put:
 	return ERR_PTR(-EINVAL);
 }
 
-/* A retrieved memfd's size may change again: no device writes it now. */
-static void memfd_luo_unfix(struct file *file)
+/* Keep our reference to @folio in @held, if we hold them; else drop it. */
+static void memfd_luo_hold(struct folio **held, unsigned long *nr_held,
+			   struct folio *folio)
 {
-	struct inode *inode = file_inode(file);
-
-	inode_lock(inode);
-	*memfd_luo_flag(inode, is_file_hugepages(file)) = false;
-	inode_unlock(inode);
+	if (held)
+		held[(*nr_held)++] = folio;
+	else
+		folio_put(folio);
 }
 
 static int memfd_luo_retrieve(struct liveupdate_file_op_args *args)
 {
+	struct folio **held = NULL, *ser_folio;
 	struct memfd_luo_folio_ser *list;
-	struct folio *ser_folio, *stray = NULL;
 	struct memfd_luo_ser *ser;
+	unsigned long nr_held = 0;
 	unsigned int max_order;
 	struct inode *inode;
 	struct file *file;
@@ -542,6 +586,18 @@ static int memfd_luo_retrieve(struct liveupdate_file_op_args *args)
 	ser = memfd_luo_restore_ser(args->serialized_data, &ser_folio, &list);
 	if (IS_ERR(ser))
 		return PTR_ERR(ser);
+	/*
+	 * A device kept running through the update may write these folios
+	 * without holding them: hold each until no device does, so that
+	 * neither truncation, nor migration, nor swap moves it meanwhile.
+	 */
+	if (kho_dma_held() && ser->nr_folios) {
+		held = kvmalloc_array(ser->nr_folios, sizeof(*held), GFP_KERNEL);
+		if (!held) {
+			err = -ENOMEM;
+			goto err_drop;
+		}
+	}
 
 	hugetlb = memfd_luo_is_hugetlb(args);
 	huge_format = ser->page_shift > PAGE_SHIFT;
@@ -592,7 +648,7 @@ static int memfd_luo_retrieve(struct liveupdate_file_op_args *args)
 			goto err_unlock;
 		}
 		if (folio_order(folio) != e->order) {
-			stray = folio;
+			memfd_luo_hold(held, &nr_held, folio);
 			err = -EINVAL;
 			goto err_unlock;
 		}
@@ -604,11 +660,9 @@ static int memfd_luo_retrieve(struct liveupdate_file_op_args *args)
 				page_rmappable_folio(&folio->page);
 			err = shmem_insert_folio(inode, folio, e->index);
 		}
-		if (err) {
-			stray = folio;
+		memfd_luo_hold(held, &nr_held, folio);
+		if (err)
 			goto err_unlock;
-		}
-		folio_put(folio);
 		last_end = e->index + (1UL << e->order);
 		cond_resched();
 	}
@@ -621,6 +675,7 @@ static int memfd_luo_retrieve(struct liveupdate_file_op_args *args)
 	inode_unlock(inode);
 	file->f_pos = ser->pos;
 
+	liveupdate_hold_for_dma(held, nr_held);
 	vfree(list);
 	folio_put(ser_folio);
 	args->file = file;
@@ -630,20 +685,13 @@ err_unlock:
 	inode_unlock(inode);
 	/* The folio that failed was restored or is bad; skip it. */
 	i++;
-	/*
-	 * A device may still write the folios restored so far: they then
-	 * stay with the half-built file, and the others with KHO, until no
-	 * device does DMA.
-	 */
-	if (liveupdate_keep_for_dma(file, stray, NULL))
-		goto err_kept;
-	fput(file);	/* frees the folios inserted so far */
-	if (stray)
-		folio_put(stray);
+	/* Frees the folios restored so far, unless a device may write them. */
+	fput(file);
+	liveupdate_hold_for_dma(held, nr_held);
 err_drop:
+	/* Those not restored stay with KHO while a device may write them. */
 	if (!kho_dma_held())
 		memfd_luo_drop_folios(list, i, ser->nr_folios);
-err_kept:
 	vfree(list);
 	folio_put(ser_folio);
 	pr_warn("cannot rebuild memfd '%s': %d\n", ser->name, err);
@@ -657,18 +705,15 @@ static void memfd_luo_finish(struct liveupdate_file_op_args *args)
 	struct folio *ser_folio;
 
 	/*
-	 * A retrieved memfd owns its folios: its size may change now, or,
-	 * while a device may still write them, once no device does.
+	 * A retrieved memfd owns its folios: its size may change now (those
+	 * a device may still write stay held: liveupdate_hold_for_dma()).
 	 */
 	if (args->retrieved) {
-		if (liveupdate_keep_for_dma(get_file(args->file), NULL,
-					    memfd_luo_unfix)) {
-			pr_info("memfd '%pD' keeps its size and memory while devices still do DMA\n",
-				args->file);
-			return;
-		}
-		memfd_luo_unfix(args->file);
-		fput(args->file);
+		struct inode *inode = file_inode(args->file);
+
+		inode_lock(inode);
+		*memfd_luo_flag(inode, memfd_luo_is_hugetlb(args)) = false;
+		inode_unlock(inode);
 		return;
 	}
 	/* A device may still write it: KHO releases it when none does. */

@@ -12,6 +12,7 @@
 #include <uapi/linux/liveupdate.h>
 
 struct file;
+struct folio;
 struct liveupdate_file_handler;
 struct liveupdate_session;
 struct module;
@@ -172,8 +173,7 @@ int liveupdate_get_file_incoming(struct liveupdate_session *s, u64 token,
 struct liveupdate_catalog *liveupdate_catalog_parse(const void *image,
 						    size_t len);
 void liveupdate_catalog_free(struct liveupdate_catalog *cat);
-bool liveupdate_keep_for_dma(struct file *file, struct folio *folio,
-			     void (*release)(struct file *file));
+void liveupdate_hold_for_dma(struct folio **folios, unsigned long nr);
 #else
 static inline struct liveupdate_catalog *
 liveupdate_catalog_parse(const void *image, size_t len)
@@ -217,12 +217,8 @@ static inline int liveupdate_reboot(void)
 	return 0;
 }
 
-static inline bool liveupdate_keep_for_dma(struct file *file,
-					   struct folio *folio,
-					   void (*release)(struct file *file))
-{
-	return false;
-}
+static inline void liveupdate_hold_for_dma(struct folio **folios,
+					   unsigned long nr) { }
 
 static inline int liveupdate_register_global(struct liveupdate_global *global)
 {

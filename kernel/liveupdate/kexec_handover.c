@@ -1055,15 +1055,14 @@ static int kho_release_run(unsigned int order, unsigned long pfn,
  * any such device runs, preserved memory nobody restored stays reserved:
  * handlers check kho_dma_held() before they free what they did not hand
  * out, and kho_release_unclaimed() waits for the last hold to go. Memory
- * a handler did hand out (a retrieved file) is kept the same way when it
- * would be freed while a hold is in force: kho_dma_defer().
+ * a handler did restore is held the same way until then: kho_dma_defer().
  * kho_dma_lock protects the count, the pending release and the list of
  * deferred releases.
  */
 static DEFINE_MUTEX(kho_dma_lock);
 static unsigned long kho_dma_holds;
 static bool kho_release_pending;
-static LIST_HEAD(kho_dma_deferred);
+static LIST_HEAD(kho_dma_deferred_list);
 
 static unsigned long __kho_release_unclaimed(void);
 
@@ -1074,7 +1073,7 @@ static void kho_dma_deferred_work_fn(struct work_struct *work)
 	LIST_HEAD(list);
 
 	mutex_lock(&kho_dma_lock);
-	list_splice_init(&kho_dma_deferred, &list);
+	list_splice_init(&kho_dma_deferred_list, &list);
 	mutex_unlock(&kho_dma_lock);
 	list_for_each_entry_safe(d, tmp, &list, list) {
 		list_del(&d->list);
@@ -1106,7 +1105,8 @@ EXPORT_SYMBOL_GPL(kho_dma_hold);
  *		    adopted translation
  *
  * Its DMA is blocked, or its new owner pinned what it maps. When the last
- * hold goes, a release of unclaimed memory that waited for it runs.
+ * hold goes, a release of unclaimed memory that waited for it runs, and
+ * the releases kho_dma_defer() kept are scheduled.
  *
  * Context: may sleep.
  */
@@ -1118,7 +1118,7 @@ void kho_dma_unhold(void)
 			kho_release_pending = false;
 			__kho_release_unclaimed();
 		}
-		if (!list_empty(&kho_dma_deferred))
+		if (!list_empty(&kho_dma_deferred_list))
 			schedule_work(&kho_dma_deferred_work);
 	}
 	mutex_unlock(&kho_dma_lock);
@@ -1141,9 +1141,9 @@ EXPORT_SYMBOL_GPL(kho_dma_held);
  * kho_dma_defer - free something only once no device does DMA
  * @deferred: what to release, and how
  *
- * For a handler about to free memory the previous kernel preserved and a
- * device kept running through the update may still write: a retrieved
- * file closed or finished, a retrieve that failed half-way. If a
+ * For memory the previous kernel preserved, that a handler restored and a
+ * device kept running through the update may still write (see
+ * liveupdate_hold_for_dma()). If a
  * kho_dma_hold() is in force, @deferred->release runs once the last one
  * is dropped (from a worker, so that it may take any lock), and the
  * memory stays allocated until then.
@@ -1159,11 +1159,10 @@ bool kho_dma_defer(struct kho_dma_deferred *deferred)
 	mutex_lock(&kho_dma_lock);
 	deferring = kho_dma_holds;
 	if (deferring)
-		list_add_tail(&deferred->list, &kho_dma_deferred);
+		list_add_tail(&deferred->list, &kho_dma_deferred_list);
 	mutex_unlock(&kho_dma_lock);
 	return deferring;
 }
-EXPORT_SYMBOL_GPL(kho_dma_defer);
 
 /**
  * kho_release_unclaimed - free what was preserved but never restored

@@ -597,68 +597,71 @@ int liveupdate_get_file_incoming(struct liveupdate_session *s, u64 token,
 }
 EXPORT_SYMBOL_GPL(liveupdate_get_file_incoming);
 
-/* A file and a folio kept for liveupdate_keep_for_dma(). */
-struct luo_dma_kept {
+/* Folio references held by liveupdate_hold_for_dma(). */
+struct luo_dma_held {
 	struct kho_dma_deferred deferred;
-	struct file *file;
-	struct folio *folio;
-	void (*release)(struct file *file);
+	struct folio **folios;
+	unsigned long nr;
 };
 
-static void luo_dma_kept_release(struct kho_dma_deferred *deferred)
+static void luo_put_folios(struct folio **folios, unsigned long nr)
 {
-	struct luo_dma_kept *kept =
-		container_of(deferred, struct luo_dma_kept, deferred);
+	unsigned long i;
 
-	if (kept->file) {
-		if (kept->release)
-			kept->release(kept->file);
-		fput(kept->file);
+	for (i = 0; i < nr; i++) {
+		folio_put(folios[i]);
+		cond_resched();
 	}
-	if (kept->folio)
-		folio_put(kept->folio);
-	kfree(kept);
+	kvfree(folios);
+}
+
+static void luo_dma_held_release(struct kho_dma_deferred *deferred)
+{
+	struct luo_dma_held *held =
+		container_of(deferred, struct luo_dma_held, deferred);
+
+	luo_put_folios(held->folios, held->nr);
+	kfree(held);
 }
 
 /**
- * liveupdate_keep_for_dma - keep memory a running device may write
- * @file: a retrieved file, its memory the previous kernel's, or NULL
- * @folio: a folio restored from the previous kernel, or NULL
- * @release: called with @file once it is no longer kept, before the
- *	     reference is dropped (to let its size change again), or NULL
+ * liveupdate_hold_for_dma - hold restored folios while a device may write
+ * @folios: an array from kvmalloc(), or NULL
+ * @nr: the number of folios in it, each with a reference for this call
  *
- * For a file handler about to free memory the previous kernel preserved:
- * a retrieved file finished, or a retrieve that failed half-way. A
- * device kept running through the update may still write that memory
- * without holding it in this kernel (kho_dma_hold()); while one does,
- * this takes over the caller's references to @file and @folio and drops
- * them only once no such device is left.
+ * For a file handler that rebuilt a file around folios the previous
+ * kernel preserved. A device kept running through the update may write
+ * them without holding them in this kernel (kho_dma_hold()): while one
+ * does, the references passed here keep every folio where it is,
+ * whatever happens to the file (truncated, closed, a retrieve that
+ * failed half-way), and out of migration, compaction and swap. They are
+ * dropped, and the array freed, once no such device is left; at once if
+ * there is none, or if this cannot allocate its record (the folios are
+ * then never freed: a leak, logged, rather than memory a device writes).
  *
  * Context: may sleep.
- * Return: true if @file and @folio are kept (the caller's references are
- * gone); false if no device does DMA through an adopted translation, and
- * the caller frees them itself.
  */
-bool liveupdate_keep_for_dma(struct file *file, struct folio *folio,
-			     void (*release)(struct file *file))
+void liveupdate_hold_for_dma(struct folio **folios, unsigned long nr)
 {
-	struct luo_dma_kept *kept;
+	struct luo_dma_held *held;
 
-	if (!kho_dma_held())
-		return false;
-	kept = kmalloc(sizeof(*kept), GFP_KERNEL);
-	if (!kept) {
-		/* Never free what a device may write: leak it instead. */
-		pr_warn("cannot track memory devices may still write: it is never freed\n");
-		return true;
+	if (!nr || !kho_dma_held())
+		goto put;
+	held = kmalloc(sizeof(*held), GFP_KERNEL);
+	if (!held) {
+		pr_warn("cannot track %lu folios devices may still write: they are never freed\n",
+			nr);
+		return;
 	}
-	*kept = (struct luo_dma_kept) {
-		.deferred.release = luo_dma_kept_release,
-		.file = file, .folio = folio, .release = release,
-	};
-	if (kho_dma_defer(&kept->deferred))
-		return true;
-	kfree(kept);
-	return false;
+	held->deferred.release = luo_dma_held_release;
+	held->folios = folios;
+	held->nr = nr;
+	if (kho_dma_defer(&held->deferred)) {
+		pr_info("%lu folios stay held while devices still do DMA\n", nr);
+		return;
+	}
+	kfree(held);
+put:
+	luo_put_folios(folios, nr);
 }
-EXPORT_SYMBOL_GPL(liveupdate_keep_for_dma);
+EXPORT_SYMBOL_GPL(liveupdate_hold_for_dma);

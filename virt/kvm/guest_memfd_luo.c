@@ -18,14 +18,17 @@
  * left behind: the next kernel prepares a fresh one on first use, as
  * this one would have. While the file is preserved, punching a hole in
  * it fails with EBUSY (its size cannot change anyway). So it does in the
- * next kernel once retrieved, until its session is finished and no
- * device kept running through the update may still write it (see the
- * VFIO live update and liveupdate_keep_for_dma()); a retrieve that fails
- * half-way then keeps what it rebuilt too.
+ * next kernel once retrieved, until its session is finished (nor can it
+ * be preserved again until then). While a device kept running through
+ * the update may still write its memory (see the VFIO live update),
+ * retrieve holds every folio it restores until no device does
+ * (liveupdate_hold_for_dma()), even if a hole is punched once finished
+ * or the retrieve fails half-way.
  *
  * Only a guest_memfd whose memory reads back the same in the next kernel
  * can be preserved: one of a VM without protected state (on x86, a
- * KVM_X86_SW_PROTECTED_VM), or one retrieved and not yet bound. The
+ * KVM_X86_SW_PROTECTED_VM), or one retrieved, its session finished, and
+ * not yet bound. The
  * memory of SEV-SNP or TDX guests is encrypted with keys that do not
  * survive a kexec; preserving their guest_memfd fails with EOPNOTSUPP.
  *
@@ -328,12 +331,23 @@ err_put:
 	return ERR_PTR(-EINVAL);
 }
 
+/* Keep our reference to @folio in @held, if we hold them; else drop it. */
+static void kvm_gmem_luo_hold(struct folio **held, unsigned long *nr_held,
+			      struct folio *folio)
+{
+	if (held)
+		held[(*nr_held)++] = folio;
+	else
+		folio_put(folio);
+}
+
 static int kvm_gmem_luo_retrieve(struct liveupdate_file_op_args *args)
 {
 	struct kvm_gmem_luo_folio_ser *list;
 	struct kvm_gmem_luo_ser *ser;
-	struct folio *ser_folio, *stray = NULL;
+	struct folio **held = NULL, *ser_folio;
 	struct address_space *mapping;
+	unsigned long nr_held = 0;
 	struct file *file;
 	u64 i = 0, next = 0;
 	int err;
@@ -341,6 +355,14 @@ static int kvm_gmem_luo_retrieve(struct liveupdate_file_op_args *args)
 	ser = kvm_gmem_luo_restore_ser(args->serialized_data, &ser_folio, &list);
 	if (IS_ERR(ser))
 		return PTR_ERR(ser);
+	/* A device kept running may write them: see liveupdate_hold_for_dma(). */
+	if (kho_dma_held() && ser->nr_folios) {
+		held = kvmalloc_array(ser->nr_folios, sizeof(*held), GFP_KERNEL);
+		if (!held) {
+			err = -ENOMEM;
+			goto err_drop;
+		}
+	}
 
 	file = kvm_gmem_create_file(NULL, ser->size, ser->flags);
 	if (IS_ERR(file)) {
@@ -365,19 +387,19 @@ static int kvm_gmem_luo_retrieve(struct liveupdate_file_op_args *args)
 			goto err_put;
 		}
 		if (folio_order(folio)) {
-			stray = folio;
+			kvm_gmem_luo_hold(held, &nr_held, folio);
 			err = -EINVAL;
 			goto err_put;
 		}
 		err = filemap_add_folio(mapping, folio, e->index, GFP_KERNEL);
 		if (err) {
-			stray = folio;
+			kvm_gmem_luo_hold(held, &nr_held, folio);
 			goto err_put;
 		}
 		/* Prepared before the update: the guest's data, as it was. */
 		folio_mark_uptodate(folio);
 		folio_unlock(folio);
-		folio_put(folio);
+		kvm_gmem_luo_hold(held, &nr_held, folio);
 		next = e->index + 1;
 		cond_resched();
 	}
@@ -386,6 +408,7 @@ static int kvm_gmem_luo_retrieve(struct liveupdate_file_op_args *args)
 	filemap_invalidate_lock(mapping);
 	kvm_gmem_set_liveupdate(file_inode(file), true);
 	filemap_invalidate_unlock(mapping);
+	liveupdate_hold_for_dma(held, nr_held);
 	vfree(list);
 	folio_put(ser_folio);
 	args->file = file;
@@ -393,30 +416,18 @@ static int kvm_gmem_luo_retrieve(struct liveupdate_file_op_args *args)
 
 err_put:
 	i++;		/* the one that failed is restored or bad */
-	/* A device may still write what is restored: keep it, if so. */
-	if (liveupdate_keep_for_dma(file, stray, NULL))
-		goto err_kept;
-	fput(file);	/* frees the folios added so far */
-	if (stray)
-		folio_put(stray);
+	/* Frees the folios added so far, unless a device may write them. */
+	fput(file);
+	liveupdate_hold_for_dma(held, nr_held);
 err_drop:
+	/* Those not restored stay with KHO while a device may write them. */
 	if (!kho_dma_held())
 		kvm_gmem_luo_drop(list, i, ser->nr_folios);
-err_kept:
 	pr_warn("cannot rebuild a guest_memfd of %llu bytes: %d\n", ser->size,
 		err);
 	vfree(list);
 	folio_put(ser_folio);
 	return err;
-}
-
-static void kvm_gmem_luo_unfix(struct file *file)
-{
-	struct address_space *mapping = file->f_mapping;
-
-	filemap_invalidate_lock(mapping);
-	kvm_gmem_set_liveupdate(file_inode(file), false);
-	filemap_invalidate_unlock(mapping);
 }
 
 static void kvm_gmem_luo_finish(struct liveupdate_file_op_args *args)
@@ -426,15 +437,15 @@ static void kvm_gmem_luo_finish(struct liveupdate_file_op_args *args)
 	struct folio *ser_folio;
 
 	/*
-	 * A retrieved guest_memfd owns its folios: holes may be punched now,
-	 * or, while a device may still write them, once no device does.
+	 * A retrieved guest_memfd owns its folios: holes may be punched now
+	 * (those a device may still write stay held).
 	 */
 	if (args->retrieved) {
-		if (liveupdate_keep_for_dma(get_file(args->file), NULL,
-					    kvm_gmem_luo_unfix))
-			return;
-		kvm_gmem_luo_unfix(args->file);
-		fput(args->file);
+		struct address_space *mapping = args->file->f_mapping;
+
+		filemap_invalidate_lock(mapping);
+		kvm_gmem_set_liveupdate(file_inode(args->file), false);
+		filemap_invalidate_unlock(mapping);
 		return;
 	}
 	/* A device may still write it: KHO releases it when none does. */

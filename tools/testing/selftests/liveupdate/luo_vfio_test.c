@@ -71,7 +71,7 @@
  * lu.case=kept does split's stage 1 with a second memfd mapped too. In
  * stage 2 a strict overcommit limit makes the second one's retrieve fail
  * on the way; the first is retrieved, its session finished, then it is
- * truncated (refused: EBUSY) and closed; and the device's own record is
+ * truncated and closed; and the device's own record is
  * damaged. Free memory filled with a pattern shows the device's writes
  * land in none of it; finishing the device's session ends its
  * translation (its record is unreadable, but it was the last device),
@@ -968,8 +968,9 @@ static void case_kept_stage2(void)
 	edu_sysfs(&e);
 
 	fd = retrieve_half(mem);
-	ksft_test_result(fd == -ENOMEM || fd == -ENOSPC,
-			 "retrieving the second memfd fails on the way: %s\n",
+	ksft_test_result((fd == -ENOMEM || fd == -ENOSPC) &&
+			 kmsg_count("folios stay held while devices still do DMA") == 1,
+			 "retrieving the second memfd fails on the way, what it restored held: %s\n",
 			 strerror(fd < 0 ? -fd : 0));
 
 	fd = luo_retrieve_fd(mem, 1);
@@ -981,10 +982,8 @@ static void case_kept_stage2(void)
 	err = lu_edu_dma(&e, IOVA, LU_EDU_DMA_MAX, false);
 	munmap(ram, RAM_SIZE);
 	luo_finish(mem);
-	errno = 0;
-	ksft_test_result(!err && ftruncate(fd, 0) && errno == EBUSY,
-			 "the finished memfd keeps its size while the device runs: %s\n",
-			 strerror(errno));
+	ksft_test_result(!err && !ftruncate(fd, 0),
+			 "the finished memfd is truncated\n");
 	close(fd);
 
 	ksft_test_result(fill_and_dma(&e, &filled) && !dmar_fault_seen(),
@@ -1000,6 +999,9 @@ static void case_kept_stage2(void)
 	ksft_test_result(kmsg_has("the record of a finished device is gone"),
 			 "finishing the device whose record is gone says so\n");
 	lu_edu_dma(&e, IOVA, LU_EDU_DMA_MAX, true);
+	/* The fault is logged from an interrupt: give it a moment. */
+	for (int i = 0; i < 100 && !dmar_fault_seen(); i++)
+		usleep(10000);
 	ksft_test_result(dmar_fault_seen(),
 			 "its translation ended: its DMA faults\n");
 	/* Released from a worker: give it a moment. */
@@ -1012,7 +1014,7 @@ static void case_kept_stage2(void)
 	ksft_test_result(after - before >= (long long)((RAM_SIZE + B_SIZE) >> 10),
 			 "and the memory of both memfds came back: %lld KiB\n",
 			 after - before);
-	ksft_test_result(kmsg_released_kib() > 0,
+	ksft_test_result(kmsg_released_kib() >= (long)(B_SIZE >> 12),
 			 "what the failed retrieve left to KHO too (%ld KiB)\n",
 			 kmsg_released_kib());
 	ksft_test_result(!kmsg_has("never freed"),
