@@ -620,6 +620,8 @@ static void luo_dma_held_release(struct kho_dma_deferred *deferred)
 	struct luo_dma_held *held =
 		container_of(deferred, struct luo_dma_held, deferred);
 
+	pr_info("%lu folios held while devices did DMA are released\n",
+		held->nr);
 	luo_put_folios(held->folios, held->nr);
 	kfree(held);
 }
