@@ -44,8 +44,9 @@
  * same size, so the pool keeps the size the administrator gave it
  * (HugePages_Total and HugePages_Surp count the adopted pages while they
  * are in use) and the pages return to the page allocator when the file
- * is closed or truncated, or at finish for a file nobody retrieved. The
- * retrieved file is an unlinked hugetlb file, like a memfd, whatever the
+ * is closed or truncated, or at finish for a file nobody retrieved (in
+ * either case once no device kept running through the update may still
+ * write them). The retrieved file is an unlinked hugetlb file, like a memfd, whatever the
  * original was.
  */
 

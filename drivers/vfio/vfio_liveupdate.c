@@ -35,7 +35,9 @@
  * fails (EBUSY), the translation ends and bus mastering is turned off.
  *
  * A file nobody retrieved is finished with its DMA stopped: its bus
- * mastering is turned off and its translation ended. A driver may also
+ * mastering is turned off and its translation ended. If its record cannot
+ * be read, one line says so and its translation ends with the last
+ * preserved device to finish (its DMA then faults in the IOMMU). A driver may also
  * take the device over: binding it to an iommufd of its own through
  * vfio-pci attaches a new domain, which ends the handed-over translation,
  * and finish then leaves the device alone.

@@ -1143,10 +1143,10 @@ EXPORT_SYMBOL_GPL(kho_dma_held);
  *
  * For memory the previous kernel preserved, that a handler restored and a
  * device kept running through the update may still write (see
- * liveupdate_hold_for_dma()). If a
- * kho_dma_hold() is in force, @deferred->release runs once the last one
- * is dropped (from a worker, so that it may take any lock), and the
- * memory stays allocated until then.
+ * liveupdate_hold_for_dma()). If a kho_dma_hold() is in force,
+ * @deferred->release runs once the last one is dropped (from a worker,
+ * so that it may take any lock), and the memory stays allocated until
+ * then.
  *
  * Context: may sleep.
  * Return: true if the release is deferred; false if no device does DMA

@@ -28,9 +28,9 @@
  * Only a guest_memfd whose memory reads back the same in the next kernel
  * can be preserved: one of a VM without protected state (on x86, a
  * KVM_X86_SW_PROTECTED_VM), or one retrieved, its session finished, and
- * not yet bound. The
- * memory of SEV-SNP or TDX guests is encrypted with keys that do not
- * survive a kexec; preserving their guest_memfd fails with EOPNOTSUPP.
+ * not yet bound. The memory of SEV-SNP or TDX guests is encrypted with
+ * keys that do not survive a kexec; preserving their guest_memfd fails
+ * with EOPNOTSUPP.
  *
  * The retrieved guest_memfd belongs to no VM. The first VM that binds it
  * to a memory slot (KVM_SET_USER_MEMORY_REGION2 with KVM_MEM_GUEST_MEMFD)
