@@ -996,7 +996,7 @@ static void case_kept_stage2(void)
 	if (err)
 		ksft_exit_fail_msg("damaging the device's record: %s\n",
 				   strerror(-err));
-	before = lu_meminfo_kib("MemFree");
+	before = lu_free_kib();
 	luo_finish(dev);
 	ksft_test_result(kmsg_has("the record of a finished device is gone"),
 			 "finishing the device whose record is gone says so\n");
@@ -1009,7 +1009,7 @@ static void case_kept_stage2(void)
 	/* Released from a worker: give it a moment. */
 	for (int i = 0; i < 50 && kmsg_count(HELD_RELEASED) < 2; i++)
 		usleep(100 * 1000);
-	after = lu_meminfo_kib("MemFree");
+	after = lu_free_kib();
 	/* Both memfds: 10 MiB, less what the system took meanwhile. */
 	ksft_test_result(kmsg_count(HELD_RELEASED) == 2 &&
 			 after - before >= (long long)((RAM_SIZE + B_SIZE) >> 10) * 3 / 4,

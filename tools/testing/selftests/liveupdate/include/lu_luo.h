@@ -37,5 +37,10 @@ void luo_require(void);
  * exactly (MemFree lags behind the per-CPU free lists).
  */
 long long lu_meminfo_kib(const char *field);
+/*
+ * Free memory in KiB, counting the pages on the per-CPU free lists that
+ * MemFree leaves out: a few MiB freed show here at once.
+ */
+long long lu_free_kib(void);
 
 #endif /* _LU_LUO_H */

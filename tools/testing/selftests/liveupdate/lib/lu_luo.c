@@ -178,3 +178,22 @@ long long lu_meminfo_kib(const char *field)
 	fclose(f);
 	return kib;
 }
+
+long long lu_free_kib(void)
+{
+	long long pages = 0;
+	char line[128];
+	FILE *f = fopen("/proc/zoneinfo", "r");
+
+	if (!f)
+		ksft_exit_fail_msg("/proc/zoneinfo: %s\n", strerror(errno));
+	/* "count:" lines belong to the per-CPU lists of each zone. */
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line + strspn(line, " ");
+
+		if (!strncmp(p, "count:", 6))
+			pages += strtoll(p + 6, NULL, 10);
+	}
+	fclose(f);
+	return lu_meminfo_kib("MemFree") + pages * (sysconf(_SC_PAGESIZE) >> 10);
+}
