@@ -39,6 +39,9 @@
  *    written before it is initialized: deferred struct page init works.
  * 4. kho_restore_*() claim blocks from the tracker, which stays in memory
  *    and records, for each block, its order.
+ * 5. kho_release_unclaimed(), once nobody will restore anything more,
+ *    frees every block still unclaimed, then the tracker, the root FDT
+ *    and the scratch list: the kernel owns all its memory again.
  *
  * Failure. Anything malformed in steps 2 and 3 (a scratch area that is not
  * memory, an unknown compatible, a tracker pointing outside memory or into
@@ -855,6 +858,27 @@ EXPORT_SYMBOL_GPL(kho_unpreserve_vmalloc);
 /* Incoming: restoring                                                    */
 /* ---------------------------------------------------------------------- */
 
+/*
+ * The tracker and the root FDT the previous kernel handed over are read in
+ * place until the final release frees them (kho_release_handover()).
+ * Readers call kho_in_get(), which fails once the release has begun, and
+ * kho_in_put() when done; between the two they may not sleep. The release
+ * waits for every reader with synchronize_rcu() before it frees a page.
+ */
+static bool kho_in_get(void)
+{
+	rcu_read_lock();
+	if (kho_in.accepted && !READ_ONCE(kho_in.released))
+		return true;
+	rcu_read_unlock();
+	return false;
+}
+
+static void kho_in_put(void)
+{
+	rcu_read_unlock();
+}
+
 /* Were these pages reserved at boot and left alone since? */
 static bool kho_pages_untouched(struct page *page, unsigned long nr)
 {
@@ -895,14 +919,17 @@ struct folio *kho_restore_folio(phys_addr_t phys)
 	struct page *page;
 	int order;
 
-	if (!kho_in.accepted || !PAGE_ALIGNED(phys))
+	if (!PAGE_ALIGNED(phys) || !kho_in_get())
 		return NULL;
 	for (order = 0; order <= KHO_ORDER_MAX; order++)
 		if (kho_tracker_test(kho_in.tracker, pfn, order))
 			break;
 	if (order > KHO_ORDER_MAX ||
-	    !kho_tracker_test_and_clear(kho_in.tracker, pfn, order))
+	    !kho_tracker_test_and_clear(kho_in.tracker, pfn, order)) {
+		kho_in_put();
 		return NULL;
+	}
+	kho_in_put();
 
 	page = pfn_to_page(pfn);
 	if (!kho_pages_untouched(page, 1UL << order)) {
@@ -929,7 +956,7 @@ struct page *kho_restore_pages(phys_addr_t phys, unsigned long nr_pages)
 	unsigned long pfn = PHYS_PFN(phys), end = pfn + nr_pages, p, q;
 	unsigned int order;
 
-	if (!kho_in.accepted || !PAGE_ALIGNED(phys) || !nr_pages)
+	if (!PAGE_ALIGNED(phys) || !nr_pages || !kho_in_get())
 		return NULL;
 
 	for (p = pfn; p < end; p += 1UL << order) {
@@ -943,6 +970,7 @@ struct page *kho_restore_pages(phys_addr_t phys, unsigned long nr_pages)
 			goto err_unclaim;
 		}
 	}
+	kho_in_put();
 	for (p = pfn; p < end; p += 1UL << order) {
 		order = kho_range_order(p, end - p);
 		kho_init_pages(pfn_to_page(p), order, false);
@@ -954,6 +982,7 @@ err_unclaim:
 		order = kho_range_order(q, end - q);
 		kho_tracker_mark(kho_in.tracker, q, order);
 	}
+	kho_in_put();
 	return NULL;
 }
 EXPORT_SYMBOL_GPL(kho_restore_pages);
@@ -1019,22 +1048,28 @@ err_free:
 }
 EXPORT_SYMBOL_GPL(kho_restore_vmalloc);
 
+/* What the final release freed, in pages. */
+struct kho_release_count {
+	unsigned long unclaimed;
+	unsigned long handover;	/* the root FDT and the scratch list */
+};
+
+static bool kho_block_overlaps(unsigned long pfn, unsigned long nr,
+			       u64 phys, u64 len)
+{
+	return PFN_PHYS(pfn) < phys + len && phys < PFN_PHYS(pfn + nr);
+}
+
 /* Free every block of a run that nobody restored. */
 static int kho_release_run(unsigned int order, unsigned long pfn,
 			   unsigned long nr_blocks, void *arg)
 {
-	unsigned long *released = arg, i, j, nr = 1UL << order;
+	struct kho_release_count *count = arg;
+	unsigned long i, j, nr = 1UL << order;
 
 	for (i = 0; i < nr_blocks; i++, pfn += nr) {
 		struct page *page = pfn_to_page(pfn);
 
-		/* The handover's own description stays readable. */
-		if (PFN_PHYS(pfn) < kho_in.fdt_phys + kho_in.fdt_len &&
-		    kho_in.fdt_phys < PFN_PHYS(pfn + nr))
-			continue;
-		if (PFN_PHYS(pfn) < kho_in.scratch_phys + kho_in.scratch_len &&
-		    kho_in.scratch_phys < PFN_PHYS(pfn + nr))
-			continue;
 		if (!kho_tracker_test_and_clear(kho_in.tracker, pfn, order))
 			continue;
 		if (!kho_pages_untouched(page, nr))
@@ -1042,7 +1077,12 @@ static int kho_release_run(unsigned int order, unsigned long pfn,
 		kho_init_pages(page, order, false);
 		for (j = 0; j < nr; j++)
 			__free_page(page + j);
-		*released += nr;
+		if (kho_block_overlaps(pfn, nr, kho_in.fdt_phys, kho_in.fdt_len) ||
+		    kho_block_overlaps(pfn, nr, kho_in.scratch_phys,
+				       kho_in.scratch_len))
+			count->handover += nr;
+		else
+			count->unclaimed += nr;
 		cond_resched();
 	}
 	return 0;
@@ -1171,13 +1211,16 @@ bool kho_dma_defer(struct kho_dma_deferred *deferred)
  * more (the Live Update Orchestrator, once every incoming session is
  * finished): every preserved block still unclaimed goes back to the page
  * allocator, so nothing the previous kernel kept leaks, even what no
- * handler of this kernel could read. The root FDT and the scratch list
- * stay, for kho_retrieve_subtree() and debugfs. While a device kept
- * running through the update may write into that memory (kho_dma_hold()),
- * the release waits until the last such device stops.
+ * handler of this kernel could read. Then the handover itself goes: the
+ * tracker, the root FDT and the scratch list. From then on nothing can be
+ * restored (kho_restore_*() return NULL, kho_retrieve_subtree() -ENOENT);
+ * debugfs keeps a copy of the root FDT. While a device kept running
+ * through the update may write into that memory (kho_dma_hold()), the
+ * release waits until the last such device stops.
  *
  * Context: may sleep.
- * Return: the number of pages released (0 if the release waits).
+ * Return: the number of pages released (0 if the release waits or ran
+ * before).
  */
 unsigned long kho_release_unclaimed(void)
 {
@@ -1195,20 +1238,41 @@ unsigned long kho_release_unclaimed(void)
 }
 EXPORT_SYMBOL_GPL(kho_release_unclaimed);
 
+/*
+ * The final release: every block nobody restored, then the handover's own
+ * pages (the root FDT, the scratch list and the tracker), which nobody
+ * reads once kho_in.released is set and the readers have left.
+ */
 static unsigned long __kho_release_unclaimed(void)
 {
 	static const struct kho_tracker_walk_ops ops = {
 		.run = kho_release_run,
 	};
-	unsigned long released = 0;
+	struct kho_release_count count = { };
+	unsigned long tracker;
 
-	if (!kho_in.accepted)
+	if (!kho_in.accepted || kho_in.released)
 		return 0;
-	kho_tracker_walk(kho_in.tracker, -1, &ops, &released);
-	if (released)
+	WRITE_ONCE(kho_in.released, true);
+	synchronize_rcu();
+
+	kho_tracker_walk(kho_in.tracker, -1, &ops, &count);
+	tracker = kho_tracker_release_in(kho_in.tracker);
+	if (tracker != kho_in.nr_pages)
+		pr_warn("the tracker had %llu pages at boot, %lu at its release\n",
+			kho_in.nr_pages, tracker);
+	WRITE_ONCE(kho_in.nr_pages, 0);
+	kho_in.tracker = NULL;
+	kho_in.fdt = NULL;
+
+	if (count.unclaimed)
 		pr_info("released %lu KiB preserved by the previous kernel that nobody restored\n",
-			released << (PAGE_SHIFT - 10));
-	return released;
+			count.unclaimed << (PAGE_SHIFT - 10));
+	pr_info("released the handover itself: %lu KiB (tracker %lu KiB, root FDT and scratch list %lu KiB)\n",
+		(count.handover + tracker) << (PAGE_SHIFT - 10),
+		tracker << (PAGE_SHIFT - 10),
+		count.handover << (PAGE_SHIFT - 10));
+	return count.unclaimed + count.handover + tracker;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1384,8 +1448,13 @@ EXPORT_SYMBOL_GPL(kho_is_preserved);
  */
 bool kho_is_restorable(phys_addr_t phys, size_t size)
 {
-	return kho_in.accepted && size &&
-	       kho_range_tracked(kho_in.tracker, phys, size);
+	bool tracked;
+
+	if (!size || !kho_in_get())
+		return false;
+	tracked = kho_range_tracked(kho_in.tracker, phys, size);
+	kho_in_put();
+	return tracked;
 }
 EXPORT_SYMBOL_GPL(kho_is_restorable);
 
@@ -1486,24 +1555,28 @@ EXPORT_SYMBOL_GPL(kho_remove_subtree);
  * with kho_restore_folio()) to own them.
  *
  * Context: any.
- * Return: 0; -ENOENT if there was no handover or no blob of that name;
+ * Return: 0; -ENOENT if there was no handover, no blob of that name, or
+ * the handover was released (kho_release_unclaimed());
  * -EINVAL if its entry is malformed.
  */
 int kho_retrieve_subtree(const char *name, phys_addr_t *phys)
 {
 	const void *prop;
-	int off, len;
+	int off, len, err = 0;
 
-	if (!kho_in.accepted)
+	if (!kho_in_get())
 		return -ENOENT;
 	off = fdt_subnode_offset(kho_in.fdt, 0, name);
+	prop = off < 0 ? NULL :
+	       fdt_getprop(kho_in.fdt, off, KHO_FDT_PROP_SUBTREE, &len);
 	if (off < 0)
-		return -ENOENT;
-	prop = fdt_getprop(kho_in.fdt, off, KHO_FDT_PROP_SUBTREE, &len);
-	if (!prop || len != sizeof(u64))
-		return -EINVAL;
-	*phys = get_unaligned_be64(prop);
-	return 0;
+		err = -ENOENT;
+	else if (!prop || len != sizeof(u64))
+		err = -EINVAL;
+	else
+		*phys = get_unaligned_be64(prop);
+	kho_in_put();
+	return err;
 }
 EXPORT_SYMBOL_GPL(kho_retrieve_subtree);
 

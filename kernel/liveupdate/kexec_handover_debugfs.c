@@ -9,12 +9,14 @@
  * ``/sys/kernel/debug/kho/out/`` shows what this kernel hands over and
  * ``/sys/kernel/debug/kho/in/`` what the previous kernel handed over:
  *
- * - ``fdt``: the root FDT (binary; ``dtc -I dtb`` reads it)
- * - ``subtrees/<name>``: each subtree's FDT
+ * - ``fdt``: the root FDT (binary; ``dtc -I dtb`` reads it); ``in/fdt``
+ *   is a copy taken at boot, as the original is freed with the handover
+ * - ``subtrees/<name>``: each subtree's FDT (``in``: copies as well)
  * - ``scratch``: the scratch areas, one ``0xstart 0xsize`` line each
  * - ``preserved_bytes``, ``preserved_blocks``: what the tracker holds (in:
  *   what was reserved at boot)
- * - ``tracker_bytes``: the memory the tracker itself takes
+ * - ``tracker_bytes``: the memory the tracker itself takes (in: 0 once
+ *   the final release freed it)
  * - ``in/reserve_ns``: how long checking and reserving the preserved
  *   memory took at boot
  * - ``in/status``: ``none``, ``accepted`` or ``refused: <why>``
@@ -65,7 +67,7 @@ static int kho_counter_get(void *data, u64 *val)
 		*val = kho_in.nr_blocks;
 		break;
 	case KHO_IN_TRACKER:
-		*val = kho_in.nr_pages * PAGE_SIZE;
+		*val = READ_ONCE(kho_in.nr_pages) * PAGE_SIZE;
 		break;
 	case KHO_IN_RESERVE_NS:
 		*val = kho_in.reserve_ns;
@@ -216,9 +218,12 @@ static int __init kho_debugfs_init(void)
 	in = debugfs_create_dir("in", kho_dir);
 	debugfs_create_file("status", 0400, in, NULL, &kho_status_fops);
 	if (kho_in.accepted) {
-		kho_in_fdt_blob.data = (void *)kho_in.fdt;
+		/* A copy: the root FDT is freed with the handover. */
 		kho_in_fdt_blob.size = fdt_totalsize(kho_in.fdt);
-		debugfs_create_blob("fdt", 0400, in, &kho_in_fdt_blob);
+		kho_in_fdt_blob.data = kmemdup(kho_in.fdt, kho_in_fdt_blob.size,
+					       GFP_KERNEL);
+		if (kho_in_fdt_blob.data)
+			debugfs_create_blob("fdt", 0400, in, &kho_in_fdt_blob);
 		debugfs_create_file("scratch", 0400, in, NULL, &kho_scratch_fops);
 		kho_counter_create("preserved_bytes", in, KHO_IN_BYTES);
 		kho_counter_create("preserved_blocks", in, KHO_IN_BLOCKS);

@@ -39,6 +39,7 @@ struct kho_tracker {
 
 int kho_tracker_init(struct kho_tracker *t);
 void kho_tracker_destroy(struct kho_tracker *t);
+unsigned long kho_tracker_release_in(struct kho_tracker_node_ser *root);
 int kho_tracker_set(struct kho_tracker *t, unsigned long pfn,
 		    unsigned int order);
 int kho_tracker_clear(struct kho_tracker *t, unsigned long pfn,
@@ -112,19 +113,24 @@ struct kho_out_state {
  * @scratch_only: the handover was checked and memblock is in scratch-only
  *		  mode until the preserved memory is reserved
  * @accepted: preserved memory is reserved and may be restored
+ * @released: the final release began; nothing may be restored, and the
+ *	      tracker, the root FDT and the scratch list are (being) freed
  * @refused: why the handover was refused, or NULL
- * @fdt: root FDT (valid when @accepted)
- * @tracker: root of the tracker (valid when @accepted); blocks are
- *	     cleared from it as they are restored
+ * @fdt: root FDT (valid when @accepted, until @released)
+ * @tracker: root of the tracker (valid when @accepted, until @released);
+ *	     blocks are cleared from it as they are restored
  * @nr_blocks: preserved blocks reserved at boot
  * @nr_bytes: preserved bytes reserved at boot
  * @nr_runs: ranges handed to memblock
- * @nr_pages: pages of the tracker, root included
+ * @nr_pages: pages of the tracker, root included (0 once released)
  * @reserve_ns: time kho_reserve_preserved() took (local_clock())
  * @exec_from: the handing-over kernel's release string, "" if not given
  * @exec_count: kexec handovers since the cold boot, this one included
  *
- * Written during early boot and by kho_init(), read only afterwards.
+ * Written during early boot and by kho_init(), read only afterwards,
+ * but for the final release (kho_release_unclaimed(), under kho_dma_lock),
+ * which sets @released and clears @fdt, @tracker and @nr_pages; readers of
+ * @fdt and @tracker hold kho_in_get().
  */
 struct kho_in_state {
 	u64 fdt_phys;
@@ -135,6 +141,7 @@ struct kho_in_state {
 	bool present;
 	bool scratch_only;
 	bool accepted;
+	bool released;
 	const char *refused;
 	const void *fdt;
 	struct kho_tracker_node_ser *tracker;

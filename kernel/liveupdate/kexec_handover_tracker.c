@@ -24,7 +24,9 @@
  * kho_tracker_clear() flip bits (allocating nodes on demand, lock free),
  * the next kernel walks the tree with kho_tracker_walk() to reserve the
  * memory, and claims blocks with kho_tracker_test_and_clear() as they are
- * restored. Interior nodes are never freed while the tracker is live.
+ * restored. Interior nodes are never freed while the tracker is live; the
+ * next kernel frees the whole tracker with kho_tracker_release_in() once
+ * nothing can be restored any more.
  */
 
 #include <linux/bitops.h>
@@ -150,17 +152,45 @@ int kho_tracker_init(struct kho_tracker *t)
 	return 0;
 }
 
-static void kho_tracker_free(u64 phys, int level)
+/*
+ * Free the page at @phys and, above the leaves, all below it; @reserved
+ * for the pages of an incoming tracker, which memblock reserved at boot.
+ * Return: the number of pages freed.
+ */
+static unsigned long kho_tracker_free(u64 phys, int level, bool reserved)
 {
 	struct kho_tracker_node_ser *node = phys_to_virt(phys);
+	unsigned long nr = 1;
 	int i;
 
 	if (level > 0) {
 		for (i = 0; i < KHO_TRACKER_SLOTS; i++)
 			if (node->slot[i])
-				kho_tracker_free(node->slot[i], level - 1);
+				nr += kho_tracker_free(node->slot[i], level - 1,
+						       reserved);
 	}
-	free_page((unsigned long)node);
+	if (reserved)
+		free_reserved_page(virt_to_page(node));
+	else
+		free_page((unsigned long)node);
+	return nr;
+}
+
+static unsigned long kho_tracker_free_all(struct kho_tracker_node_ser *root,
+					  bool reserved)
+{
+	unsigned long nr = 0;
+	int order;
+
+	for (order = 0; order < KHO_TRACKER_ORDERS; order++)
+		if (root->slot[order])
+			nr += kho_tracker_free(root->slot[order],
+					       KHO_TRACKER_LEVELS, reserved);
+	if (reserved)
+		free_reserved_page(virt_to_page(root));
+	else
+		free_page((unsigned long)root);
+	return nr + 1;
 }
 
 /**
@@ -171,15 +201,25 @@ static void kho_tracker_free(u64 phys, int level)
  */
 void kho_tracker_destroy(struct kho_tracker *t)
 {
-	int order;
-
 	if (!t->root)
 		return;
-	for (order = 0; order < KHO_TRACKER_ORDERS; order++)
-		if (t->root->slot[order])
-			kho_tracker_free(t->root->slot[order], KHO_TRACKER_LEVELS);
-	free_page((unsigned long)t->root);
+	kho_tracker_free_all(t->root, false);
 	t->root = NULL;
+}
+
+/**
+ * kho_tracker_release_in - free the tracker the previous kernel handed over
+ * @root: its root
+ *
+ * Its pages were reserved at boot (kho_reserve_preserved()) and go back
+ * to the page allocator, counted in MemTotal again.
+ *
+ * Context: may sleep; nothing may read the tracker any more.
+ * Return: the number of pages freed, root included.
+ */
+unsigned long kho_tracker_release_in(struct kho_tracker_node_ser *root)
+{
+	return kho_tracker_free_all(root, true);
 }
 
 /**
