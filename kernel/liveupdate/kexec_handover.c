@@ -62,6 +62,7 @@
 #include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/pageblock-flags.h>
+#include <linux/rcupdate.h>
 #include <linux/sched/clock.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
@@ -860,23 +861,15 @@ EXPORT_SYMBOL_GPL(kho_unpreserve_vmalloc);
 
 /*
  * The tracker and the root FDT the previous kernel handed over are read in
- * place until the final release frees them (kho_release_handover()).
- * Readers call kho_in_get(), which fails once the release has begun, and
- * kho_in_put() when done; between the two they may not sleep. The release
- * waits for every reader with synchronize_rcu() before it frees a page.
+ * place until the final release frees them (__kho_release_unclaimed()).
+ * Readers hold rcu_read_lock() and read them only if kho_in_readable()
+ * says so under it; the release sets kho_in.released and then waits for
+ * every reader with synchronize_rcu() before it frees a page.
  */
-static bool kho_in_get(void)
+static bool kho_in_readable(void)
 {
-	rcu_read_lock();
-	if (kho_in.accepted && !READ_ONCE(kho_in.released))
-		return true;
-	rcu_read_unlock();
-	return false;
-}
-
-static void kho_in_put(void)
-{
-	rcu_read_unlock();
+	RCU_LOCKDEP_WARN(!rcu_read_lock_held(), "KHO: incoming read outside RCU");
+	return kho_in.accepted && !READ_ONCE(kho_in.released);
 }
 
 /* Were these pages reserved at boot and left alone since? */
@@ -916,20 +909,23 @@ static void kho_init_pages(struct page *page, unsigned int order, bool folio)
 struct folio *kho_restore_folio(phys_addr_t phys)
 {
 	unsigned long pfn = PHYS_PFN(phys);
+	bool claimed = false;
 	struct page *page;
-	int order;
+	int order = 0;
 
-	if (!PAGE_ALIGNED(phys) || !kho_in_get())
+	if (!PAGE_ALIGNED(phys))
 		return NULL;
-	for (order = 0; order <= KHO_ORDER_MAX; order++)
-		if (kho_tracker_test(kho_in.tracker, pfn, order))
-			break;
-	if (order > KHO_ORDER_MAX ||
-	    !kho_tracker_test_and_clear(kho_in.tracker, pfn, order)) {
-		kho_in_put();
-		return NULL;
+	rcu_read_lock();
+	if (kho_in_readable()) {
+		for (order = 0; order <= KHO_ORDER_MAX; order++)
+			if (kho_tracker_test(kho_in.tracker, pfn, order))
+				break;
+		claimed = order <= KHO_ORDER_MAX &&
+			  kho_tracker_test_and_clear(kho_in.tracker, pfn, order);
 	}
-	kho_in_put();
+	rcu_read_unlock();
+	if (!claimed)
+		return NULL;
 
 	page = pfn_to_page(pfn);
 	if (!kho_pages_untouched(page, 1UL << order)) {
@@ -956,9 +952,13 @@ struct page *kho_restore_pages(phys_addr_t phys, unsigned long nr_pages)
 	unsigned long pfn = PHYS_PFN(phys), end = pfn + nr_pages, p, q;
 	unsigned int order;
 
-	if (!PAGE_ALIGNED(phys) || !nr_pages || !kho_in_get())
+	if (!PAGE_ALIGNED(phys) || !nr_pages)
 		return NULL;
-
+	rcu_read_lock();
+	if (!kho_in_readable()) {
+		rcu_read_unlock();
+		return NULL;
+	}
 	for (p = pfn; p < end; p += 1UL << order) {
 		order = kho_range_order(p, end - p);
 		if (!kho_tracker_test_and_clear(kho_in.tracker, p, order))
@@ -970,7 +970,7 @@ struct page *kho_restore_pages(phys_addr_t phys, unsigned long nr_pages)
 			goto err_unclaim;
 		}
 	}
-	kho_in_put();
+	rcu_read_unlock();
 	for (p = pfn; p < end; p += 1UL << order) {
 		order = kho_range_order(p, end - p);
 		kho_init_pages(pfn_to_page(p), order, false);
@@ -982,7 +982,7 @@ err_unclaim:
 		order = kho_range_order(q, end - q);
 		kho_tracker_mark(kho_in.tracker, q, order);
 	}
-	kho_in_put();
+	rcu_read_unlock();
 	return NULL;
 }
 EXPORT_SYMBOL_GPL(kho_restore_pages);
@@ -1450,10 +1450,12 @@ bool kho_is_restorable(phys_addr_t phys, size_t size)
 {
 	bool tracked;
 
-	if (!size || !kho_in_get())
+	if (!size)
 		return false;
-	tracked = kho_range_tracked(kho_in.tracker, phys, size);
-	kho_in_put();
+	rcu_read_lock();
+	tracked = kho_in_readable() &&
+		  kho_range_tracked(kho_in.tracker, phys, size);
+	rcu_read_unlock();
 	return tracked;
 }
 EXPORT_SYMBOL_GPL(kho_is_restorable);
@@ -1562,11 +1564,11 @@ EXPORT_SYMBOL_GPL(kho_remove_subtree);
 int kho_retrieve_subtree(const char *name, phys_addr_t *phys)
 {
 	const void *prop;
-	int off, len, err = 0;
+	int off = -FDT_ERR_NOTFOUND, len, err = 0;
 
-	if (!kho_in_get())
-		return -ENOENT;
-	off = fdt_subnode_offset(kho_in.fdt, 0, name);
+	rcu_read_lock();
+	if (kho_in_readable())
+		off = fdt_subnode_offset(kho_in.fdt, 0, name);
 	prop = off < 0 ? NULL :
 	       fdt_getprop(kho_in.fdt, off, KHO_FDT_PROP_SUBTREE, &len);
 	if (off < 0)
@@ -1575,7 +1577,7 @@ int kho_retrieve_subtree(const char *name, phys_addr_t *phys)
 		err = -EINVAL;
 	else
 		*phys = get_unaligned_be64(prop);
-	kho_in_put();
+	rcu_read_unlock();
 	return err;
 }
 EXPORT_SYMBOL_GPL(kho_retrieve_subtree);
