@@ -17,8 +17,9 @@
  * cold boot's), the tracker the previous kernel handed over is no larger
  * than at the first update (to TRACKER_SLACK_KIB), the scratch is the
  * cold boot's, and the preserved memory handed over is the same every
- * time (to IN_SLACK_KIB). Then it rewrites the first memfd with the stage's seed, preserves both again and kexecs,
- * until stage lu.soak_last (default 21: 20 updates). Each stage prints
+ * time (to IN_SLACK_KIB). Then it rewrites the first memfd with the
+ * stage's seed, preserves both again and kexecs, until stage
+ * lu.soak_last (default 21: 20 updates). Each stage prints
  * one line of numbers: "update N: ...".
  *
  * Values from earlier stages come on the command line (lu.soak_*).
@@ -335,7 +336,7 @@ static void stage_update(int stage, int last)
 	 */
 	if (first_in < 0)
 		first_in = in_kib;
-	ksft_test_result(in_kib >= DATA_SIZE >> 10 &&
+	ksft_test_result(in_kib >= (long long)(DATA_SIZE >> 10) &&
 			 in_kib <= first_in + IN_SLACK_KIB &&
 			 in_kib >= first_in - IN_SLACK_KIB,
 			 "preserved memory handed over: %lld KiB, within %d KiB of the first update's (%lld)\n",
