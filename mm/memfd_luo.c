@@ -107,6 +107,47 @@ static bool *memfd_luo_flag(struct inode *inode, bool hugetlb)
 			 &SHMEM_I(inode)->liveupdate;
 }
 
+/*
+ * From its freeze on, a preserved file takes no new folio: shmem and
+ * hugetlbfs refuse one (a fault gets SIGBUS, write() and fallocate()
+ * EBUSY), since the list of folios the freeze hands over is final and a
+ * folio added later would not cross the reboot: a write into a hole
+ * would be lost without a word. Writes into the folios it has still land
+ * and cross. The flag is set under the lock the page cache insertions
+ * check it under, so that every folio is either added before it (and
+ * collected by the freeze) or refused.
+ */
+static void memfd_luo_set_frozen(struct file *file, bool hugetlb, bool frozen)
+{
+	struct address_space *mapping = file->f_mapping;
+	struct inode *inode = file_inode(file);
+
+	if (!hugetlb) {
+		xa_lock_irq(&mapping->i_pages);
+		SHMEM_I(inode)->liveupdate_frozen = frozen;
+		xa_unlock_irq(&mapping->i_pages);
+		return;
+	}
+#ifdef CONFIG_HUGETLBFS
+	HUGETLBFS_I(inode)->liveupdate_frozen = frozen;
+	if (!frozen)
+		return;
+	/*
+	 * hugetlb_no_page() checks the flag under the fault mutex of the
+	 * index it fills: wait for every fault that may have seen it clear.
+	 */
+	for (pgoff_t index = 0, end = i_size_read(inode) >>
+			huge_page_shift(hstate_inode(inode));
+	     index < end; index++) {
+		u32 hash = hugetlb_fault_mutex_hash(mapping, index);
+
+		mutex_lock(&hugetlb_fault_mutex_table[hash]);
+		mutex_unlock(&hugetlb_fault_mutex_table[hash]);
+		cond_resched();
+	}
+#endif
+}
+
 static unsigned int *memfd_luo_seals(struct inode *inode, bool hugetlb)
 {
 	return hugetlb ? &HUGETLBFS_I(inode)->seals : &SHMEM_I(inode)->seals;
@@ -456,6 +497,7 @@ static int memfd_luo_freeze(struct liveupdate_file_op_args *args)
 	err = memfd_luo_lock(file, "freezing");
 	if (err)
 		return err;
+	memfd_luo_set_frozen(file, memfd_luo_is_hugetlb(args), true);
 	err = memfd_luo_collect_all(file, out);
 	if (err)
 		goto out_unlock;
@@ -497,13 +539,16 @@ static int memfd_luo_freeze(struct liveupdate_file_op_args *args)
 	strscpy(ser->name, name->name, min_t(size_t, name->len + 1,
 					     sizeof(ser->name)));
 out_unlock:
+	if (err)
+		memfd_luo_set_frozen(file, memfd_luo_is_hugetlb(args), false);
 	inode_unlock(inode);
 	return err;
 }
 
 static void memfd_luo_unfreeze(struct liveupdate_file_op_args *args)
 {
-	/* The list is rewritten by the next freeze; nothing to undo. */
+	/* The list is rewritten by the next freeze; holes may fill again. */
+	memfd_luo_set_frozen(args->file, memfd_luo_is_hugetlb(args), false);
 }
 
 /* Give back every folio of @list from @from on. */
