@@ -465,14 +465,19 @@ err_unlock:
 	return err;
 }
 
+/*
+ * Without the inode lock: a writer stalled in a page fault may hold it for
+ * good, and closing a session must not wait for it with every live update
+ * operation waiting behind. Clearing the flag only lifts a restriction: a
+ * size change that saw it set a moment earlier fails with EBUSY, as it
+ * would have before.
+ */
 static void memfd_luo_unpreserve(struct liveupdate_file_op_args *args)
 {
 	struct inode *inode = file_inode(args->file);
 
-	inode_lock(inode);
-	*memfd_luo_flag(inode, memfd_luo_is_hugetlb(args)) = false;
+	WRITE_ONCE(*memfd_luo_flag(inode, memfd_luo_is_hugetlb(args)), false);
 	memfd_luo_release_out(args->private_data);
-	inode_unlock(inode);
 }
 
 static int memfd_luo_cmp_index(const void *a, const void *b)

@@ -8,8 +8,9 @@
  * with EBUSY in bounded time, with one log line saying why, and works
  * once the fault is served; then that reboot() with a preserved memfd
  * whose writer stalls fails the same way, leaves everything preserved,
- * and goes through once the writer is done. Stage 2 checks the memfd byte
- * for byte, both writes included.
+ * and goes through once the writer is done; and that closing a session
+ * whose memfd's writer stalls returns at once, unpreserving it. Stage 2
+ * checks the memfd byte for byte, both writes included.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -134,6 +135,66 @@ static bool kmsg_has(const char *text)
 	return found;
 }
 
+struct closer {
+	int session;
+	int done;
+	double secs;
+	pthread_t thread;
+};
+
+static void *closer(void *arg)
+{
+	struct closer *c = arg;
+	double t = now();
+
+	/* The session's release runs before close() returns. */
+	close(c->session);
+	c->secs = now() - t;
+	__atomic_store_n(&c->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * Closing a session unpreserves its files; a memfd whose writer stalls
+ * must not keep the close (and every live update operation behind it)
+ * waiting. The close runs in a thread: if it still waits after
+ * BOUND_SECS, the fault is served so that the test ends, and fails.
+ */
+static void test_close_under_stall(int luo)
+{
+	struct closer c = { 0 };
+	struct stall st;
+	int m, s, again;
+	bool in_time;
+
+	m = memfd_create("closing", MFD_CLOEXEC);
+	if (m < 0 || ftruncate(m, PAGE))
+		ksft_exit_fail_msg("memfd: %s\n", strerror(errno));
+	s = luo_create_session(luo, "stall-close");
+	luo_preserve_fd(s, m, TOKEN);
+	stall_start(&st, m, 0);
+	c.session = s;
+	if (pthread_create(&c.thread, NULL, closer, &c))
+		ksft_exit_fail_msg("pthread_create\n");
+	for (int i = 0; i < BOUND_SECS * 10; i++) {
+		if (__atomic_load_n(&c.done, __ATOMIC_ACQUIRE))
+			break;
+		usleep(100 * 1000);
+	}
+	in_time = __atomic_load_n(&c.done, __ATOMIC_ACQUIRE);
+	ksft_test_result(in_time,
+			 "closing a session under a stalled writer: done in %.1f s\n",
+			 in_time ? c.secs : (double)BOUND_SECS);
+	ksft_test_result(stall_release(&st, 'Y'), "the write ends\n");
+	pthread_join(c.thread, NULL);
+	s = luo_create_session(luo, "stall-again");
+	again = __luo_preserve_fd(s, m, TOKEN);
+	ksft_test_result(!again, "the memfd was unpreserved: it can be preserved again (%s)\n",
+			 strerror(-again));
+	close(s);
+	close(m);
+}
+
 static void stage1(void)
 {
 	struct stall st;
@@ -143,7 +204,7 @@ static void stage1(void)
 	size_t i;
 
 	ksft_print_header();
-	ksft_set_plan(8);
+	ksft_set_plan(11);
 	m = memfd_create("stalled", MFD_CLOEXEC);
 	if (m < 0 || ftruncate(m, MEM_SIZE))
 		ksft_exit_fail_msg("memfd: %s\n", strerror(errno));
@@ -187,6 +248,7 @@ static void stage1(void)
 	ksft_test_result(stall_release(&st, 'X'), "the second write ends\n");
 	ksft_test_result(__luo_preserve_fd(s, m, TOKEN + 1) == -EBUSY,
 			 "the memfd is still preserved (a second preserve is EBUSY)\n");
+	test_close_under_stall(luo);
 	if (ksft_get_fail_cnt())
 		ksft_exit_fail();
 	lu_kexec_next(NULL);
