@@ -82,7 +82,8 @@
  * @list: the folio list written by freeze, or NULL
  * @list_vm: its preservation
  *
- * Protected by the file's inode lock.
+ * Protected by luo.lock, which every operation on a preserved file holds
+ * (preserve and freeze also take the file's inode lock).
  */
 struct memfd_luo_out {
 	struct folio **folios;
@@ -129,7 +130,7 @@ static void memfd_luo_set_frozen(struct file *file, bool hugetlb, bool frozen)
 		return;
 	}
 #ifdef CONFIG_HUGETLBFS
-	HUGETLBFS_I(inode)->liveupdate_frozen = frozen;
+	WRITE_ONCE(HUGETLBFS_I(inode)->liveupdate_frozen, frozen);
 	if (!frozen)
 		return;
 	/*
@@ -171,19 +172,17 @@ static void memfd_luo_make_uptodate(struct folio *folio)
 {
 	if (folio_test_uptodate(folio))
 		return;
-	folio_lock(folio);
-	if (!folio_test_uptodate(folio)) {
-		folio_zero_range(folio, 0, folio_size(folio));
-		flush_dcache_folio(folio);
-		folio_mark_uptodate(folio);
-	}
-	folio_unlock(folio);
+	folio_zero_range(folio, 0, folio_size(folio));
+	flush_dcache_folio(folio);
+	folio_mark_uptodate(folio);
 }
 
+/* Preserve @folio, which the caller holds locked, and take a reference. */
 static int memfd_luo_keep(struct memfd_luo_out *out, struct folio *folio)
 {
 	int err;
 
+	VM_WARN_ON_ONCE_FOLIO(!folio_test_locked(folio), folio);
 	memfd_luo_make_uptodate(folio);
 
 	if (out->nr == out->cap) {
@@ -249,7 +248,9 @@ static int memfd_luo_keep_moved(struct file *file, struct memfd_luo_out *out,
 	nr = memfd_pin_folios(file, start, end, &folio, 1, &offset);
 	if (nr < 0)
 		return nr;
+	folio_lock(folio);
 	err = memfd_luo_keep(out, folio);
+	folio_unlock(folio);
 	unpin_folio(folio);
 	return err;
 }
@@ -258,16 +259,17 @@ static int memfd_luo_keep_moved(struct file *file, struct memfd_luo_out *out,
  * Preserve every folio the file has now. Folios preserved by an earlier
  * call are skipped, so freeze can pick up what filled holes since. A
  * folio in scratch memory is moved out first; *@nr_movedp says how many
- * were. Moving a large folio may split it and move only the part at its
- * start: the rest is still in scratch, for the next call.
+ * were, and how many were replaced under it (a collapse): both call for
+ * another pass. Moving a large folio may split it and move only the part
+ * at its start: the rest is still in scratch, for the next call.
  */
 static int memfd_luo_collect(struct file *file, struct memfd_luo_out *out,
 			     unsigned long *nr_movedp)
 {
 	struct inode *inode = file_inode(file);
 	loff_t size = i_size_read(inode);
+	unsigned long nr_moved = 0, nr_replaced = 0, i;
 	pgoff_t index = 0, end, *moved = NULL;
-	unsigned long nr_moved = 0, i;
 	struct folio_batch fbatch;
 	int err = 0;
 
@@ -299,10 +301,24 @@ static int memfd_luo_collect(struct file *file, struct memfd_luo_out *out,
 		for (i = 0; i < folio_batch_count(&fbatch); i++) {
 			struct folio *folio = fbatch.folios[i];
 
+			/*
+			 * A collapse into a huge page (khugepaged,
+			 * MADV_COLLAPSE) holds the small folios locked
+			 * while it replaces them: keep a folio only while it
+			 * is still the file's, and look again for what
+			 * replaced it.
+			 */
+			folio_lock(folio);
+			if (folio->mapping != inode->i_mapping) {
+				folio_unlock(folio);
+				nr_replaced++;
+				continue;
+			}
 			if (memfd_luo_test_split && folio_test_large(folio))
 				err = -EINVAL;
 			else
 				err = memfd_luo_keep(out, folio);
+			folio_unlock(folio);
 			if (err == -EINVAL) {
 				/* In scratch memory: move it, then keep it. */
 				pgoff_t *m = krealloc_array(moved, nr_moved + 1,
@@ -328,7 +344,7 @@ static int memfd_luo_collect(struct file *file, struct memfd_luo_out *out,
 	for (i = 0; !err && i < nr_moved; i++)
 		err = memfd_luo_keep_moved(file, out, moved[i]);
 	kfree(moved);
-	*nr_movedp = nr_moved;
+	*nr_movedp = nr_moved + nr_replaced;
 	return err;
 }
 
