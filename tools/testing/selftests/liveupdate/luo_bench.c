@@ -94,19 +94,6 @@ static unsigned long long check(const uint64_t *p, unsigned long long bytes)
 	return bad;
 }
 
-static long long read_num(const char *path)
-{
-	char buf[64] = "";
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	return n > 0 ? strtoll(buf, NULL, 0) : -1;
-}
-
 static int kho_ctl(const char *cmd, char *out, size_t len)
 {
 	int fd = open(KHO_CTL, O_RDWR);
@@ -198,7 +185,7 @@ static void luo_stage2(void)
 	}
 	bench_mark("verified");
 	printf("BENCH retrieve_ns=%llu bad_words=%llu\n", retrieve, bad);
-	printf("BENCH reserve_ns=%lld\n", read_num(KHO_DIR "in/reserve_ns"));
+	printf("BENCH reserve_ns=%lld\n", lu_read_num(KHO_DIR "in/reserve_ns"));
 	luo_finish(s);
 }
 
@@ -268,11 +255,11 @@ static void kho_stage1(void)
 
 	if (!lu_cmdline_get("lu.order", order, sizeof(order)))
 		snprintf(order, sizeof(order), "0");
-	before = read_num(KHO_DIR "out/tracker_bytes");
+	before = lu_read_num(KHO_DIR "out/tracker_bytes");
 	snprintf(cmd, sizeof(cmd), "preserve %llu 7 %s", size >> 20, order);
 	if (kho_ctl(cmd, out, sizeof(out)))
 		ksft_exit_fail_msg("%s: %s", cmd, out);
-	after = read_num(KHO_DIR "out/tracker_bytes");
+	after = lu_read_num(KHO_DIR "out/tracker_bytes");
 	printf("BENCH tracker_bytes=%lld\n", after - before);
 	kexec_reboot();
 }
@@ -282,7 +269,7 @@ static void kho_stage2(void)
 	char out[256], *p;
 
 	bench_mark("verified");
-	printf("BENCH reserve_ns=%lld\n", read_num(KHO_DIR "in/reserve_ns"));
+	printf("BENCH reserve_ns=%lld\n", lu_read_num(KHO_DIR "in/reserve_ns"));
 	if (kho_ctl("verify", out, sizeof(out)))
 		ksft_exit_fail_msg("verify: %s", out);
 	p = strstr(out, "restore_ns ");

@@ -51,19 +51,6 @@ static long pool2m_next;
 
 enum { T_2M = 1, T_1G, T_SHMEM, T_UNCLAIMED, T_PARTIAL };
 
-static long pool(const char *path)
-{
-	char buf[32] = "";
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	return n > 0 ? atol(buf) : -1;
-}
-
 /* nr_hugepages, free, surplus and resv of one size, in one line. */
 static int pool_is(const char *size, long total, long free, long surplus)
 {
@@ -71,17 +58,21 @@ static int pool_is(const char *size, long total, long free, long surplus)
 		"nr_hugepages", "free_hugepages", "surplus_hugepages",
 		"resv_hugepages",
 	};
-	char p[4][96];
+	long long got[4];
+	char p[96];
 	int i;
 
-	for (i = 0; i < 4; i++)
-		snprintf(p[i], sizeof(p[i]),
+	for (i = 0; i < 4; i++) {
+		snprintf(p, sizeof(p),
 			 "/sys/kernel/mm/hugepages/hugepages-%s/%s", size, what[i]);
-	ksft_print_msg("%s pool: total %ld free %ld surplus %ld resv %ld (want %ld %ld %ld 0)\n",
-		       size, pool(p[0]), pool(p[1]), pool(p[2]), pool(p[3]),
-		       total, free, surplus);
-	return pool(p[0]) == total && pool(p[1]) == free &&
-	       pool(p[2]) == surplus && pool(p[3]) == 0;
+		got[i] = lu_read_num(p);
+	}
+	ksft_print_msg("%s pool: total %lld free %lld surplus %lld resv %lld\n",
+		       size, got[0], got[1], got[2], got[3]);
+	ksft_print_msg("%s pool wanted: total %ld free %ld surplus %ld resv 0\n",
+		       size, total, free, surplus);
+	return got[0] == total && got[1] == free && got[2] == surplus &&
+	       got[3] == 0;
 }
 
 static uint64_t word(uint64_t seed, uint64_t i)
@@ -159,7 +150,7 @@ static int partial_ok(int fd)
 
 static int hvo_is(int on)
 {
-	return pool("/proc/sys/vm/hugetlb_optimize_vmemmap") == on;
+	return lu_read_num("/proc/sys/vm/hugetlb_optimize_vmemmap") == on;
 }
 
 static void stage1(void)

@@ -110,19 +110,6 @@ static long long check(int fd, size_t size, uint64_t seed)
 	return bad;
 }
 
-static long long read_num(const char *path)
-{
-	char buf[64] = "";
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	return n > 0 ? strtoll(buf, NULL, 0) : -1;
-}
-
 /* Total size in KiB of the "0xstart 0xsize" lines of a scratch file. */
 static long long scratch_kib(const char *path)
 {
@@ -281,8 +268,8 @@ static void stage_update(int stage, int last)
 
 	ksft_print_header();
 	ksft_set_plan(9);
-	tracker = read_num(KHO_IN "tracker_bytes") >> 10;
-	in_kib = read_num(KHO_IN "preserved_bytes") >> 10;
+	tracker = lu_read_num(KHO_IN "tracker_bytes") >> 10;
+	in_kib = lu_read_num(KHO_IN "preserved_bytes") >> 10;
 	scratch = scratch_kib(KHO_IN "scratch");
 	before = lu_meminfo_kib("MemTotal");
 
@@ -311,7 +298,7 @@ static void stage_update(int stage, int last)
 	released = kmsg_count(RELEASED);
 	ksft_test_result(luo_sysfs("sessions_finished", buf, sizeof(buf)) ==
 			 luo_sysfs("sessions_in", buf, sizeof(buf)) &&
-			 released == 1 && read_num(KHO_IN "tracker_bytes") == 0,
+			 released == 1 && lu_read_num(KHO_IN "tracker_bytes") == 0,
 			 "every session finished, the handover released, its tracker freed\n");
 	total = lu_meminfo_kib("MemTotal");
 	if (first_total < 0)

@@ -37,6 +37,8 @@ void luo_require(void);
  * exactly (MemFree lags behind the per-CPU free lists).
  */
 long long lu_meminfo_kib(const char *field);
+/* The number a sysfs, debugfs or procfs file holds; -1 if none. */
+long long lu_read_num(const char *path);
 /*
  * Free memory in KiB, counting the pages on the per-CPU free lists that
  * MemFree leaves out: a few MiB freed show here at once.

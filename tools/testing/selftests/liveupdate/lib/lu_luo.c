@@ -161,6 +161,19 @@ void luo_require(void)
 			       LUO_DEVICE);
 }
 
+long long lu_read_num(const char *path)
+{
+	char buf[64] = "";
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? strtoll(buf, NULL, 0) : -1;
+}
+
 long long lu_meminfo_kib(const char *field)
 {
 	size_t len = strlen(field);
