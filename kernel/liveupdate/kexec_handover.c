@@ -1442,7 +1442,10 @@ EXPORT_SYMBOL_GPL(kho_is_preserved);
  * For handlers that read what the previous kernel handed over in place,
  * or follow pointers in it (page tables), before restoring it.
  *
- * Context: must not race with the restore of that memory.
+ * Context: must not race with the restore of that memory, nor with the
+ * final release (kho_release_unclaimed()), which frees what nobody
+ * restored: a caller that reads the range in place afterwards holds
+ * what keeps the release away (an unfinished session, or a DMA hold).
  * Return: true if every page of the range is in a block the previous
  * kernel preserved and nobody has restored yet.
  */
