@@ -134,8 +134,9 @@ static void memfd_luo_set_frozen(struct file *file, bool hugetlb, bool frozen)
 	if (!frozen)
 		return;
 	/*
-	 * hugetlb_no_page() checks the flag under the fault mutex of the
-	 * index it fills: wait for every fault that may have seen it clear.
+	 * hugetlb_add_to_page_cache() checks the flag under the fault mutex
+	 * of the index it fills: wait for every caller that may have seen
+	 * it clear.
 	 */
 	for (pgoff_t index = 0, end = i_size_read(inode) >>
 			huge_page_shift(hstate_inode(inode));

@@ -22,12 +22,13 @@
  * reboot is there (or gone, for a close followed by a later success of
  * the same worker); one that was under way may be either; one never
  * tried or failed is not; sessions_in counts nothing beyond; every page
- * the hole writer wrote is there, and it was refused (SIGBUS or EBUSY)
- * once the freeze handed the memfd's folios over. Then the same race
- * again, while two threads also race each other to retrieve, check and
- * finish the spare sessions stage 1 left. Stage 3 checks the
- * second race as the first, that each spare was retrieved by one thread
- * at most and came over intact, and that no spare crossed again.
+ * the hole writer wrote is there: once the freeze handed the memfd's
+ * folios over, a write into a hole is refused (SIGBUS or EBUSY), not
+ * lost. Then the same race again, while two threads also race each
+ * other to retrieve, check and finish the spare sessions stage 1 left.
+ * Stage 3 checks the second race as the first, that each spare was
+ * retrieved by one thread at most and came over intact, and that no
+ * spare crossed again.
  *
  * The harness fails the test on any report of lockdep, KASAN or the
  * hung-task detector. lu.race_seed=N replays a run (the seed is printed).
@@ -345,7 +346,7 @@ static void make_holes(const char *name)
 	luo_preserve_fd(s, holes, HOLES_TOKEN);
 }
 
-/* Every page the writer wrote came over; it was refused at the freeze. */
+/* Every page the writer wrote came over; a refusal is SIGBUS or EBUSY. */
 static void check_holes(const struct race_log *in, const char *name)
 {
 	int s = luo_retrieve_session(luo, name);
@@ -369,9 +370,13 @@ static void check_holes(const struct race_log *in, const char *name)
 		       name, in->hole_done, (int)in->hole_refused - 1,
 		       in->hole_err == SIGBUS ? "SIGBUS" :
 		       in->hole_err ? strerror(in->hole_err) : "-");
-	ksft_test_result(!bad && in->hole_refused &&
-			 (in->hole_err == SIGBUS || in->hole_err == EBUSY),
-			 "a writer filling holes through the reboot: refused at the freeze, no page lost (%u bad, the first %u)\n",
+	/*
+	 * Whether the writer ran again between the freeze and the kexec is up
+	 * to the scheduler; that no page it wrote was lost is not.
+	 */
+	ksft_test_result(!bad && (!in->hole_refused || in->hole_err == SIGBUS ||
+				  in->hole_err == EBUSY),
+			 "a writer filling holes through the reboot: no page lost (%u bad, the first %u)\n",
 			 bad, first_bad);
 	munmap((void *)map, HOLES_SIZE);
 	luo_finish(s);
