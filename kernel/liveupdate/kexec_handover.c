@@ -38,7 +38,7 @@
  *    the kernel, its initrd and early page tables, and no struct page is
  *    written before it is initialized: deferred struct page init works.
  * 4. kho_restore_*() claim blocks from the tracker, which stays in memory
- *    and records, for each block, its order.
+ *    until step 5 and records, for each block, its order.
  * 5. kho_release_unclaimed(), once nobody will restore anything more,
  *    frees every block still unclaimed, then the tracker, the root FDT
  *    and the scratch list: the kernel owns all its memory again.
