@@ -36,7 +36,9 @@
 # and "make test" run the tests of T so.
 #
 # Environment: LU_KVM=1 runs the VMs with KVM instead of TCG;
-# LU_TIMEOUT_SCALE=N multiplies every VM timeout; JOBS=N parallel make.
+# LU_TIMEOUT_SCALE=N multiplies every VM timeout; JOBS=N parallel make;
+# LU_JOBS=N runs up to N VM tests at a time (default: the CPU count, at
+# most 4).
 
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 BASE ?=
@@ -65,6 +67,9 @@ KCC := $(if $(CCACHE),ccache gcc,gcc)
 KMAKE = $(MAKE) -s -C $(SRC) O=$(KOBJ) ARCH=x86_64 CC="$(KCC)" -j$(JOBS)
 FRAGMENTS := $(VM)/x86_64.config $(TOP)/$(ST)/config $(RELEASE_CFG)
 RUN := LU_BUILD=$(B) $(VM)/run.sh
+# When make started: "make check" says how long the builds before the
+# tests took.
+T0 := $(shell date +%s)
 SANITIZE ?=
 BZIMAGE_SAN := $(B)/kernel-sanitize/arch/x86/boot/bzImage
 
@@ -72,7 +77,7 @@ BZIMAGE_SAN := $(B)/kernel-sanitize/arch/x86/boot/bzImage
 # CI's time; SANITIZE=1 runs them all): the devices kept running, the
 # handover refused, memory preserved and restored, hostile user space.
 CHECK_SANITIZE ?= kunit kho kho_bad_tracker kho_off luo_api luo_fuzz \
-	luo_memfd luo_stall luo_vfio_hitless luo_vfio_retrieve \
+	luo_memfd luo_race luo_stall luo_vfio_hitless luo_vfio_retrieve \
 	luo_vfio_retrieve_bad luo_vfio_split luo_vfio_bad_iommu luo_kvm_gmem
 
 BZIMAGE := $(KOBJ)/arch/x86/boot/bzImage
@@ -157,10 +162,10 @@ sanitize-kernel: all
 
 ifeq ($(SANITIZE),1)
 check: sanitize-kernel
-	@$(RUN) --all-sanitize
+	@LU_T0=$(T0) $(RUN) --all-sanitize
 else
 check: all kernels $(if $(CHECK_SANITIZE),sanitize-kernel)
-	@$(RUN) --all $(addsuffix @sanitize,$(CHECK_SANITIZE))
+	@LU_T0=$(T0) $(RUN) --all $(addsuffix @sanitize,$(CHECK_SANITIZE))
 endif
 
 # Tests that boot other kernels (lu.kernels=) need them up to date.

@@ -71,7 +71,7 @@ put() {
 # starts with "SKIP: ".
 missing() {
 	echo "$2" > "$out/$1.missing"
-	rm -rf "$out/$1" "$out/$1.cpio"
+	rm -rf "${out:?}/$1" "$out/$1.cpio"
 }
 
 put cur "$build/kernel/arch/x86/boot/bzImage"
@@ -95,7 +95,12 @@ if [ ! -f "$out/lu0.missing" ]; then
 	# Its own Makefile builds it under build/rel-lu0/src/build, sharing
 	# ccache with this tree's builds; for git it is outside this
 	# repository, so that its own files are overlaid, not ours.
-	if GIT_CEILING_DIRECTORIES=$lu0 $MAKE -s -C "$lu0/src" kernel >&2; then
+	# It is configured with this tree's fragments (options added since
+	# are base kernel ones), so that it shares with cur every object the
+	# series did not change, and keeps its own local version.
+	echo 'CONFIG_LOCALVERSION="-liveupdate"' > "$lu0/localversion.config"
+	if GIT_CEILING_DIRECTORIES=$lu0 $MAKE -s -C "$lu0/src" kernel \
+		FRAGMENTS="$here/x86_64.config $here/../config $lu0/localversion.config" >&2; then
 		put lu0 "$lu0/src/build/kernel/arch/x86/boot/bzImage"
 	else
 		echo "Error: building release lu0 (commit $LU0_COMMIT) failed; its tests fail" >&2
@@ -174,4 +179,5 @@ else
 	put 111 "$build/base-6.12.111/kernel/arch/x86/boot/bzImage"
 fi
 
-echo "  KERNELS $(cd "$out" && ls ./*.cpio | sed 's|^\./||; s|\.cpio$||' | tr '\n' ' ')-> build/kernels/" >&2
+echo "  KERNELS $(cd "$out" && find . -maxdepth 1 -name '*.cpio' | sort |
+	sed 's|^\./||; s|\.cpio$||' | tr '\n' ' ')-> build/kernels/" >&2

@@ -23,6 +23,8 @@
 #   LU_KVM=1            use KVM (-accel kvm -cpu host) instead of TCG
 #   LU_TIMEOUT_SCALE=N  multiply every VM timeout by N (default 1)
 #   LU_QEMU_EXTRA=...   extra QEMU arguments for every VM
+#   LU_JOBS=N           run up to N VM tests at a time (default: the CPU
+#                       count, at most 4); the output keeps the list's order
 
 set -u
 
@@ -215,7 +217,8 @@ vm_boot() {
 				fi
 				parts+=("$build/kernels/$k.cpio")
 			done
-			vm_initrd=$build/initramfs-$(echo "$w" | tr ',' '\n' | sort -u | tr '\n' '+').cpio
+			# One per test: tests run side by side (LU_JOBS).
+			vm_initrd=$log.initrd
 			cat "${parts[@]}" > "$vm_initrd"
 			;;
 		esac
@@ -232,6 +235,9 @@ vm_boot() {
 		return "${PIPESTATUS[0]}"
 	fi
 	"$@" -serial "file:$log" </dev/null >"$log.qemu" 2>&1
+	local rc=$?
+	[ "$vm_initrd" = "$initrd" ] || rm -f "$vm_initrd"
+	return $rc
 }
 
 # Strip carriage returns; kernel lines keep their "[ time]" prefix.
@@ -257,15 +263,40 @@ show_tail() {
 	clean_log "$1" | tail -n "${2:-30}" | sed 's/^/# /'
 }
 
+# A test run in a lane of its own prints "ok @N@ ..." and the main loop
+# numbers and counts the results as it prints the tests in order (emit).
 result() {	# result ok|fail|skip NAME [REASON]
-	local tag=${variant:+@$variant}
+	local tag=${variant:+@$variant} n=@N@
 
-	num=$((num + 1))
+	if [ "$lanes" = 1 ]; then
+		num=$((num + 1))
+		n=$num
+		case "$1" in
+		ok) passed=$((passed + 1)) ;;
+		skip) skipped=$((skipped + 1)) ;;
+		*) failed=$((failed + 1)) ;;
+		esac
+	fi
 	case "$1" in
-	ok)	echo "ok $num $2$tag"; passed=$((passed + 1)) ;;
-	skip)	echo "ok $num $2$tag # SKIP ${3:-}"; skipped=$((skipped + 1)) ;;
-	*)	echo "not ok $num $2$tag${3:+ # $3}"; failed=$((failed + 1)) ;;
+	ok)	echo "ok $n $2$tag" ;;
+	skip)	echo "ok $n $2$tag # SKIP ${3:-}" ;;
+	*)	echo "not ok $n $2$tag${3:+ # $3}" ;;
 	esac
+}
+
+emit() {	# emit FILE: a finished test's output, its results numbered
+	local line
+
+	while IFS= read -r line; do
+		case "$line" in
+		"ok @N@ "*"# SKIP"*) skipped=$((skipped + 1)) ;;
+		"ok @N@ "*) passed=$((passed + 1)) ;;
+		"not ok @N@ "*) failed=$((failed + 1)) ;;
+		*) echo "$line"; continue ;;
+		esac
+		num=$((num + 1))
+		echo "${line/@N@/$num}"
+	done < "$1"
 }
 
 # --- test kinds ----------------------------------------------------------
@@ -418,18 +449,10 @@ run_kunit() {
 
 # --- main ----------------------------------------------------------------
 
-mkdir -p "$logs"
-echo "KTAP version 1"
-[ -f "$build/BASE_VERSION" ] && echo "# base: $(cat "$build/BASE_VERSION")"
-echo "# accel: ${accel%% -cpu*}; tests: ${#sel[@]}"
-for s in "${sel[@]}"; do
-	i=${s%@*}
-	if [ "$s" != "$i" ]; then
-		use_variant "${s#*@}"
-		[ -f "$kernel" ] || die "no sanitized kernel at $kernel (run make sanitize-kernel)"
-	else
-		use_variant ""
-	fi
+# run_one SEL: one selected test (index, or index@sanitize), then its time.
+run_one() {
+	local s=$1 i=${1%@*} start
+
 	start=$(date +%s)
 	case "${T_KIND[$i]}" in
 	static) run_static "${T_NAME[$i]}" ;;
@@ -439,7 +462,129 @@ for s in "${sel[@]}"; do
 	*) die "test ${T_NAME[$i]}: unknown kind ${T_KIND[$i]}" ;;
 	esac
 	echo "# ${T_NAME[$i]}${variant:+@$variant}: $(($(date +%s) - start)) s"
+}
+
+# The guest memory (MiB) test SEL's VM is given; see vm_boot.
+vm_mib() {
+	local s=$1 m=${T_MEM[${1%@*}]}
+
+	case "$m" in
+	*M) m=${m%M} ;;
+	*G) m=$((${m%G} * 1024)) ;;
+	*) m=0 ;;
+	esac
+	[ "$s" != "${s%@sanitize}" ] && [ "$m" -le 2048 ] && m=$((m * 2))
+	echo "$m"
+}
+
+# Lanes: up to LU_JOBS tests at a time (default: the CPU count, at most
+# 4; a TCG VM keeps about one CPU busy), within three quarters of the
+# memory available now. Static checks (kernel builds) run alone. Each
+# test's output is held back and printed in the order of the list.
+lanes=${LU_JOBS:-$(nproc)}
+[ "$lanes" -ge 1 ] 2>/dev/null || die "LU_JOBS must be a number of at least 1"
+[ "$lanes" -gt 4 ] && [ -z "${LU_JOBS:-}" ] && lanes=4
+[ $demo = 1 ] && lanes=1
+mem_budget=$(awk '/^MemAvailable:/ { print int($2 / 1024 * 3 / 4) }' /proc/meminfo)
+
+mkdir -p "$logs"
+echo "KTAP version 1"
+[ -f "$build/BASE_VERSION" ] && echo "# base: $(cat "$build/BASE_VERSION")"
+echo "# accel: ${accel%% -cpu*}; tests: ${#sel[@]}; lanes: $lanes"
+[ -n "${LU_T0:-}" ] && echo "# building took $(($(date +%s) - LU_T0)) s"
+t_start=$(date +%s)
+
+select_variant() {	# select_variant SEL
+	if [ "$1" != "${1%@*}" ]; then
+		use_variant "${1#*@}"
+		[ -f "$kernel" ] || die "no sanitized kernel at $kernel (run make sanitize-kernel)"
+	else
+		use_variant ""
+	fi
+}
+# Before any test starts: every kernel asked for is there.
+for s in "${sel[@]}"; do
+	select_variant "$s"
 done
+
+if [ "$lanes" = 1 ]; then
+	for s in "${sel[@]}"; do
+		select_variant "$s"
+		run_one "$s"
+	done
+else
+	spool=$(mktemp -d "$build/.run.XXXXXX") || die "cannot make a spool directory in $build"
+	q_out=() q_sel=()
+	# Stop every lane, and the QEMU under it.
+	killtree() {
+		local c
+
+		for c in $(pgrep -P "$1"); do killtree "$c"; done
+		kill "$1" 2>/dev/null
+	}
+	stop_lanes() {
+		local p
+
+		for p in $(jobs -p); do killtree "$p"; done
+		rm -rf "$spool"
+	}
+	trap 'stop_lanes; exit 130' INT TERM
+
+	# Print the tests at the head of the queue that have finished.
+	reap() {
+		local rc
+
+		while [ ${#q_out[@]} -gt 0 ] && [ -f "${q_out[0]}.done" ]; do
+			rc=$(cat "${q_out[0]}.done")
+			emit "${q_out[0]}"
+			if [ "$rc" = 2 ]; then	# a set-up error: die() in the lane
+				stop_lanes
+				exit 2
+			fi
+			q_out=("${q_out[@]:1}") q_sel=("${q_sel[@]:1}")
+		done
+	}
+	# How many run, and the memory they hold.
+	busy() {
+		local k n=0 m=0
+
+		for k in "${!q_out[@]}"; do
+			[ -f "${q_out[$k]}.done" ] && continue
+			n=$((n + 1))
+			m=$((m + $(vm_mib "${q_sel[$k]}")))
+		done
+		echo "$n $m"
+	}
+
+	k=0
+	for s in "${sel[@]}"; do
+		i=${s%@*}
+		k=$((k + 1))
+		while :; do
+			reap
+			read -r n m < <(busy)
+			[ "$n" = 0 ] && break
+			[ "${T_KIND[$i]}" = static ] && { sleep 1; continue; }
+			[ "$n" -lt "$lanes" ] &&
+				[ $((m + $(vm_mib "$s"))) -le "$mem_budget" ] && break
+			sleep 1
+		done
+		select_variant "$s"
+		out=$spool/$k
+		( (run_one "$s"); echo $? > "$out.done" ) > "$out" 2>&1 &
+		q_out+=("$out") q_sel+=("$s")
+		# A static check runs alone: wait for it before starting more.
+		[ "${T_KIND[$i]}" = static ] && wait $!
+	done
+	while [ ${#q_out[@]} -gt 0 ]; do
+		reap
+		[ ${#q_out[@]} -gt 0 ] && sleep 1
+	done
+	wait
+	rm -rf "$spool"
+	trap - INT TERM
+fi
+echo "# the tests took $(($(date +%s) - t_start)) s"
 echo "1..$num"
 summary="$passed passed, $failed failed"
 [ $skipped -gt 0 ] && summary="$summary, $skipped skipped"
