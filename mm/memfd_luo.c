@@ -27,13 +27,13 @@
  * Retrieve rebuilds the memfd in the next kernel, its size still fixed
  * until the session is finished: a device kept running through the update
  * (see the VFIO live update) may write into its pages until then, without
- * holding them. Finish releases the folios of a memfd nobody retrieved,
- * or, while such a device still runs, leaves them to KHO, which releases
- * them once no device does (kho_dma_hold()). While such a device runs,
- * retrieve holds a reference to every folio it restores, until no device
- * does (liveupdate_hold_for_dma()): truncating or closing the memfd once
- * its session is finished, or a retrieve that fails half-way, frees none
- * of them meanwhile, and neither migration nor swap moves them.
+ * holding them. Finish releases the folios of a memfd nobody retrieved.
+ * While such a device runs, every folio of the memfd is held until no
+ * device does (liveupdate_hold_for_dma()), whether retrieve restored it
+ * or not: truncating or closing the memfd once its session is finished, a
+ * retrieve that fails half-way, or finishing a session that nobody
+ * retrieved it from frees none of them meanwhile (whether or not other
+ * sessions are ever finished), and neither migration nor swap moves them.
  *
  * HugeTLB memfds (MFD_HUGETLB, any huge page size, 1 GiB included) and
  * hugetlbfs files go the same way under their own compatible, except
@@ -573,24 +573,55 @@ static void memfd_luo_unfreeze(struct liveupdate_file_op_args *args)
 	memfd_luo_set_frozen(args->file, memfd_luo_is_hugetlb(args), false);
 }
 
-/* Give back every folio of @list from @from on. */
-static void memfd_luo_drop_folios(struct memfd_luo_folio_ser *list,
-				  u64 from, u64 nr)
+/*
+ * Give back every folio of @list from @from on, as plain pages (a 1 GiB
+ * folio is too large for the buddy): at once, or, while a device kept
+ * running through the update may still write them, once none does
+ * (liveupdate_hold_for_dma()). Without memory to track them they stay
+ * reserved, logged, until KHO's final release.
+ */
+static void memfd_luo_release_folios(struct memfd_luo_folio_ser *list,
+				     u64 from, u64 nr)
 {
+	unsigned long nr_pages = 0, nr_held = 0, n, j;
+	struct folio **held = NULL;
+	struct page *page;
 	u64 i;
 
+	if (kho_dma_held()) {
+		for (i = from; i < nr; i++) {
+			if (list[i].order < BITS_PER_LONG - PAGE_SHIFT &&
+			    check_add_overflow(nr_pages, 1UL << list[i].order,
+					       &nr_pages))
+				nr_pages = ULONG_MAX;
+		}
+		if (!nr_pages)
+			return;
+		/* A corrupt list names more pages than the machine has. */
+		if (nr_pages <= get_num_physpages())
+			held = kvmalloc_array(nr_pages, sizeof(*held),
+					      GFP_KERNEL | __GFP_NOWARN);
+		if (!held) {
+			pr_warn("cannot track %lu pages devices may still write: they stay reserved until every session is finished\n",
+				nr_pages);
+			return;
+		}
+	}
 	for (i = from; i < nr; i++) {
-		unsigned long j, n;
-		struct page *page;
-
 		if (list[i].order >= BITS_PER_LONG - PAGE_SHIFT)
 			continue;	/* corrupt: leave it reserved */
 		n = 1UL << list[i].order;
-		/* As plain pages: a 1 GiB folio is too large for the buddy. */
 		page = kho_restore_pages(list[i].phys, n);
-		for (j = 0; page && j < n; j++)
-			__free_page(page + j);
+		for (j = 0; page && j < n; j++) {
+			if (held)
+				held[nr_held++] = page_folio(page + j);
+			else
+				__free_page(page + j);
+		}
+		cond_resched();
 	}
+	if (held)
+		liveupdate_hold_for_dma(held, nr_held);
 }
 
 /* Restore and check the description; return it or an ERR_PTR. */
@@ -756,10 +787,11 @@ err_unlock:
 	/* Frees the folios restored so far, unless a device may write them. */
 	fput(file);
 	liveupdate_hold_for_dma(held, nr_held);
+	held = NULL;
 err_drop:
-	/* Those not restored stay with KHO while a device may write them. */
-	if (!kho_dma_held())
-		memfd_luo_drop_folios(list, i, ser->nr_folios);
+	kvfree(held);
+	/* Those not restored are held too while a device may write them. */
+	memfd_luo_release_folios(list, i, ser->nr_folios);
 	vfree(list);
 	folio_put(ser_folio);
 	pr_warn("cannot rebuild memfd '%s': %d\n", ser->name, err);
@@ -784,15 +816,14 @@ static void memfd_luo_finish(struct liveupdate_file_op_args *args)
 		inode_unlock(inode);
 		return;
 	}
-	/* A device may still write it: KHO releases it when none does. */
-	if (kho_dma_held()) {
-		pr_info("a memfd nobody retrieved is left to KHO while devices still do DMA\n");
-		return;
-	}
 	ser = memfd_luo_restore_ser(args->serialized_data, &ser_folio, &list);
 	if (IS_ERR(ser))
 		return;
-	memfd_luo_drop_folios(list, 0, ser->nr_folios);
+	/* Held, while a device may still write it, until none does. */
+	if (kho_dma_held())
+		pr_info("memfd '%s', which nobody retrieved, is freed once no device does DMA\n",
+			ser->name);
+	memfd_luo_release_folios(list, 0, ser->nr_folios);
 	vfree(list);
 	folio_put(ser_folio);
 }

@@ -398,11 +398,14 @@ static int __init kho_cmp_region(const void *a, const void *b)
 	return ra->base < rb->base ? -1 : 1;
 }
 
-/* Is [@base, @base + @size) inside blocks the previous kernel preserved? */
-static bool __init kho_in_preserved(const struct kho_tracker_node_ser *root,
-				    u64 base, u64 size)
+/*
+ * Is [@phys, @phys + @size) inside blocks that @root tracks? For the
+ * previous kernel's tracker as for this kernel's own.
+ */
+static bool kho_range_tracked(const struct kho_tracker_node_ser *root,
+			      u64 phys, u64 size)
 {
-	unsigned long pfn = PFN_DOWN(base), end = PFN_UP(base + size);
+	unsigned long pfn = PFN_DOWN(phys), end = PFN_UP(phys + size);
 
 	while (pfn < end) {
 		int order = kho_tracker_covering_order(root, pfn);
@@ -449,7 +452,7 @@ static int __init kho_reserve_all(const struct kho_tracker_node_ser *root,
 	for (i = 0; i < w->nr_nodes; i++) {
 		if (i && w->nodes[i].base == w->nodes[i - 1].base)
 			return -EFAULT;
-		if (kho_in_preserved(root, w->nodes[i].base, PAGE_SIZE))
+		if (kho_range_tracked(root, w->nodes[i].base, PAGE_SIZE))
 			return -EFAULT;
 	}
 
@@ -511,8 +514,8 @@ void __init kho_reserve_preserved(void)
 		why = "the preserved-memory map is corrupt";
 		goto out_free;
 	}
-	if (!kho_in_preserved(root, kho_in.fdt_phys, kho_in.fdt_len) ||
-	    !kho_in_preserved(root, kho_in.scratch_phys, kho_in.scratch_len)) {
+	if (!kho_range_tracked(root, kho_in.fdt_phys, kho_in.fdt_len) ||
+	    !kho_range_tracked(root, kho_in.scratch_phys, kho_in.scratch_len)) {
 		why = "the handover data is not in preserved memory";
 		goto out_free;
 	}
@@ -1093,9 +1096,10 @@ static int kho_release_run(unsigned int order, unsigned long pfn,
  * translation adopted from the previous kernel) may write into pages the
  * previous kernel preserved, without holding them in this kernel. While
  * any such device runs, preserved memory nobody restored stays reserved:
- * handlers check kho_dma_held() before they free what they did not hand
- * out, and kho_release_unclaimed() waits for the last hold to go. Memory
- * a handler did restore is held the same way until then: kho_dma_defer().
+ * handlers check kho_dma_held() before they free preserved memory, and
+ * rather keep it until then (kho_dma_defer(), which LUO's
+ * liveupdate_hold_for_dma() uses for restored folios), and
+ * kho_release_unclaimed() waits for the last hold to go.
  * kho_dma_lock protects the count, the pending release and the list of
  * deferred releases.
  */
@@ -1168,8 +1172,8 @@ EXPORT_SYMBOL_GPL(kho_dma_unhold);
 /**
  * kho_dma_held - may a device still write into preserved memory?
  *
- * Return: true while a kho_dma_hold() is in force: preserved memory
- * nobody restored must then stay reserved.
+ * Return: true while a kho_dma_hold() is in force: preserved memory must
+ * then not be freed (kho_dma_defer() frees it once no hold is left).
  */
 bool kho_dma_held(void)
 {
@@ -1350,22 +1354,6 @@ static bool kho_subtree_name_ok(const char *name)
 	for (i = 0; i < len; i++)
 		if (!isalnum(name[i]) && !strchr(",._+-", name[i]))
 			return false;
-	return true;
-}
-
-/* Is [@phys, @phys + @size) preserved by this kernel? */
-static bool kho_range_tracked(const struct kho_tracker_node_ser *root,
-			      phys_addr_t phys, size_t size)
-{
-	unsigned long pfn = PHYS_PFN(phys), end = PFN_UP(phys + size);
-
-	while (pfn < end) {
-		int order = kho_tracker_covering_order(root, pfn);
-
-		if (order < 0)
-			return false;
-		pfn = (pfn | ((1UL << order) - 1)) + 1;
-	}
 	return true;
 }
 

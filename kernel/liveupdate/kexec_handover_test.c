@@ -31,7 +31,10 @@
  *   larger than allowed), ``tracker`` (a tracker node outside memory),
  *   ``scratch`` (a scratch area outside memory) or ``subtree:NAME`` (the
  *   compatible of subtree NAME, added by some other part of the kernel,
- *   overwritten with as many ``x``: a format nobody knows).
+ *   overwritten with as many ``x``: a format nobody knows), or
+ *   ``iommu-table`` (the top-level page table of the first device in the
+ *   Intel IOMMU's subtree is no longer preserved, though its entry still
+ *   points at it: the next kernel must not adopt that device's tables).
  */
 
 #define pr_fmt(fmt) "kho_test: " fmt
@@ -41,6 +44,7 @@
 #include <linux/ktime.h>
 #include <linux/init.h>
 #include <linux/kexec_handover.h>
+#include <linux/kho/abi/intel_iommu.h>
 #include <linux/libfdt.h>
 #include <linux/list.h>
 #include <linux/mm.h>
@@ -454,6 +458,29 @@ static int kho_test_corrupt_subtree(const char *name)
 	return -ENOENT;
 }
 
+/*
+ * Unpreserve the top-level page table the first device of the Intel
+ * IOMMU's subtree translates through; kho_out.lock held.
+ */
+static int kho_test_corrupt_iommu_table(void)
+{
+	const struct intel_iommu_lu_dev_ser *dev;
+	struct kho_subtree *sub;
+	int len;
+
+	list_for_each_entry(sub, &kho_out.subtrees, list) {
+		if (strcmp(sub->name, INTEL_IOMMU_LU_SUBTREE))
+			continue;
+		dev = fdt_getprop(sub->fdt, 0, "devices", &len);
+		if (!dev || len < (int)sizeof(*dev))
+			return -ENOENT;
+		/* Bits 63:12 of the low quadword: the table's address. */
+		return kho_unpreserve_pages(pfn_to_page(PHYS_PFN(get_unaligned(&dev->context[0]))),
+					    1);
+	}
+	return -ENOENT;
+}
+
 /* Damage the outgoing handover; see the DOC above. */
 static int kho_test_corrupt(const char *what)
 {
@@ -472,6 +499,8 @@ static int kho_test_corrupt(const char *what)
 		kho_out.scratch[0].size = SZ_1G * 1024ULL;
 	else if (!strncmp(what, "subtree:", 8))
 		err = kho_test_corrupt_subtree(what + 8);
+	else if (!strcmp(what, "iommu-table"))
+		err = kho_test_corrupt_iommu_table();
 	else
 		err = -EINVAL;
 	mutex_unlock(&kho_out.lock);
@@ -494,7 +523,7 @@ static struct notifier_block kho_test_reboot_nb = {
 static int kho_test_arm_corruption(const char *what)
 {
 	static const char * const known[] = {
-		"compatible", "fdt", "tracker", "scratch",
+		"compatible", "fdt", "tracker", "scratch", "iommu-table",
 	};
 	unsigned int i;
 

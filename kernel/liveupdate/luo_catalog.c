@@ -75,6 +75,32 @@ bool luo_catalog_reads(const struct liveupdate_catalog *cat,
 }
 
 /**
+ * luo_format_check - may a handler or a global object use a format?
+ * @what: "handler" or "global", for the log
+ * @compatible: the format's compatible string
+ *
+ * The one rule for registering both: the string is not empty, short
+ * enough to be handed over, and listed in this kernel's catalog, so that
+ * the pre-flight check before a reboot knows every format this kernel
+ * may write or read.
+ *
+ * Return: 0, or -EINVAL (one line says so when only the catalog lacks it).
+ */
+int luo_format_check(const char *what, const char *compatible)
+{
+	if (!compatible || !compatible[0] ||
+	    strnlen(compatible, LIVEUPDATE_HNDL_COMPAT_LENGTH) ==
+	    LIVEUPDATE_HNDL_COMPAT_LENGTH)
+		return -EINVAL;
+	if (!luo_catalog_reads(NULL, compatible)) {
+		pr_err("%s format '%s' is missing from this kernel's catalog (<linux/liveupdate_catalog.h>)\n",
+		       what, compatible);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/**
  * luo_catalog_kernel - the kernel release an image's catalog names
  * @cat: the catalog
  *

@@ -53,14 +53,6 @@ static bool luo_handler_reads(const struct liveupdate_file_handler *h,
 	return false;
 }
 
-/* A compatible string: not empty, and short enough to be handed over. */
-static bool luo_compat_ok(const char *compatible)
-{
-	return compatible[0] &&
-	       strnlen(compatible, LIVEUPDATE_HNDL_COMPAT_LENGTH) <
-	       LIVEUPDATE_HNDL_COMPAT_LENGTH;
-}
-
 /**
  * liveupdate_register_file_handler - let LUO preserve a kind of file
  * @handler: the handler; its compatible and old compatibles must be
@@ -79,16 +71,11 @@ int liveupdate_register_file_handler(struct liveupdate_file_handler *handler)
 
 	if (!ops || !ops->preserve || !ops->unpreserve || !ops->freeze ||
 	    !ops->unfreeze || !ops->retrieve || !ops->finish ||
-	    !luo_compat_ok(handler->compatible))
+	    luo_format_check("handler", handler->compatible))
 		return -EINVAL;
 	for (old = handler->old_compatibles; old && *old; old++)
-		if (!luo_compat_ok(*old))
+		if (luo_format_check("handler", *old))
 			return -EINVAL;
-	if (!luo_catalog_reads(NULL, handler->compatible))
-		goto not_listed;
-	for (old = handler->old_compatibles; old && *old; old++)
-		if (!luo_catalog_reads(NULL, *old))
-			goto not_listed;
 
 	guard(mutex)(&luo_handlers_lock);
 	list_for_each_entry(h, &luo_handlers, list) {
@@ -102,11 +89,6 @@ int liveupdate_register_file_handler(struct liveupdate_file_handler *handler)
 	handler->users = 0;
 	list_add_tail(&handler->list, &luo_handlers);
 	return 0;
-
-not_listed:
-	pr_err("handler '%s' reads a format missing from this kernel's catalog (<linux/liveupdate_catalog.h>)\n",
-	       handler->compatible);
-	return -EINVAL;
 }
 EXPORT_SYMBOL_GPL(liveupdate_register_file_handler);
 
@@ -619,11 +601,11 @@ static void luo_dma_held_release(struct kho_dma_deferred *deferred)
 {
 	struct luo_dma_held *held =
 		container_of(deferred, struct luo_dma_held, deferred);
+	unsigned long nr = held->nr;
 
-	pr_info("%lu folios held while devices did DMA are released\n",
-		held->nr);
-	luo_put_folios(held->folios, held->nr);
+	luo_put_folios(held->folios, nr);
 	kfree(held);
+	pr_info("%lu folios held while devices did DMA are released\n", nr);
 }
 
 /**
@@ -631,9 +613,11 @@ static void luo_dma_held_release(struct kho_dma_deferred *deferred)
  * @folios: an array from kvmalloc(), or NULL
  * @nr: the number of folios in it, each with a reference for this call
  *
- * For a file handler that rebuilt a file around folios the previous
- * kernel preserved. A device kept running through the update may write
- * them without holding them in this kernel (kho_dma_hold()): while one
+ * For a file handler that restored folios the previous kernel preserved,
+ * whether it rebuilt a file around them or only restored them to free
+ * them (a file nobody retrieved, or what a failed retrieve left). A
+ * device kept running through the update may write them without holding
+ * them in this kernel (kho_dma_hold()): while one
  * does, the references passed here keep every folio where it is,
  * whatever happens to the file (truncated, closed, a retrieve that
  * failed half-way), and out of migration, compaction and swap. They are

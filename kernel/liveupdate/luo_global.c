@@ -58,15 +58,8 @@ int liveupdate_register_global(struct liveupdate_global *global)
 	struct liveupdate_global *g;
 
 	if (!ops || !ops->preserve || !ops->unpreserve || !ops->retrieve ||
-	    !ops->finish || !global->compatible[0] ||
-	    strnlen(global->compatible, LIVEUPDATE_HNDL_COMPAT_LENGTH) ==
-	    LIVEUPDATE_HNDL_COMPAT_LENGTH)
+	    !ops->finish || luo_format_check("global", global->compatible))
 		return -EINVAL;
-	if (!luo_catalog_reads(NULL, global->compatible)) {
-		pr_err("global '%s' has a format missing from this kernel's catalog (<linux/liveupdate_catalog.h>)\n",
-		       global->compatible);
-		return -EINVAL;
-	}
 
 	guard(mutex)(&luo_globals_lock);
 	list_for_each_entry(g, &luo_globals, list)

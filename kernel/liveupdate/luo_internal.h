@@ -124,6 +124,7 @@ void luo_listing_add(struct luo_listing *l, const char *fmt, ...)
 	__printf(2, 3);
 bool luo_catalog_reads(const struct liveupdate_catalog *cat,
 		       const char *compatible);
+int luo_format_check(const char *what, const char *compatible);
 const char *luo_catalog_kernel(const struct liveupdate_catalog *cat);
 int luo_catalog_show(const struct liveupdate_catalog *cat, char *buf, int at);
 

@@ -21,9 +21,9 @@
  * next kernel once retrieved, until its session is finished (nor can it
  * be preserved again until then). While a device kept running through
  * the update may still write its memory (see the VFIO live update),
- * retrieve holds every folio it restores until no device does
- * (liveupdate_hold_for_dma()), even if a hole is punched once finished
- * or the retrieve fails half-way.
+ * every folio of the file is held until no device does
+ * (liveupdate_hold_for_dma()), even if a hole is punched once finished,
+ * the retrieve fails half-way or the file is never retrieved.
  *
  * Only a guest_memfd whose memory reads back the same in the next kernel
  * can be preserved: one of a VM without protected state (on x86, a
@@ -280,20 +280,47 @@ static void kvm_gmem_luo_unfreeze(struct liveupdate_file_op_args *args)
 	/* The list is rewritten by the next freeze; nothing to undo. */
 }
 
-/* Give back every folio of @list from @from on. */
-static void kvm_gmem_luo_drop(struct kvm_gmem_luo_folio_ser *list, u64 from,
-			      u64 nr)
+/*
+ * Give back every folio of @list from @from on: at once, or, while a
+ * device kept running through the update may still write them, once none
+ * does (liveupdate_hold_for_dma()). Without memory to track them they
+ * stay reserved, logged, until KHO's final release.
+ */
+static void kvm_gmem_luo_release(struct kvm_gmem_luo_folio_ser *list,
+				 u64 from, u64 nr)
 {
+	unsigned long nr_held = 0;
+	struct folio **held = NULL;
 	struct folio *folio;
 	u64 i;
 
+	if (from >= nr)
+		return;
+	if (kho_dma_held()) {
+		/* A corrupt list names more pages than the machine has. */
+		if (nr - from <= get_num_physpages())
+			held = kvmalloc_array(nr - from, sizeof(*held),
+					      GFP_KERNEL | __GFP_NOWARN);
+		if (!held) {
+			pr_warn("cannot track %llu pages devices may still write: they stay reserved until every session is finished\n",
+				nr - from);
+			return;
+		}
+	}
 	for (i = from; i < nr; i++) {
 		if (list[i].order)
 			continue;	/* corrupt: leave it reserved */
 		folio = kho_restore_folio(list[i].phys);
-		if (folio)
+		if (!folio)
+			continue;
+		if (held)
+			held[nr_held++] = folio;
+		else
 			folio_put(folio);
+		cond_resched();
 	}
+	if (held)
+		liveupdate_hold_for_dma(held, nr_held);
 }
 
 /* Restore and check the description; return it or an ERR_PTR. */
@@ -419,10 +446,11 @@ err_put:
 	/* Frees the folios added so far, unless a device may write them. */
 	fput(file);
 	liveupdate_hold_for_dma(held, nr_held);
+	held = NULL;
 err_drop:
-	/* Those not restored stay with KHO while a device may write them. */
-	if (!kho_dma_held())
-		kvm_gmem_luo_drop(list, i, ser->nr_folios);
+	kvfree(held);
+	/* Those not restored are held too while a device may write them. */
+	kvm_gmem_luo_release(list, i, ser->nr_folios);
 	pr_warn("cannot rebuild a guest_memfd of %llu bytes: %d\n", ser->size,
 		err);
 	vfree(list);
@@ -448,13 +476,13 @@ static void kvm_gmem_luo_finish(struct liveupdate_file_op_args *args)
 		filemap_invalidate_unlock(mapping);
 		return;
 	}
-	/* A device may still write it: KHO releases it when none does. */
-	if (kho_dma_held())
-		return;
 	ser = kvm_gmem_luo_restore_ser(args->serialized_data, &ser_folio, &list);
 	if (IS_ERR(ser))
 		return;
-	kvm_gmem_luo_drop(list, 0, ser->nr_folios);
+	/* Held, while a device may still write it, until none does. */
+	if (kho_dma_held())
+		pr_info("a guest_memfd nobody retrieved is freed once no device does DMA\n");
+	kvm_gmem_luo_release(list, 0, ser->nr_folios);
 	vfree(list);
 	folio_put(ser_folio);
 }

@@ -45,8 +45,11 @@
  * unclaimed memory.
  *
  * While a device runs on an adopted translation, nothing in this kernel
- * pins the memory it writes: KHO is told (kho_dma_hold()), and keeps
- * preserved memory nobody retrieved until the translation ends.
+ * pins the memory it writes: KHO is told (kho_dma_hold()). Until the last
+ * such translation ends, the file handlers hold the folios of their files,
+ * retrieved or not (liveupdate_hold_for_dma()), and the rest of the
+ * preserved memory (these tables, what no handler reads) waits for KHO's
+ * final release, which waits too.
  *
  * Retrieving the device (iommu_liveupdate_adopt_domain()) instead turns
  * the old tables into a domain of this kernel with no hardware write:

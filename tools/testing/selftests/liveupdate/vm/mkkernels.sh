@@ -95,12 +95,7 @@ if [ ! -f "$out/lu0.missing" ]; then
 	# Its own Makefile builds it under build/rel-lu0/src/build, sharing
 	# ccache with this tree's builds; for git it is outside this
 	# repository, so that its own files are overlaid, not ours.
-	# It is configured with this tree's fragments (options added since
-	# are base kernel ones), so that it shares with cur every object the
-	# series did not change, and keeps its own local version.
-	echo 'CONFIG_LOCALVERSION="-liveupdate"' > "$lu0/localversion.config"
-	if GIT_CEILING_DIRECTORIES=$lu0 $MAKE -s -C "$lu0/src" kernel \
-		FRAGMENTS="$here/x86_64.config $here/../config $lu0/localversion.config" >&2; then
+	if GIT_CEILING_DIRECTORIES=$lu0 $MAKE -s -C "$lu0/src" kernel >&2; then
 		put lu0 "$lu0/src/build/kernel/arch/x86/boot/bzImage"
 	else
 		echo "Error: building release lu0 (commit $LU0_COMMIT) failed; its tests fail" >&2

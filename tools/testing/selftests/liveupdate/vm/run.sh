@@ -487,13 +487,6 @@ lanes=${LU_JOBS:-$(nproc)}
 [ $demo = 1 ] && lanes=1
 mem_budget=$(awk '/^MemAvailable:/ { print int($2 / 1024 * 3 / 4) }' /proc/meminfo)
 
-mkdir -p "$logs"
-echo "KTAP version 1"
-[ -f "$build/BASE_VERSION" ] && echo "# base: $(cat "$build/BASE_VERSION")"
-echo "# accel: ${accel%% -cpu*}; tests: ${#sel[@]}; lanes: $lanes"
-[ -n "${LU_T0:-}" ] && echo "# building took $(($(date +%s) - LU_T0)) s"
-t_start=$(date +%s)
-
 select_variant() {	# select_variant SEL
 	if [ "$1" != "${1%@*}" ]; then
 		use_variant "${1#*@}"
@@ -502,10 +495,24 @@ select_variant() {	# select_variant SEL
 		use_variant ""
 	fi
 }
-# Before any test starts: every kernel asked for is there.
+# Before any test starts: every kernel asked for is there. A test named
+# twice runs once (two VMs would share its log).
+declare -A seen_sel
+uniq_sel=()
 for s in "${sel[@]}"; do
 	select_variant "$s"
+	[ -n "${seen_sel[$s]:-}" ] && continue
+	seen_sel[$s]=1
+	uniq_sel+=("$s")
 done
+sel=("${uniq_sel[@]}")
+
+mkdir -p "$logs"
+echo "KTAP version 1"
+[ -f "$build/BASE_VERSION" ] && echo "# base: $(cat "$build/BASE_VERSION")"
+echo "# accel: ${accel%% -cpu*}; tests: ${#sel[@]}; lanes: $lanes"
+[ -n "${LU_T0:-}" ] && echo "# building took $(($(date +%s) - LU_T0)) s"
+t_start=$(date +%s)
 
 if [ "$lanes" = 1 ]; then
 	for s in "${sel[@]}"; do
@@ -514,7 +521,7 @@ if [ "$lanes" = 1 ]; then
 	done
 else
 	spool=$(mktemp -d "$build/.run.XXXXXX") || die "cannot make a spool directory in $build"
-	q_out=() q_sel=()
+	q_out=() q_sel=() q_pid=()
 	# Stop every lane, and the QEMU under it.
 	killtree() {
 		local c
@@ -528,20 +535,39 @@ else
 		for p in $(jobs -p); do killtree "$p"; done
 		rm -rf "$spool"
 	}
-	trap 'stop_lanes; exit 130' INT TERM
+	trap 'stop_lanes; exit 130' INT
+	trap 'stop_lanes; exit 143' TERM
 
-	# Print the tests at the head of the queue that have finished.
+	# Has lane K of the queue ended? Its status is in OUT.done, written
+	# whole (renamed into place); a lane that died without it failed.
+	ended() {
+		[ -f "${q_out[$1]}.done" ] && return 0
+		kill -0 "${q_pid[$1]}" 2>/dev/null && return 1
+		[ -f "${q_out[$1]}.done" ] || echo 137 > "${q_out[$1]}.done"
+		return 0
+	}
+	# Print the tests at the head of the queue that have ended.
 	reap() {
-		local rc
+		local rc s0 i0
 
-		while [ ${#q_out[@]} -gt 0 ] && [ -f "${q_out[0]}.done" ]; do
+		while [ ${#q_out[@]} -gt 0 ] && ended 0; do
 			rc=$(cat "${q_out[0]}.done")
+			s0=${q_sel[0]} i0=${q_sel[0]%@*}
+			if [ "$rc" != 0 ] && [ "$rc" != 2 ] ||
+			   ! grep -q '^\(not \)\{0,1\}ok @N@ ' "${q_out[0]}"; then
+				if [ "$s0" != "$i0" ]; then
+					use_variant "${s0#*@}"
+				else
+					use_variant ""
+				fi
+				result fail "${T_NAME[$i0]}" "its lane ended with status $rc" >> "${q_out[0]}"
+			fi
 			emit "${q_out[0]}"
 			if [ "$rc" = 2 ]; then	# a set-up error: die() in the lane
 				stop_lanes
 				exit 2
 			fi
-			q_out=("${q_out[@]:1}") q_sel=("${q_sel[@]:1}")
+			q_out=("${q_out[@]:1}") q_sel=("${q_sel[@]:1}") q_pid=("${q_pid[@]:1}")
 		done
 	}
 	# How many run, and the memory they hold.
@@ -549,7 +575,7 @@ else
 		local k n=0 m=0
 
 		for k in "${!q_out[@]}"; do
-			[ -f "${q_out[$k]}.done" ] && continue
+			ended "$k" && continue
 			n=$((n + 1))
 			m=$((m + $(vm_mib "${q_sel[$k]}")))
 		done
@@ -571,8 +597,8 @@ else
 		done
 		select_variant "$s"
 		out=$spool/$k
-		( (run_one "$s"); echo $? > "$out.done" ) > "$out" 2>&1 &
-		q_out+=("$out") q_sel+=("$s")
+		( (run_one "$s"); echo $? > "$out.rc"; mv "$out.rc" "$out.done" ) > "$out" 2>&1 &
+		q_out+=("$out") q_sel+=("$s") q_pid+=($!)
 		# A static check runs alone: wait for it before starting more.
 		[ "${T_KIND[$i]}" = static ] && wait $!
 	done
