@@ -519,36 +519,40 @@ static uint8_t *edu_load(struct lu_edu *e, int *fdp)
 	return ram;
 }
 
+/* A memfd of @size bytes filled from @seed, left mapped at *@map if given. */
+static int pattern_memfd(const char *name, size_t size, uint32_t seed,
+			 uint8_t **map)
+{
+	int fd = memfd_create(name, 0);
+	uint8_t *p;
+
+	if (fd < 0 || ftruncate(fd, size))
+		ksft_exit_fail_msg("memfd: %s\n", strerror(errno));
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
+	fill(p, size, seed);
+	if (map)
+		*map = p;
+	else
+		munmap(p, size);
+	return fd;
+}
+
 /* lu.case=split: the memfd of session "idle", which no device maps. */
 #define IDLE_SIZE	PAGE(16)
 
 static int idle_memfd(void)
 {
-	int fd = memfd_create("lu-vfio-idle", 0);
-	uint8_t *p;
-
-	if (fd < 0 || ftruncate(fd, IDLE_SIZE))
-		ksft_exit_fail_msg("memfd: %s\n", strerror(errno));
-	p = mmap(NULL, IDLE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED)
-		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
-	fill(p, IDLE_SIZE, 0x1d);
-	munmap(p, IDLE_SIZE);
-	return fd;
+	return pattern_memfd("lu-vfio-idle", IDLE_SIZE, 0x1d, NULL);
 }
 
 /* lu.case=kept: a second memfd of B_SIZE, mapped at IOVA_B. */
 static int second_memfd(struct lu_edu *e)
 {
-	int fd = memfd_create("lu-vfio-b", 0), err;
 	uint8_t *b;
+	int fd = pattern_memfd("lu-vfio-b", B_SIZE, 0xb, &b), err;
 
-	if (fd < 0 || ftruncate(fd, B_SIZE))
-		ksft_exit_fail_msg("memfd: %s\n", strerror(errno));
-	b = mmap(NULL, B_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (b == MAP_FAILED)
-		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
-	fill(b, B_SIZE, 0xb);
 	err = lu_edu_map(e, b, B_SIZE, IOVA_B);
 	if (err)
 		ksft_exit_fail_msg("mapping the second memfd: %s\n",
@@ -1226,11 +1230,33 @@ static void scratch_ioas(struct lu_edu *s, void *va, uint64_t len)
 				   strerror(-err));
 }
 
+/* Does the CPU have both flags (software-protected VMs need NPT)? */
+static bool cpu_has(const char *flag1, const char *flag2)
+{
+	char line[4096], *p;
+	bool a = false, b = false;
+	FILE *f = fopen("/proc/cpuinfo", "r");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "flags", 5))
+			continue;
+		for (p = strtok(line, " \t\n"); p; p = strtok(NULL, " \t\n")) {
+			a = a || !strcmp(p, flag1);
+			b = b || !strcmp(p, flag2);
+		}
+		break;
+	}
+	if (f)
+		fclose(f);
+	return a && b;
+}
+
 /*
  * A device kept running through the update never writes a guest_memfd:
  * IOMMU_IOAS_MAP_FILE refuses one, and an iommufd mapping its memory by
  * address (if it can be pinned at all) cannot be preserved. Two results,
- * skipped without KVM (the VM's CPU needs +svm,+npt).
+ * skipped unless the VM's CPU has SVM and NPT (-cpu qemu64,+svm,+npt:
+ * software-protected VMs, whose guest_memfds can be mapped).
  */
 static void scratch_gmem_refusals(int scratch)
 {
@@ -1238,13 +1264,12 @@ static void scratch_gmem_refusals(int scratch)
 	struct lu_edu g;
 	uint8_t *p;
 
-	gmem = lu_vmm_ram_create(LU_VMM_GMEM, PAGE(16), &vm);
-	/* No /dev/kvm: the CPU has no SVM (or VMX). Anything else fails. */
-	if (gmem == -ENOENT) {
-		ksft_test_result_skip("no guest_memfd here: %s\n", strerror(-gmem));
+	if (!cpu_has("svm", "npt")) {
+		ksft_test_result_skip("no guest_memfd here: the CPU has no SVM and NPT\n");
 		ksft_test_result_skip("no guest_memfd here\n");
 		return;
 	}
+	gmem = lu_vmm_ram_create(LU_VMM_GMEM, PAGE(16), &vm);
 	if (gmem < 0)
 		ksft_exit_fail_msg("guest_memfd: %s\n", strerror(-gmem));
 	p = mmap(NULL, PAGE(16), PROT_READ | PROT_WRITE, MAP_SHARED, gmem, 0);
