@@ -1095,11 +1095,10 @@ static int kho_release_run(unsigned int order, unsigned long pfn,
  * DMA holds. A device kept running through the live update (its IOMMU
  * translation adopted from the previous kernel) may write into pages the
  * previous kernel preserved, without holding them in this kernel. While
- * any such device runs, preserved memory nobody restored stays reserved:
- * handlers check kho_dma_held() before they free preserved memory, and
- * rather keep it until then (kho_dma_defer(), which LUO's
- * liveupdate_hold_for_dma() uses for restored folios), and
- * kho_release_unclaimed() waits for the last hold to go.
+ * any such device runs, no preserved memory may be freed: handlers check
+ * kho_dma_held() and keep what they would free until the last hold goes
+ * (kho_dma_defer(); LUO's liveupdate_hold_for_dma() does it for restored
+ * folios), and kho_release_unclaimed() waits for it too.
  * kho_dma_lock protects the count, the pending release and the list of
  * deferred releases.
  */

@@ -466,6 +466,7 @@ static int kho_test_corrupt_iommu_table(void)
 {
 	const struct intel_iommu_lu_dev_ser *dev;
 	struct kho_subtree *sub;
+	u64 table;
 	int len;
 
 	list_for_each_entry(sub, &kho_out.subtrees, list) {
@@ -475,8 +476,8 @@ static int kho_test_corrupt_iommu_table(void)
 		if (!dev || len < (int)sizeof(*dev))
 			return -ENOENT;
 		/* Bits 63:12 of the low quadword: the table's address. */
-		return kho_unpreserve_pages(pfn_to_page(PHYS_PFN(get_unaligned(&dev->context[0]))),
-					    1);
+		table = get_unaligned(&dev->context[0]) & PAGE_MASK;
+		return kho_unpreserve_pages(pfn_to_page(PHYS_PFN(table)), 1);
 	}
 	return -ENOENT;
 }
