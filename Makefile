@@ -25,6 +25,14 @@
 #   make clean      remove build output but keep the extracted source
 #   make distclean  remove build/ entirely
 #   make release    print the release of the series this tree is
+#   make series     write the series a maintainer receives, as
+#                   patches/manifest groups the tree, to build/series/
+#                   (git format-patch, with a cover letter), check that
+#                   git am of it gives the tree that is built, and run
+#                   checkpatch --strict on each patch
+#   make series-check  apply the series one patch at a time and build
+#                   each step in the test configuration, then the tip in
+#                   x86_64_defconfig with live update (long; not in check)
 #
 # BASE=6.12.N builds (and tests) the series on that linux-source-6.12
 # version instead of the installed one, under build/base-6.12.N/; the
@@ -49,6 +57,7 @@ KCFG := $(B)/kconfig
 KOBJ_ND := $(B)/kernel-nodeferred
 ST := tools/testing/selftests/liveupdate
 VM := $(TOP)/$(ST)/vm
+SCRIPTS := $(TOP)/scripts
 JOBS ?= $(shell nproc)
 
 # The release of the series, from the one place the tree records it; the
@@ -86,7 +95,7 @@ INITRAMFS := $(B)/initramfs.cpio
 
 .PHONY: all deps source config kernel headers selftests initramfs demo \
 	check test list bench bench-kernel clean distclean help release \
-	kernels sanitize-kernel FORCE
+	kernels sanitize-kernel series series-check FORCE
 
 all: initramfs
 
@@ -94,13 +103,13 @@ help:
 	@sed -n '3,/^$$/s/^# \{0,1\}//p' $(TOP)/Makefile
 
 deps:
-	@$(VM)/deps.sh
+	@$(SCRIPTS)/deps.sh
 
 release:
 	@echo $(LU_RELEASE)
 
 source: deps
-	@$(VM)/prepare-source.sh $(TOP) $(B) $(BASE)
+	@$(SCRIPTS)/prepare-source.sh $(TOP) $(B) $(BASE)
 
 # The local version names the release; rewritten only when it changes.
 $(RELEASE_CFG): FORCE
@@ -112,7 +121,7 @@ $(RELEASE_CFG): FORCE
 # (a few seconds) and only copied into place when it differs, so an
 # unchanged config never triggers a rebuild.
 config: source $(RELEASE_CFG)
-	@$(VM)/kconfig.sh $(SRC) $(KCFG) $(KOBJ) $(FRAGMENTS)
+	@$(SCRIPTS)/kconfig.sh $(SRC) $(KCFG) $(KOBJ) $(FRAGMENTS)
 
 kernel: config
 	@echo "  KERNEL  $$(cat $(B)/BASE_VERSION)"
@@ -134,17 +143,17 @@ selftests: headers
 initramfs: kernel selftests
 	@$(VM)/mkinitramfs.sh $(SRC) $(B) $(BZIMAGE) $(INITRAMFS)
 
-# The other kernels of the cross-kernel tests; see vm/mkkernels.sh.
+# The other kernels of the cross-kernel tests; see scripts/mkkernels.sh.
 kernels: all
-	@MAKE="$(MAKE)" $(VM)/mkkernels.sh $(TOP) $(B)
+	@MAKE="$(MAKE)" $(SCRIPTS)/mkkernels.sh $(TOP) $(B)
 
 demo: all
 	@$(RUN) --demo $(or $(D),demo)
 
 # The benchmark also measures a kernel without deferred struct page init.
 bench-kernel: source $(RELEASE_CFG)
-	@$(VM)/kconfig.sh $(SRC) $(B)/kconfig-nodeferred $(KOBJ_ND) $(FRAGMENTS) \
-		$(VM)/nodeferred.config
+	@$(SCRIPTS)/kconfig.sh $(SRC) $(B)/kconfig-nodeferred $(KOBJ_ND) $(FRAGMENTS) \
+		$(SCRIPTS)/nodeferred.config
 	@echo "  KERNEL  $$(cat $(B)/BASE_VERSION), no deferred struct page init"
 	@$(MAKE) -s -C $(SRC) O=$(KOBJ_ND) ARCH=x86_64 CC="$(KCC)" -j$(JOBS) \
 		bzImage 2> $(B)/kernel-nodeferred-build.log || { \
@@ -154,10 +163,10 @@ bench-kernel: source $(RELEASE_CFG)
 	@$(VM)/mkinitramfs.sh $(SRC) $(B) $(BZIMAGE_ND) $(B)/initramfs-nodeferred.cpio
 
 bench: all bench-kernel
-	@LU_BUILD=$(B) $(VM)/bench.sh
+	@LU_BUILD=$(B) $(SCRIPTS)/bench.sh
 
 sanitize-kernel: all
-	@$(VM)/build-config.sh sanitize
+	@$(SCRIPTS)/build-config.sh sanitize
 	@$(VM)/mkinitramfs.sh $(SRC) $(B) $(BZIMAGE_SAN) $(B)/initramfs-sanitize.cpio
 
 ifeq ($(SANITIZE),1)
@@ -176,9 +185,15 @@ test: all $(if $(filter luo_compat_% luo_cross_% %_modular,$(T)),kernels) \
 list:
 	@$(RUN) --list
 
+series: source
+	@LU_BUILD=$(B) $(SCRIPTS)/series.sh --checkpatch $(BASE)
+
+series-check: series $(RELEASE_CFG)
+	@LU_BUILD=$(B) $(SCRIPTS)/series-check.sh $(BASE)
+
 clean:
 	rm -rf $(KOBJ) $(KCFG) $(KOBJ_ND) $(B)/kernel-* $(B)/kconfig-* $(B)/usr $(RELEASE_CFG) \
-		$(B)/selftests $(B)/initramfs* $(B)/bench \
+		$(B)/selftests $(B)/initramfs* $(B)/bench $(B)/series $(B)/series-check \
 		$(B)/logs $(B)/*.log
 
 distclean:

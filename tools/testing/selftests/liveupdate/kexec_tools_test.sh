@@ -20,7 +20,8 @@ boot_id=$(cat /proc/sys/kernel/random/boot_id)
 
 # The release string names the base and the release of the series.
 is_project_kernel() {
-	[ "$(uname -r)" = "$(cat /sys/kernel/liveupdate/base)-$(cat /sys/kernel/liveupdate/release)" ]
+	lu=/sys/kernel/liveupdate
+	[ "$(uname -r)" = "$(cat $lu/base)-$(cat $lu/release)" ]
 }
 
 case "$(lu_stage)" in

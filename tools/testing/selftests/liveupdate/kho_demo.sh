@@ -28,15 +28,20 @@ case "$(lu_stage)" in
 	echo "preserve 64 4242" > "$ctl" ||
 		ktap_exit_fail_msg "preserving failed: $(cat "$ctl")"
 	say "$(cat "$ctl")"
-	say "KHO tracks $(cat "$kho/out/preserved_bytes") bytes in $(cat "$kho/out/preserved_blocks") blocks with $(cat "$kho/out/tracker_bytes") bytes of tracker"
+	say "KHO tracks $(cat "$kho/out/preserved_bytes") bytes" \
+	    "in $(cat "$kho/out/preserved_blocks") blocks" \
+	    "with $(cat "$kho/out/tracker_bytes") bytes of tracker"
 	say "loading the next kernel with kexec -s -l and rebooting into it"
 	lu_kexec_next "lu.prev_boot_id=$(cat /proc/sys/kernel/random/boot_id)" \
 		"lu.prev_uptime=$(cut -d' ' -f1 /proc/uptime)"
 	;;
 2)
-	say "kernel $(uname -r), boot id $(cat /proc/sys/kernel/random/boot_id), up $(cut -d' ' -f1 /proc/uptime) s"
-	say "the previous kernel (boot id $(lu_cmdline_get lu.prev_boot_id)) handed over after $(lu_cmdline_get lu.prev_uptime) s"
-	say "handover $(cat "$kho/in/status"): $(cat "$kho/in/preserved_bytes" 2>/dev/null) bytes reserved in place at boot"
+	say "kernel $(uname -r), boot id $(cat /proc/sys/kernel/random/boot_id)," \
+	    "up $(cut -d' ' -f1 /proc/uptime) s"
+	say "the previous kernel (boot id $(lu_cmdline_get lu.prev_boot_id))" \
+	    "handed over after $(lu_cmdline_get lu.prev_uptime) s"
+	say "handover $(cat "$kho/in/status"):" \
+	    "$(cat "$kho/in/preserved_bytes" 2>/dev/null) bytes reserved in place at boot"
 	dmesg | grep "KHO: reserved" | sed 's/^/demo: /'
 	ktap_print_header
 	ktap_set_plan 1

@@ -54,7 +54,8 @@ if [ "$stage" = 1 ]; then
 	cold="lu.cold_total=$(lu_mem_total) lu.cold_fill=$(filled_mib)"
 	ktap_test_result "preserve 256 MiB (seed 1001)" ctl preserve 256 1001
 	bytes=$(cat "$kho/out/preserved_bytes")
-	ktap_print_msg "out: $bytes bytes in $(cat "$kho/out/preserved_blocks") blocks, tracker $(cat "$kho/out/tracker_bytes") bytes"
+	ktap_print_msg "out: $bytes bytes in $(cat "$kho/out/preserved_blocks") blocks," \
+		"tracker $(cat "$kho/out/tracker_bytes") bytes"
 	ktap_test_result "the tracker holds at least 256 MiB" \
 		[ "$bytes" -ge $((256 << 20)) ]
 	[ $KTAP_CNT_FAIL = 0 ] || ktap_finished
@@ -68,7 +69,8 @@ if [ "$stage" -lt 4 ]; then
 else
 	ktap_set_plan 5
 fi
-ktap_print_msg "in: $(cat "$kho/in/status"), $(cat "$kho/in/preserved_bytes" 2>/dev/null) bytes reserved"
+ktap_print_msg "in: $(cat "$kho/in/status")," \
+	"$(cat "$kho/in/preserved_bytes" 2>/dev/null) bytes reserved"
 ktap_test_result "stage $stage accepted the handover" \
 	grep -qx accepted "$kho/in/status"
 ktap_test_result "verify what stage $((stage - 1)) preserved (seed $seed)" \

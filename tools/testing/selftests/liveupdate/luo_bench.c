@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The guest side of "make bench" (see vm/bench.sh, which boots it and
- * reads what it prints). Not a test: it measures and asserts nothing.
+ * The guest side of "make bench" (scripts/bench.sh of the live update
+ * project boots it and reads what it prints). Not a test: it measures
+ * and asserts nothing.
  *
  * It prints "BENCH mark NAME" at the instants the host times (the host
  * stamps every serial line with its own clock), and "BENCH key=value"

@@ -4,7 +4,8 @@
  * preserved is refused before the reboot; an image that reads nothing
  * (a stock kernel) gets the sessions only dropped, at the operator's
  * explicit request, and then owns all its memory with no device left
- * doing DMA. The other kernels come from lu.kernels= (vm/mkkernels.sh).
+ * doing DMA. The other kernels come from lu.kernels= (built by
+ * scripts/mkkernels.sh of the live update project).
  *
  * lu.case=refuse, lu.kernels=cur,nomemfd: "nomemfd" is this kernel with
  * memfd-v1 missing from its format catalog. Stage 1 preserves a shmem

@@ -55,7 +55,8 @@ lu_mem_like_cold() {
 	total=$(lu_mem_total)
 	cold_total=$(lu_cmdline_get lu.cold_total)
 	cold_fill=$(lu_cmdline_get lu.cold_fill)
-	ktap_print_msg "MemTotal $total KiB, filled $1 MiB; cold boot: $cold_total KiB, $cold_fill MiB"
+	ktap_print_msg "MemTotal $total KiB, filled $1 MiB;" \
+		"cold boot: $cold_total KiB, $cold_fill MiB"
 	ktap_test_result "MemTotal within 1% of the cold boot's" \
 		lu_within 1 "$total" "$cold_total"
 	ktap_test_result "filled at least 85% of the cold boot's" \
@@ -117,6 +118,9 @@ lu_kexec_next() {
 # the test VM but some machine a kexec would reboot: skip.
 if ! lu_cmdline_get lu.stage >/dev/null; then
 	ktap_print_header
-	ktap_skip_all "not booted by the live update test harness (no lu.stage= on the kernel command line), and this test reboots the machine with kexec; run it with tools/testing/selftests/liveupdate/vm/run.sh"
+	ktap_skip_all "not booted by the live update test harness" \
+		"(no lu.stage= on the kernel command line), and this test" \
+		"reboots the machine with kexec; run it with" \
+		"tools/testing/selftests/liveupdate/vm/run.sh"
 	exit "${KSFT_SKIP:-4}"
 fi

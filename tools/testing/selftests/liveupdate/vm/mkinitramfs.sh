@@ -44,7 +44,7 @@ fi
 	done
 	echo "nod /dev/console 0600 0 0 c 5 1"
 	echo "nod /dev/null 0666 0 0 c 1 3"
-	echo "file /init $here/init 0755 0 0"
+	echo "file /init $here/init.sh 0755 0 0"
 	echo "file /bin/busybox $busybox 0755 0 0"
 	echo "slink /bin/sh busybox 0777 0 0"
 	echo "file /boot/bzImage $bzimage 0644 0 0"
@@ -57,8 +57,9 @@ fi
 		echo "file $lib $real 0755 0 0"
 	done
 	echo "file /lu/tests.list $here/tests 0644 0 0"
-	echo "file /lu/leak-scan $here/leak-scan 0755 0 0"
-	echo "file /lu/tests/kselftest/ktap_helpers.sh $src/tools/testing/selftests/kselftest/ktap_helpers.sh 0644 0 0"
+	echo "file /lu/leak-scan $here/leak-scan.sh 0755 0 0"
+	echo "file /lu/tests/kselftest/ktap_helpers.sh" \
+		"$src/tools/testing/selftests/kselftest/ktap_helpers.sh 0644 0 0"
 	for t in "$build"/selftests/*; do
 		[ -f "$t" ] && [ -x "$t" ] &&
 			echo "file /lu/tests/$(basename "$t") $t 0755 0 0"

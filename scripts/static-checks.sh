@@ -11,6 +11,9 @@
 #               sources and headers
 #   sparse      sparse (C=2) and W=1 on every project object the test
 #               kernel builds
+#   series      the series of patches/manifest (series.sh): it applies
+#               with git am, gives the tree that is built, and each
+#               patch is checkpatch --strict clean
 #   config-NAME the prepared tree in another configuration, built by
 #               build-config.sh NAME (nokho, modular): no error, no
 #               warning
@@ -18,12 +21,12 @@
 # Prints "SUMMARY: ..." with what was checked; exits 0 clean, 1 on
 # findings, 4 when there is nothing to check ("SKIP: why").
 #
-# Usage: static-checks.sh checkpatch|kernel-doc|sparse
+# Usage: static-checks.sh checkpatch|kernel-doc|sparse|series|config-NAME
 
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../../../../.." && pwd)
+top=$(cd "$here/.." && pwd)
 build=${LU_BUILD:-$top/build}
 src=$build/linux
 obj=$build/kernel
@@ -128,5 +131,6 @@ checkpatch) checkpatch ;;
 kernel-doc) kerneldoc ;;
 sparse) sparse ;;
 config-*) LU_BUILD=$build "$here/build-config.sh" "${1#config-}" ;;
-*) echo "Usage: $0 checkpatch|kernel-doc|sparse|config-NAME" >&2; exit 2 ;;
+series) LU_BUILD=$build "$here/series.sh" --checkpatch ;;
+*) echo "Usage: $0 checkpatch|kernel-doc|sparse|series|config-NAME" >&2; exit 2 ;;
 esac

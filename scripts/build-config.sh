@@ -16,7 +16,7 @@
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../../../../.." && pwd)
+top=$(cd "$here/.." && pwd)
 build=${LU_BUILD:-$top/build}
 name=${1:-}
 frag=$here/$name.config
@@ -37,7 +37,8 @@ cc=gcc
 command -v ccache >/dev/null && cc="ccache gcc"
 
 "$here/kconfig.sh" "$src" "$build/kconfig-$name" "$obj" \
-	"$here/x86_64.config" "$here/../config" "$build/release.config" "$frag" || exit 1
+	"$top/tools/testing/selftests/liveupdate/vm/x86_64.config" \
+	"$top/tools/testing/selftests/liveupdate/config" "$build/release.config" "$frag" || exit 1
 
 targets=bzImage
 grep -q '^CONFIG_MODULES=y' "$obj/.config" && targets="bzImage modules"

@@ -33,7 +33,7 @@
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../../../../.." && pwd)
+top=$(cd "$here/.." && pwd)
 build=${LU_BUILD:-$top/build}
 out=${BENCH_OUT:-$build/bench}
 runs=${BENCH_RUNS:-3}

@@ -24,6 +24,7 @@ needs=(
 	"xz-utils:xz"
 	"cpio:cpio"
 	"rsync:rsync"
+	"git:git"
 	"quilt:quilt"
 	"libelf-dev:/usr/include/libelf.h"
 	"libssl-dev:/usr/include/openssl/ssl.h"

@@ -11,12 +11,12 @@
 /bin/busybox --install -s /bin
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev 2>/dev/null
-mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
-mount -t tmpfs -o mode=0755 tmpfs /run
-mount -t tmpfs tmpfs /tmp
+mount -t proc none /proc
+mount -t sysfs none /sys
+mount -t devtmpfs none /dev 2>/dev/null
+mount -t debugfs none /sys/kernel/debug 2>/dev/null
+mount -t tmpfs -o mode=0755 none /run
+mount -t tmpfs none /tmp
 exec </dev/console >/dev/console 2>&1
 
 # A kernel built with modules (mkkernels.sh's "modular") loads what the
@@ -67,6 +67,6 @@ mount --bind / /run/rootfs
 (cd /run/rootfs && find . | cpio -o -H newc > /run/initrd.cpio 2>/dev/null)
 umount /run/rootfs
 
-cd /lu/tests
+cd /lu/tests || finish 1
 LU_STAGE=$stage "./$cmd"
 finish $?

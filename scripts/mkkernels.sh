@@ -17,9 +17,9 @@
 #   vfio1    the same with "vfio-pci-v2" renamed: a kernel that reads only
 #            vfio-pci-v1, as a previous release would
 #   badcat   the same with a catalog of an unknown layout version
-#   modular  this tree built as distributions build it (vm/modular.config:
+#   modular  this tree built as distributions build it (scripts/modular.config:
 #            KVM, VFIO and iommufd as modules), with its modules under
-#            /lib/modules/RELEASE for vm/init to load
+#            /lib/modules/RELEASE for vm/init.sh to load
 #
 # Each is build/kernels/NAME/bzImage, with build/kernels/NAME.cpio holding
 # it as /lu/kernels/NAME. Every kernel is rebuilt only when its inputs
@@ -161,7 +161,7 @@ if LU_BUILD=$build "$here/build-config.sh" modular >&2; then
 	put modular "$build/kernel-modular/arch/x86/boot/bzImage" "$out/modular.root"
 else
 	echo "Error: building the modular configuration failed; its tests fail" >&2
-	missing modular "building the modular configuration failed (vm/build-config.sh modular)"
+	missing modular "building the modular configuration failed (scripts/build-config.sh modular)"
 fi
 
 # 111: the same series on an older base.

@@ -56,6 +56,7 @@ if [ -d "$variant" ]; then
 	mkdir -p "$QUILT_PATCHES"
 	cp "$top/patches/series" "$QUILT_PATCHES/series"
 	for p in $(grep -v '^\s*#' "$top/patches/series"); do
+		mkdir -p "$(dirname "$QUILT_PATCHES/$p")"
 		if [ -f "$variant/$p" ]; then
 			cp "$variant/$p" "$QUILT_PATCHES/$p"
 		else

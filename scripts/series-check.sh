@@ -1,0 +1,129 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Bisectability of the series that scripts/series.sh wrote to
+# build/series/: starting from the base, apply it one patch at a time
+# with git am and, after each, build the test kernel's configuration
+# (incrementally, in one object directory) and run checkpatch --strict on
+# that patch. A step fails on a build error, on any compiler warning the
+# base did not have, or on any checkpatch finding. At the tip, it also
+# builds x86_64_defconfig with the live update options
+# (scripts/defconfig-liveupdate.config). Prints one line per step and
+# "SUMMARY: ..." with the time it took; exits 0 when every step is clean.
+#
+# Usage: series-check.sh [--from N] [BASE]
+#   --from N: start at patch N, on a tree already checked up to N-1
+#
+# Logs: build/series-check/NNNN.log; objects in build/series-check/obj.
+
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+from=1
+[ "${1:-}" = --from ] && { from=$2; shift 2; }
+base=${1:-}
+build=${LU_BUILD:-$top/build${base:+/base-$base}}
+repo=$build/series-git
+series=$build/series
+work=$build/series-check
+obj=$work/obj
+st=$top/tools/testing/selftests/liveupdate
+jobs=${JOBS:-$(nproc)}
+
+die() {
+	echo "Error: $*" >&2
+	exit 1
+}
+
+[ -d "$repo/.git" ] && ls "$series"/0001-*.patch >/dev/null 2>&1 ||
+	die "no series in ${series#"$top"/} (run make series)"
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$top/build} CCACHE_NOHASHDIR=1
+cc=gcc
+command -v ccache >/dev/null && cc="ccache gcc"
+g() { git -C "$repo" -c gc.auto=0 "$@"; }
+patches=()
+for p in "$series"/0*.patch; do
+	case $p in */0000-*) ;; *) patches+=("$p") ;; esac
+done
+mkdir -p "$work"
+start=$(date +%s)
+
+# build STEP CONFIG-ARGS...: configure and build; new warnings fail.
+build() {
+	local step=$1 log=$work/$1.log
+	shift
+	LU_KCONFIG_LAX=1 "$here/kconfig.sh" "$repo" "$work/kconfig" "$obj" "$@" >/dev/null 2>"$log" ||
+		{ echo "configuration failed"; return 1; }
+	make -s -C "$repo" O="$obj" ARCH=x86_64 CC="$cc" -j"$jobs" bzImage >>"$log" 2>&1 ||
+		{ echo "build failed: $(grep -m1 -E 'error|Error' "$log")"; return 1; }
+	grep -E 'warning:' "$log" | sed 's/^[^ ]*\/\(linux\|series-git\)\///' | sort -u > "$log.warnings"
+	if [ "$step" != 0000 ] && [ -s "$log.warnings" ] &&
+	   comm -23 "$log.warnings" "$work/0000.log.warnings" | grep -q .; then
+		echo "new warnings: $(comm -23 "$log.warnings" "$work/0000.log.warnings" | head -n1)"
+		return 1
+	fi
+	return 0
+}
+
+fragments=("$st/vm/x86_64.config" "$st/config" "$build/release.config")
+bad=0
+if [ "$from" = 1 ]; then
+	g checkout -q -f -B bisect base && g clean -q -fdx || die "cannot reset ${repo#"$top"/}"
+	rm -rf "$obj" "$work"/*.log*
+	t=$(date +%s)
+	r=$(build 0000 "${fragments[@]}") || die "the base does not build in the test configuration: $r (${work#"$top"/}/0000.log)"
+	echo "ok 0 base builds ($(($(date +%s) - t)) s)"
+else
+	[ "$(g rev-list --count base..bisect)" = $((from - 1)) ] ||
+		die "--from $from: branch bisect does not hold patches 1-$((from - 1))"
+fi
+for ((i = from; i <= ${#patches[@]}; i++)); do
+	p=${patches[$((i - 1))]}
+	step=$(printf %04d "$i")
+	t=$(date +%s)
+	if ! g am -q "$p" >"$work/$step.log" 2>&1; then
+		g am --abort >/dev/null 2>&1
+		echo "not ok $i ${p##*/}: does not apply"
+		bad=1
+		break
+	fi
+	why=$(build "$step" "${fragments[@]}") || { echo "not ok $i ${p##*/}: $why (${work#"$top"/}/$step.log)"; bad=1; continue; }
+	cp=$(cd "$top/build/linux" 2>/dev/null && scripts/checkpatch.pl --strict --terse --no-summary "$p" 2>&1 |
+	     grep -v -E 'CHECK:CAMELCASE: Avoid CamelCase: <_*(Set|Clear|TestSet|TestClear)?(Page|Folio)[A-Z][A-Za-z]*>$')
+	if [ -n "$cp" ]; then
+		echo "not ok $i ${p##*/}: checkpatch: $(echo "$cp" | head -n1)"
+		bad=1
+		continue
+	fi
+	echo "ok $i ${p##*/} ($(($(date +%s) - t)) s)"
+done
+
+# The tip in x86_64_defconfig with the live update options.
+if [ $bad = 0 ]; then
+	t=$(date +%s)
+	dobj=$work/defconfig
+	mkdir -p "$dobj"
+	make -s -C "$repo" O="$dobj" ARCH=x86_64 x86_64_defconfig >/dev/null &&
+		"$repo/scripts/kconfig/merge_config.sh" -m -O "$dobj" "$dobj/.config" \
+			"$here/defconfig-liveupdate.config" >/dev/null &&
+		make -s -C "$repo" O="$dobj" ARCH=x86_64 olddefconfig >/dev/null ||
+		die "cannot configure x86_64_defconfig"
+	for o in $(sed -n 's/^\(CONFIG_[A-Z0-9_]*\)=y$/\1/p' "$here/defconfig-liveupdate.config"); do
+		grep -q "^$o=y" "$dobj/.config" || { echo "not ok defconfig: $o did not stay set"; bad=1; }
+	done
+	if [ $bad = 0 ] && make -s -C "$repo" O="$dobj" ARCH=x86_64 CC="$cc" -j"$jobs" \
+		bzImage modules >"$work/defconfig.log" 2>&1; then
+		if grep -q 'warning:' "$work/defconfig.log"; then
+			echo "not ok defconfig: $(grep -m1 'warning:' "$work/defconfig.log")"
+			bad=1
+		else
+			echo "ok x86_64_defconfig + live update builds, modules included ($(($(date +%s) - t)) s)"
+		fi
+	elif [ $bad = 0 ]; then
+		echo "not ok defconfig: build failed (${work#"$top"/}/defconfig.log)"
+		bad=1
+	fi
+fi
+echo "SUMMARY: series-check: ${#patches[@]} patches, $([ $bad = 0 ] && echo clean || echo FAILED), $(($(date +%s) - start)) s"
+exit $bad
