@@ -30,6 +30,10 @@
 #                   (git format-patch, with a cover letter), check that
 #                   git am of it gives the tree that is built, and run
 #                   checkpatch --strict on each patch
+#   make distro-kernel  build the series with Debian's own cloud-amd64
+#                   configuration of the base (plus the live update
+#                   options) and run the memfd and KVM live update tests
+#                   on it (long; not in check)
 #   make series-check  apply the series one patch at a time and build
 #                   each step in the test configuration, then the tip in
 #                   x86_64_defconfig with live update (long; not in check)
@@ -95,7 +99,7 @@ INITRAMFS := $(B)/initramfs.cpio
 
 .PHONY: all deps source config kernel headers selftests initramfs demo \
 	check test list bench bench-kernel clean distclean help release \
-	kernels sanitize-kernel series series-check FORCE
+	kernels sanitize-kernel series series-check distro-kernel FORCE
 
 all: initramfs
 
@@ -184,6 +188,10 @@ test: all $(if $(filter luo_compat_% luo_cross_% %_modular,$(T)),kernels) \
 
 list:
 	@$(RUN) --list
+
+distro-kernel: all
+	@$(SCRIPTS)/distro-kernel.sh $(TOP) $(B)
+	@$(RUN) $$(awk '$$2 == "distro" { print $$1 }' $(VM)/tests)
 
 series: source
 	@LU_BUILD=$(B) $(SCRIPTS)/series.sh --checkpatch $(BASE)

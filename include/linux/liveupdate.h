@@ -158,7 +158,6 @@ struct liveupdate_global {
 #ifdef CONFIG_LIVEUPDATE
 bool liveupdate_enabled(void);
 int liveupdate_register_global(struct liveupdate_global *global);
-int liveupdate_unregister_global(struct liveupdate_global *global);
 int liveupdate_global_get(struct liveupdate_global *global);
 void liveupdate_global_put(struct liveupdate_global *global);
 int liveupdate_global_retrieve(struct liveupdate_global *global, u64 *data);
@@ -221,11 +220,6 @@ static inline void liveupdate_hold_for_dma(struct folio **folios,
 					   unsigned long nr) { }
 
 static inline int liveupdate_register_global(struct liveupdate_global *global)
-{
-	return -EOPNOTSUPP;
-}
-
-static inline int liveupdate_unregister_global(struct liveupdate_global *global)
 {
 	return -EOPNOTSUPP;
 }

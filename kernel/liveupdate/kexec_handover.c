@@ -132,7 +132,6 @@ bool kho_is_enabled(void)
 {
 	return kho_enable;
 }
-EXPORT_SYMBOL_GPL(kho_is_enabled);
 
 static bool kho_scratch_overlaps(phys_addr_t base, phys_addr_t size)
 {
@@ -709,7 +708,6 @@ err_unpreserve:
 	}
 	return err;
 }
-EXPORT_SYMBOL_GPL(kho_preserve_pages);
 
 /**
  * kho_unpreserve_pages - undo kho_preserve_pages()
@@ -740,7 +738,6 @@ int kho_unpreserve_pages(struct page *page, unsigned long nr_pages)
 	}
 	return 0;
 }
-EXPORT_SYMBOL_GPL(kho_unpreserve_pages);
 
 static void kho_vmalloc_free_chunks(struct kho_vmalloc_chunk_ser *chunk,
 				    bool unpreserve)
@@ -988,7 +985,6 @@ err_unclaim:
 	rcu_read_unlock();
 	return NULL;
 }
-EXPORT_SYMBOL_GPL(kho_restore_pages);
 
 /**
  * kho_restore_vmalloc - map a preserved vmalloc area again
@@ -1141,7 +1137,6 @@ void kho_dma_hold(void)
 	kho_dma_holds++;
 	mutex_unlock(&kho_dma_lock);
 }
-EXPORT_SYMBOL_GPL(kho_dma_hold);
 
 /**
  * kho_dma_unhold - the device of a kho_dma_hold() stopped using its
@@ -1166,7 +1161,6 @@ void kho_dma_unhold(void)
 	}
 	mutex_unlock(&kho_dma_lock);
 }
-EXPORT_SYMBOL_GPL(kho_dma_unhold);
 
 /**
  * kho_dma_held - may a device still write into preserved memory?
@@ -1239,7 +1233,6 @@ unsigned long kho_release_unclaimed(void)
 	mutex_unlock(&kho_dma_lock);
 	return released;
 }
-EXPORT_SYMBOL_GPL(kho_release_unclaimed);
 
 /*
  * The final release: every block nobody restored, then the handover's own
@@ -1419,7 +1412,6 @@ bool kho_is_preserved(phys_addr_t phys, size_t size)
 	return kho_is_enabled() && size &&
 	       kho_range_tracked(kho_out.tracker.root, phys, size);
 }
-EXPORT_SYMBOL_GPL(kho_is_preserved);
 
 /**
  * kho_is_restorable - did the previous kernel preserve a range of memory?
@@ -1510,7 +1502,6 @@ err_unlock:
 	kfree(sub);
 	return err;
 }
-EXPORT_SYMBOL_GPL(kho_add_subtree);
 
 /**
  * kho_remove_subtree - stop handing a blob over
@@ -1536,7 +1527,6 @@ void kho_remove_subtree(void *fdt)
 	}
 	mutex_unlock(&kho_out.lock);
 }
-EXPORT_SYMBOL_GPL(kho_remove_subtree);
 
 /**
  * kho_retrieve_subtree - find a blob the previous kernel handed over
@@ -1570,7 +1560,6 @@ int kho_retrieve_subtree(const char *name, phys_addr_t *phys)
 	rcu_read_unlock();
 	return err;
 }
-EXPORT_SYMBOL_GPL(kho_retrieve_subtree);
 
 /* ---------------------------------------------------------------------- */
 /* kexec                                                                  */

@@ -69,24 +69,6 @@ int liveupdate_register_global(struct liveupdate_global *global)
 	list_add_tail(&global->list, &luo_globals);
 	return 0;
 }
-EXPORT_SYMBOL_GPL(liveupdate_register_global);
-
-/**
- * liveupdate_unregister_global - withdraw a global object
- * @global: a registered object
- *
- * Context: may sleep.
- * Return: 0, or -EBUSY while files hold it.
- */
-int liveupdate_unregister_global(struct liveupdate_global *global)
-{
-	guard(mutex)(&luo_globals_lock);
-	if (global->users)
-		return -EBUSY;
-	list_del_init(&global->list);
-	return 0;
-}
-EXPORT_SYMBOL_GPL(liveupdate_unregister_global);
 
 /**
  * liveupdate_global_get - a file being preserved needs @global
@@ -110,7 +92,6 @@ int liveupdate_global_get(struct liveupdate_global *global)
 	global->users++;
 	return 0;
 }
-EXPORT_SYMBOL_GPL(liveupdate_global_get);
 
 /**
  * liveupdate_global_put - a file that needed @global is unpreserved
@@ -128,7 +109,6 @@ void liveupdate_global_put(struct liveupdate_global *global)
 	if (!--global->users)
 		global->ops->unpreserve(global, global->data);
 }
-EXPORT_SYMBOL_GPL(liveupdate_global_put);
 
 static struct luo_global_in *luo_global_in_find(const char *compatible)
 {
@@ -172,7 +152,6 @@ int liveupdate_global_retrieve(struct liveupdate_global *global, u64 *data)
 	*data = in->data;
 	return 0;
 }
-EXPORT_SYMBOL_GPL(liveupdate_global_retrieve);
 
 /**
  * liveupdate_global_finish - a file that held @global has finished
@@ -196,7 +175,6 @@ void liveupdate_global_finish(struct liveupdate_global *global)
 		in->finished = true;
 	}
 }
-EXPORT_SYMBOL_GPL(liveupdate_global_finish);
 
 /**
  * luo_global_count_out - how many globals the handover will carry

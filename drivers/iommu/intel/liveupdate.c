@@ -785,7 +785,6 @@ unsigned int iommu_liveupdate_stray_devices(u32 *ids, unsigned int max)
 	mutex_unlock(&ilu_lock);
 	return n;
 }
-EXPORT_SYMBOL_GPL(iommu_liveupdate_stray_devices);
 
 /**
  * iommu_liveupdate_adopted - is a device's DMA still translated by tables
@@ -827,7 +826,6 @@ unsigned int iommu_liveupdate_adopted_devices(u32 *ids, unsigned int max)
 	mutex_unlock(&ilu_lock);
 	return n;
 }
-EXPORT_SYMBOL_GPL(iommu_liveupdate_adopted_devices);
 
 /**
  * iommu_liveupdate_release_device - end a device's adopted translation

@@ -112,7 +112,7 @@ case "${1:-}" in
 	shift
 	for i in "${!T_NAME[@]}"; do
 		case "${T_KIND[$i]}" in
-		demo|bench) ;;
+		demo|bench|distro) ;;
 		*) sel+=("$i") ;;
 		esac
 	done
@@ -476,7 +476,7 @@ run_one() {
 	case "${T_KIND[$i]}" in
 	static) run_static "${T_NAME[$i]}" ;;
 	kunit) run_kunit "$i" ;;
-	vm|demo) run_vm "$i" ;;
+	vm|demo|distro) run_vm "$i" ;;
 	bench) die "${T_NAME[$i]} is run by make bench" ;;
 	*) die "test ${T_NAME[$i]}: unknown kind ${T_KIND[$i]}" ;;
 	esac
