@@ -75,8 +75,8 @@ if ! make -s -C "$src" O="$obj" ARCH=x86_64 CC="$cc" -j"$jobs" bzImage modules >
 	tail -n 30 "$log" >&2
 	die "building the distribution's configuration failed (${log#"$top"/})"
 fi
-if grep -q 'warning:' "$log"; then
-	grep 'warning:' "$log" | head -n 10 >&2
+if grep -q -E 'warning:|WARNING:' "$log"; then
+	grep -E 'warning:|WARNING:' "$log" | head -n 10 >&2
 	die "the distribution's configuration builds with warnings (${log#"$top"/})"
 fi
 release=$(cat "$obj/include/config/kernel.release")

@@ -21,7 +21,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 from=1
-[ "${1:-}" = --from ] && { from=$2; shift 2; }
+[ "${1:-}" = --from ] && { from=${2:?--from needs a patch number}; shift 2; }
 base=${1:-}
 build=${LU_BUILD:-$top/build${base:+/base-$base}}
 repo=$build/series-git
@@ -41,7 +41,12 @@ die() {
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$top/build} CCACHE_NOHASHDIR=1
 cc=gcc
 command -v ccache >/dev/null && cc="ccache gcc"
+export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1
+export GIT_COMMITTER_NAME=series-check GIT_COMMITTER_EMAIL=series-check@localhost
 g() { git -C "$repo" -c gc.auto=0 "$@"; }
+# One series job at a time: series.sh resets the same tree.
+exec 9>"$build/series.lock"
+flock -n 9 || die "another make series or series-check runs on ${build#"$top"/}"
 patches=()
 for p in "$series"/0*.patch; do
 	case $p in */0000-*) ;; *) patches+=("$p") ;; esac
@@ -57,7 +62,8 @@ build() {
 		{ echo "configuration failed"; return 1; }
 	make -s -C "$repo" O="$obj" ARCH=x86_64 CC="$cc" -j"$jobs" bzImage >>"$log" 2>&1 ||
 		{ echo "build failed: $(grep -m1 -E 'error|Error' "$log")"; return 1; }
-	grep -E 'warning:' "$log" | sed 's/^[^ ]*\/\(linux\|series-git\)\///' | sort -u > "$log.warnings"
+	grep -E 'warning:|WARNING:' "$log" | sed 's/^[^ ]*\/\(linux\|series-git\)\///' | sort -u > "$log.warnings"
+	[ -f "$work/0000.log.warnings" ] || : > "$work/0000.log.warnings"
 	if [ "$step" != 0000 ] && [ -s "$log.warnings" ] &&
 	   comm -23 "$log.warnings" "$work/0000.log.warnings" | grep -q .; then
 		echo "new warnings: $(comm -23 "$log.warnings" "$work/0000.log.warnings" | head -n1)"
@@ -75,8 +81,9 @@ if [ "$from" = 1 ]; then
 	r=$(build 0000 "${fragments[@]}") || die "the base does not build in the test configuration: $r (${work#"$top"/}/0000.log)"
 	echo "ok 0 base builds ($(($(date +%s) - t)) s)"
 else
-	[ "$(g rev-list --count base..bisect)" = $((from - 1)) ] ||
+	[ "$(g rev-list --count base..bisect 2>/dev/null)" = $((from - 1)) ] ||
 		die "--from $from: branch bisect does not hold patches 1-$((from - 1))"
+	g checkout -q -f bisect || die "cannot check out branch bisect"
 fi
 for ((i = from; i <= ${#patches[@]}; i++)); do
 	p=${patches[$((i - 1))]}
@@ -89,7 +96,7 @@ for ((i = from; i <= ${#patches[@]}; i++)); do
 		break
 	fi
 	why=$(build "$step" "${fragments[@]}") || { echo "not ok $i ${p##*/}: $why (${work#"$top"/}/$step.log)"; bad=1; continue; }
-	cp=$(cd "$top/build/linux" 2>/dev/null && scripts/checkpatch.pl --strict --terse --no-summary "$p" 2>&1 |
+	cp=$(cd "$build/linux" && scripts/checkpatch.pl --strict --terse --show-types --no-summary "$p" 2>&1 |
 	     grep -v -E 'CHECK:CAMELCASE: Avoid CamelCase: <_*(Set|Clear|TestSet|TestClear)?(Page|Folio)[A-Z][A-Za-z]*>$')
 	if [ -n "$cp" ]; then
 		echo "not ok $i ${p##*/}: checkpatch: $(echo "$cp" | head -n1)"
@@ -109,13 +116,16 @@ if [ $bad = 0 ]; then
 			"$here/defconfig-liveupdate.config" >/dev/null &&
 		make -s -C "$repo" O="$dobj" ARCH=x86_64 olddefconfig >/dev/null ||
 		die "cannot configure x86_64_defconfig"
-	for o in $(sed -n 's/^\(CONFIG_[A-Z0-9_]*\)=y$/\1/p' "$here/defconfig-liveupdate.config"); do
-		grep -q "^$o=y" "$dobj/.config" || { echo "not ok defconfig: $o did not stay set"; bad=1; }
-	done
+	while read -r line; do
+		case $line in
+		CONFIG_*=[ym]) grep -qxF "$line" "$dobj/.config" ||
+			{ echo "not ok defconfig: $line did not stay set"; bad=1; } ;;
+		esac
+	done < "$here/defconfig-liveupdate.config"
 	if [ $bad = 0 ] && make -s -C "$repo" O="$dobj" ARCH=x86_64 CC="$cc" -j"$jobs" \
 		bzImage modules >"$work/defconfig.log" 2>&1; then
-		if grep -q 'warning:' "$work/defconfig.log"; then
-			echo "not ok defconfig: $(grep -m1 'warning:' "$work/defconfig.log")"
+		if grep -q -E 'warning:|WARNING:' "$work/defconfig.log"; then
+			echo "not ok defconfig: $(grep -m1 -E 'warning:|WARNING:' "$work/defconfig.log")"
 			bad=1
 		else
 			echo "ok x86_64_defconfig + live update builds, modules included ($(($(date +%s) - t)) s)"

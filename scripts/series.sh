@@ -35,6 +35,8 @@ checkpatch=0
 base=${1:-}
 build=${LU_BUILD:-$top/build${base:+/base-$base}}
 src=$build/linux
+# The base the prepared tree was made from, unless BASE says.
+[ -z "$base" ] && [ -f "$src/.base-package" ] && base=$(cut -d- -f1 < "$src/.base-package")
 repo=$build/series-git
 out=$build/series
 manifest=$top/patches/manifest
@@ -73,7 +75,15 @@ export GIT_AUTHOR_NAME=${ident% <*} GIT_AUTHOR_EMAIL=${ident##*<}
 GIT_AUTHOR_EMAIL=${GIT_AUTHOR_EMAIL%>}
 export GIT_COMMITTER_NAME=$GIT_AUTHOR_NAME GIT_COMMITTER_EMAIL=$GIT_AUTHOR_EMAIL
 export GIT_AUTHOR_DATE=$when GIT_COMMITTER_DATE=$when
+# Whatever the user's git configuration says (signing, prefixes, hooks,
+# sign-offs), the series is written the same way.
+export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1
 g() { git -C "$repo" -c gc.auto=0 -c core.autocrlf=false -c advice.detachedHead=false "$@"; }
+
+# One series job at a time: series-check.sh builds from the same tree.
+mkdir -p "$build"
+exec 9>"$build/series.lock"
+flock -n 9 || die "another make series or series-check runs on ${build#"$top"/}"
 
 # 1. The base, once per package version.
 if [ "$(cat "$repo/.git/lu-base-package" 2>/dev/null)" != "$pkgver" ]; then
@@ -139,7 +149,7 @@ commit() {
 	fi
 	printf '\nSigned-off-by: %s\n' "$ident" >> "$msg"
 	# Only what this patch touched: a whole-tree "git add" is slow.
-	sort -u "$touched" | g add -f --pathspec-from-file=- &&
+	sort -u "$touched" | g --literal-pathspecs add -f --pathspec-from-file=- &&
 		g commit -q --allow-empty -F "$msg" || die "cannot commit patch $id"
 	: > "$touched"
 	npatch=$((npatch + 1))
@@ -151,7 +161,10 @@ while IFS= read -r line || [ -n "$line" ]; do
 	"#"*|"") continue ;;
 	"patch "*)
 		commit
+		set -f
+		# shellcheck disable=SC2086
 		set -- $line
+		set +f
 		id=$2 subject=${line#patch "$id"} subject=${subject# } body="" parts=0 pedits=0
 		;;
 	"edit "*)
@@ -216,12 +229,18 @@ done
 [ $errors = 0 ] || die "patches/manifest has $errors error(s)"
 
 # 3. The patches, and the cover letter.
+# Written next to build/series/ and moved there once checked: a series
+# that fails a check is not left for series-check to build.
+final=$out
+out=$build/series.new
 rm -rf "$out"
 mkdir -p "$out"
-g format-patch -q --cover-letter --base=base -o "$out" base..series || die "git format-patch failed"
+g format-patch -q --no-signature --cover-letter --base=base -o "$out" base..series ||
+	die "git format-patch failed"
 cover=$(ls "$out"/0000-*.patch)
 kver=$(make -s -C "$repo" kernelversion)
-sed -e "s/@BASE@/linux-source-6.12 $pkgver (Linux $kver)/g" -e "s/@RELEASE@/$(sed -n \
+vmtests=$(awk '$2 == "vm"' "$top/tools/testing/selftests/liveupdate/vm/tests" | wc -l)
+sed -e "s/@BASE@/linux-source-6.12 $pkgver (Linux $kver)/g" -e "s/@VMTESTS@/$vmtests/g" -e "s/@RELEASE@/$(sed -n \
 	'/^config LIVEUPDATE_RELEASE/,/^config/s/^[[:space:]]*default "\(.*\)"/\1/p' \
 	"$top/kernel/liveupdate/Kconfig")/g" "$top/patches/cover-letter" > "$msg.cover"
 perl -e '
@@ -260,6 +279,13 @@ if [ -n "$d" ]; then
 	echo "$d" | head -n 20 | sed 's/^/  differs: /' >&2
 	die "the series' tree differs from ${src#"$top"/} (run make source if the tree changed)"
 fi
+rm -rf "$final"
+mv "$out" "$final"
+out=$final
+written=()
+for p in "$out"/0*.patch; do
+	case $p in */0000-*) ;; *) written+=("$p") ;; esac
+done
 echo "SUMMARY: series: $npatch patches and a cover letter in ${out#"$top"/}, on linux-source-6.12 $pkgver; git am gives the tree that is built"
 
 # 5. checkpatch on every patch.
