@@ -39,9 +39,10 @@
 #                   x86_64_defconfig with live update (long; not in check)
 #
 # BASE=6.12.N builds (and tests) the series on that linux-source-6.12
-# version instead of the installed one, under build/base-6.12.N/; the
-# package is downloaded with apt-get once. Without BASE the output is in
-# build/ itself and the base is the newest linux-source-6.12 installed.
+# version, under build/base-6.12.N/. Without BASE the output is in build/
+# itself and the base is the release the series is made for,
+# patches/base-version. A version that is not the installed package is
+# downloaded with apt-get once.
 #
 # SANITIZE=1 makes "make check" run every VM test on the sanitized kernel
 # (a kmemleak scan ends every stage; any report or leak fails the test),
@@ -65,7 +66,7 @@ SCRIPTS := $(TOP)/scripts
 JOBS ?= $(shell nproc)
 
 # The release of the series, from the one place the tree records it; the
-# kernel's release string is "<base>-<release>", e.g. 6.12.117-lu1.
+# kernel's release string is "<base>-<release>", e.g. 6.12.118-lu1.
 LU_RELEASE := $(shell sed -n '/^config LIVEUPDATE_RELEASE/,/^config/s/^[[:space:]]*default "\(.*\)"/\1/p' \
 	$(TOP)/kernel/liveupdate/Kconfig)
 RELEASE_CFG := $(B)/release.config
@@ -74,6 +75,9 @@ RELEASE_CFG := $(B)/release.config
 # made relative to build/ and the working directory is not hashed.
 export CCACHE_BASEDIR := $(TOP)/build
 export CCACHE_NOHASHDIR := 1
+# Every configuration make check builds (about six kernels) must stay in
+# the cache at once; ccache's default of 5 GB evicts some of them.
+export CCACHE_MAXSIZE ?= 20G
 
 CCACHE := $(shell command -v ccache 2>/dev/null)
 KCC := $(if $(CCACHE),ccache gcc,gcc)

@@ -4,11 +4,13 @@
 # Find the source tarball of a 6.12.y base and print two lines: its path
 # and its Debian package version.
 #
-#   (no BASE)   the installed linux-source-6.12 package (the newest one
-#               apt installed): /usr/src/linux-source-6.12.tar.xz
-#   BASE=6.12.N that version of linux-source-6.12, from the installed
-#               package when it is that version, else downloaded once
-#               with "apt-get download" into CACHEDIR and unpacked there
+#   (no BASE)   the release the series is made for, patches/base-version
+#   BASE=6.12.N that version of linux-source-6.12
+#
+# The installed linux-source-6.12 package is used when it is that
+# version; any other is downloaded once with "apt-get download" into
+# CACHEDIR and unpacked there. A new Debian point release therefore
+# changes nothing until patches/base-version names it.
 #
 # Usage: fetch-base.sh CACHEDIR [BASE]
 
@@ -26,10 +28,8 @@ die() {
 
 instver=$(dpkg-query -W -f='${Version}' $pkg 2>/dev/null || true)
 if [ -z "$base" ]; then
-	[ -r "$installed" ] || die "$installed is missing (apt-get install $pkg)"
-	echo "$installed"
-	echo "${instver:-unknown}"
-	exit 0
+	base=$(sed -n 's/^\(6\.12\.[0-9]*\)$/\1/p' "$(dirname "$0")/../patches/base-version" 2>/dev/null)
+	[ -n "$base" ] || die "patches/base-version does not name a 6.12.y release"
 fi
 
 case "$base" in

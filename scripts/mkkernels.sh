@@ -85,11 +85,30 @@ if ! git -C "$top" cat-file -e "$LU0_COMMIT^{commit}" 2>/dev/null; then
 	missing lu0 "SKIP: commit $LU0_COMMIT is not in this clone (clone with full history)"
 elif [ "$(cat "$lu0/commit" 2>/dev/null)" != "$LU0_COMMIT" ]; then
 	echo "  ARCHIVE $LU0_COMMIT -> build/rel-lu0" >&2
-	rm -rf "$lu0/src"
+	rm -rf "$lu0/src" "$lu0/base"
 	mkdir -p "$lu0/src"
 	git -C "$top" archive "$LU0_COMMIT" | tar -x -C "$lu0/src" ||
 		die "cannot unpack commit $LU0_COMMIT"
 	echo "$LU0_COMMIT" > "$lu0/commit"
+fi
+# That commit's prepare-source.sh takes the installed linux-source-6.12,
+# whatever its version, and its patches apply to LU0_BASE: its source
+# tree is laid out here first, from LU0_BASE, and marked with the
+# installed package's version so that it is kept.
+if [ ! -f "$out/lu0.missing" ]; then
+	instver=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null || echo unknown)
+	if ! fetched=$("$here/fetch-base.sh" "$top/build/bases" "$LU0_BASE"); then
+		missing lu0 "SKIP: linux-source-6.12 $LU0_BASE, the base of release lu0, could not be fetched"
+	elif [ "$(cat "$lu0/base" 2>/dev/null)" != "$LU0_BASE $instver" ]; then
+		echo "  EXTRACT linux-source-6.12 $LU0_BASE -> build/rel-lu0" >&2
+		rm -rf "$lu0/src/build"
+		mkdir -p "$lu0/src/build"
+		tar -C "$lu0/src/build" -xf "$(echo "$fetched" | sed -n 1p)" ||
+			die "cannot extract linux-source-6.12 $LU0_BASE"
+		mv "$lu0/src/build/linux-source-6.12" "$lu0/src/build/linux"
+		echo "$instver" > "$lu0/src/build/linux/.base-package"
+		echo "$LU0_BASE $instver" > "$lu0/base"
+	fi
 fi
 if [ ! -f "$out/lu0.missing" ]; then
 	# Its own Makefile builds it under build/rel-lu0/src/build, sharing
