@@ -9,7 +9,8 @@
 #            ("make BASE=6.12.111 kernel", under build/base-6.12.111)
 #   lu0      the series as it was at commit LU0_COMMIT, before releases
 #            were cut (vfio-pci-v1, no format catalog), built from a git
-#            archive of that commit under build/rel-lu0
+#            archive of that commit under build/rel-lu0, on the base it
+#            was made for (LU0_BASE): its patches know no later one
 #   stock    Debian's newest linux-image-6.12.*-cloud-amd64-unsigned
 #            kernel (no live update at all), downloaded once
 #   nomemfd  this tree's kernel with "memfd-v1" renamed "memfd-v9" in its
@@ -35,6 +36,7 @@ top=$1
 build=$2
 out=$build/kernels
 LU0_COMMIT=676d356
+LU0_BASE=6.12.117
 MAKE=${MAKE:-make}
 
 die() {
