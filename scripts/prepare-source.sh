@@ -13,7 +13,7 @@
 #
 # Usage: prepare-source.sh TOPDIR BUILDDIR [BASE]
 #   BASE: a 6.12.y version (fetched by fetch-base.sh); default: the
-#   installed linux-source-6.12 package
+#   release the series is made for, patches/base-version
 
 set -eu
 
