@@ -51,6 +51,7 @@
 #include <linux/mutex.h>
 #include <linux/reboot.h>
 #include <linux/sched.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
@@ -375,7 +376,14 @@ out_fdt:
 	return err;
 }
 
-/* Take nearly all free memory, write it, check it, give it back. */
+/*
+ * Take nearly all free memory, write it, check it, give it back. The fill
+ * stops KHO_TEST_FILL_RESERVE short of empty: with nothing left, the next
+ * kthread or slab refill finds no page and no task to kill, and the OOM
+ * killer panics the kernel ("System is deadlocked on memory").
+ */
+#define KHO_TEST_FILL_RESERVE	(SZ_32M >> PAGE_SHIFT)
+
 static int kho_test_fill(void)
 {
 	const gfp_t gfp = GFP_HIGHUSER_MOVABLE | __GFP_NORETRY | __GFP_NOWARN;
@@ -385,6 +393,12 @@ static int kho_test_fill(void)
 	LIST_HEAD(pages);
 
 	for (order = 9; ; order = order ? order - 1 : 0) {
+		if (global_zone_page_state(NR_FREE_PAGES) <
+		    KHO_TEST_FILL_RESERVE + (1UL << order)) {
+			if (!order)
+				break;
+			continue;
+		}
 		page = alloc_pages(gfp, order);
 		if (!page) {
 			if (!order)
