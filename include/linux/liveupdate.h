@@ -16,6 +16,7 @@ struct folio;
 struct liveupdate_file_handler;
 struct liveupdate_session;
 struct module;
+struct mutex;
 
 /* Longest handler compatible string, including its terminating NUL. */
 #define LIVEUPDATE_HNDL_COMPAT_LENGTH	48
@@ -155,6 +156,31 @@ struct liveupdate_global {
 	u64 data;
 };
 
+/**
+ * struct liveupdate_subtree - a global object handed over as one KHO subtree
+ * @name: the subtree's name under the KHO root
+ * @lock: the owner's lock, which protects @fdt and what @write reads
+ * @write: write the subtree's FDT, whole, into @fdt (one page); called
+ *	   with @lock held. Return 0, or a negative errno (-ENOSPC when it
+ *	   does not fit)
+ * @fdt: the page of the subtree while it is preserved, else NULL. Set and
+ *	 cleared by liveupdate_subtree_preserve() and
+ *	 liveupdate_subtree_unpreserve(); its owner reads it under @lock to
+ *	 write the subtree again when what it describes changes
+ *
+ * The state of PCI and the Intel IOMMU is a list of devices, written as a
+ * one-page FDT that the next kernel finds by name among KHO's subtrees.
+ * Their global's preserve and unpreserve are liveupdate_subtree_preserve()
+ * and liveupdate_subtree_unpreserve(); the data the global hands over is
+ * the page's physical address.
+ */
+struct liveupdate_subtree {
+	const char *name;
+	struct mutex *lock;		/* protects @fdt */
+	int (*write)(void *fdt);
+	void *fdt;
+};
+
 #ifdef CONFIG_LIVEUPDATE
 bool liveupdate_enabled(void);
 int liveupdate_register_global(struct liveupdate_global *global);
@@ -162,6 +188,8 @@ int liveupdate_global_get(struct liveupdate_global *global);
 void liveupdate_global_put(struct liveupdate_global *global);
 int liveupdate_global_retrieve(struct liveupdate_global *global, u64 *data);
 void liveupdate_global_finish(struct liveupdate_global *global);
+int liveupdate_subtree_preserve(struct liveupdate_subtree *st, u64 *data);
+void liveupdate_subtree_unpreserve(struct liveupdate_subtree *st);
 int liveupdate_register_file_handler(struct liveupdate_file_handler *handler);
 int liveupdate_unregister_file_handler(struct liveupdate_file_handler *handler);
 int liveupdate_reboot(void);

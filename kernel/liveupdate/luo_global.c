@@ -19,10 +19,18 @@
  * retrieve once; every such file's finish calls liveupdate_global_finish(),
  * and the last one runs the global's finish. A global may register after
  * its state was handed over: it is matched by its compatible string.
+ *
+ * A global whose state is one FDT page, found by name among KHO's
+ * subtrees (the PCI and Intel IOMMU device lists), is preserved and
+ * unpreserved with liveupdate_subtree_preserve() and
+ * liveupdate_subtree_unpreserve().
  */
 
 #define pr_fmt(fmt) "liveupdate: " fmt
 
+#include <linux/err.h>
+#include <linux/io.h>
+#include <linux/kexec_handover.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
@@ -174,6 +182,65 @@ void liveupdate_global_finish(struct liveupdate_global *global)
 		global->ops->finish(global, in->data, in->retrieved);
 		in->finished = true;
 	}
+}
+
+/**
+ * liveupdate_subtree_preserve - preserve a global object's KHO subtree
+ * @st: the subtree, not preserved
+ * @data: set to the physical address of its page
+ *
+ * Allocates and preserves one page, writes the subtree into it with
+ * @st->write and adds it under @st->name to KHO's root. On failure
+ * nothing is left preserved.
+ *
+ * Context: from a global's preserve; may sleep; takes @st->lock.
+ * Return: 0, or the error of kho_alloc_preserve(), of @st->write or of
+ * kho_add_subtree().
+ */
+int liveupdate_subtree_preserve(struct liveupdate_subtree *st, u64 *data)
+{
+	void *fdt = kho_alloc_preserve(PAGE_SIZE);
+	int err;
+
+	if (IS_ERR(fdt))
+		return PTR_ERR(fdt);
+	mutex_lock(st->lock);
+	st->fdt = fdt;
+	err = st->write(fdt);
+	if (!err)
+		err = kho_add_subtree(st->name, fdt);
+	if (err)
+		st->fdt = NULL;
+	mutex_unlock(st->lock);
+	if (err) {
+		kho_unpreserve_free(fdt);
+		return err;
+	}
+	*data = virt_to_phys(fdt);
+	return 0;
+}
+
+/**
+ * liveupdate_subtree_unpreserve - undo liveupdate_subtree_preserve()
+ * @st: the subtree
+ *
+ * Removes the subtree from KHO's root and frees its page; does nothing
+ * if @st is not preserved.
+ *
+ * Context: from a global's unpreserve; may sleep; takes @st->lock.
+ */
+void liveupdate_subtree_unpreserve(struct liveupdate_subtree *st)
+{
+	void *fdt;
+
+	mutex_lock(st->lock);
+	fdt = st->fdt;
+	st->fdt = NULL;
+	mutex_unlock(st->lock);
+	if (!fdt)
+		return;
+	kho_remove_subtree(fdt);
+	kho_unpreserve_free(fdt);
 }
 
 /**
