@@ -149,22 +149,10 @@ static void pci_lu_unpreserve(struct liveupdate_global *global, u64 data)
 	liveupdate_subtree_unpreserve(&pci_lu_subtree);
 }
 
-static int pci_lu_retrieve(struct liveupdate_global *global, u64 data)
-{
-	/* Checked at boot, from the subtree. */
-	return 0;
-}
-
-static void pci_lu_finish(struct liveupdate_global *global, u64 data,
-			  bool retrieved)
-{
-}
-
+/* Nothing to retrieve or finish: the next kernel reads the subtree at boot. */
 static const struct liveupdate_global_ops pci_lu_ops = {
 	.preserve = pci_lu_preserve,
 	.unpreserve = pci_lu_unpreserve,
-	.retrieve = pci_lu_retrieve,
-	.finish = pci_lu_finish,
 };
 
 static struct liveupdate_global pci_lu_global = {

@@ -65,8 +65,8 @@ int liveupdate_register_global(struct liveupdate_global *global)
 	const struct liveupdate_global_ops *ops = global->ops;
 	struct liveupdate_global *g;
 
-	if (!ops || !ops->preserve || !ops->unpreserve || !ops->retrieve ||
-	    !ops->finish || luo_format_check("global", global->compatible))
+	if (!ops || !ops->preserve || !ops->unpreserve ||
+	    luo_format_check("global", global->compatible))
 		return -EINVAL;
 
 	guard(mutex)(&luo_globals_lock);
@@ -134,7 +134,7 @@ static struct luo_global_in *luo_global_in_find(const char *compatible)
  * @global: the object, registered in this kernel
  * @data: set to what its preserve returned in the previous kernel
  *
- * The first call runs the object's retrieve.
+ * The first call runs the object's retrieve, if it has one.
  *
  * Context: from a file handler's retrieve; may sleep.
  * Return: 0; -ENOENT if the previous kernel handed no such object over;
@@ -152,9 +152,11 @@ int liveupdate_global_retrieve(struct liveupdate_global *global, u64 *data)
 	if (in->finished)
 		return -EINVAL;
 	if (!in->retrieved) {
-		err = global->ops->retrieve(global, in->data);
-		if (err)
-			return err;
+		if (global->ops->retrieve) {
+			err = global->ops->retrieve(global, in->data);
+			if (err)
+				return err;
+		}
 		in->retrieved = true;
 	}
 	*data = in->data;
@@ -166,7 +168,8 @@ int liveupdate_global_retrieve(struct liveupdate_global *global, u64 *data)
  * @global: the object, registered in this kernel
  *
  * Call it from the finish of every file that held the object in the
- * previous kernel, retrieved or not; the last call runs its finish.
+ * previous kernel, retrieved or not; the last call runs its finish, if
+ * it has one.
  *
  * Context: from a file handler's finish; may sleep.
  */
@@ -179,7 +182,8 @@ void liveupdate_global_finish(struct liveupdate_global *global)
 	if (!in || in->finished)
 		return;
 	if (!--in->users) {
-		global->ops->finish(global, in->data, in->retrieved);
+		if (global->ops->finish)
+			global->ops->finish(global, in->data, in->retrieved);
 		in->finished = true;
 	}
 }

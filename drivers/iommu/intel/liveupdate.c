@@ -1148,12 +1148,6 @@ static void ilu_unpreserve(struct liveupdate_global *global, u64 data)
 	liveupdate_subtree_unpreserve(&ilu_subtree);
 }
 
-static int ilu_retrieve(struct liveupdate_global *global, u64 data)
-{
-	/* Taken over at boot, from the subtree. */
-	return 0;
-}
-
 static void ilu_finish(struct liveupdate_global *global, u64 data,
 		       bool retrieved)
 {
@@ -1166,10 +1160,10 @@ static void ilu_finish(struct liveupdate_global *global, u64 data,
 	mutex_unlock(&ilu_lock);
 }
 
+/* No retrieve: the translation is taken over at boot, from the subtree. */
 static const struct liveupdate_global_ops ilu_ops = {
 	.preserve = ilu_preserve,
 	.unpreserve = ilu_unpreserve,
-	.retrieve = ilu_retrieve,
 	.finish = ilu_finish,
 };
 
