@@ -14,6 +14,14 @@
  * sessions, every global that files hold, with its data and the number
  * of files holding it.
  *
+ * "Global" is this project's word for what upstream Linux calls a
+ * file-lifecycle-bound object, FLB (struct liveupdate_flb): state that
+ * lives as long as the preserved files that need it. The two differ in
+ * who takes it for a file: upstream ties an FLB to file handlers when it
+ * registers (liveupdate_register_flb()) and LUO takes it for each of
+ * their files; here a file handler takes the globals a file needs itself,
+ * with the calls below from its own ops.
+ *
  * In the next kernel, the first handler that retrieves a file that held
  * the global calls liveupdate_global_retrieve(), which runs the global's
  * retrieve once; every such file's finish calls liveupdate_global_finish(),
