@@ -45,11 +45,9 @@
 static DEFINE_MUTEX(pci_lu_lock);
 static struct pci_dev *pci_lu_devs[PCI_LU_MAX_DEVICES];
 static unsigned int pci_lu_nr;
-static void *pci_lu_fdt;		/* while the global is preserved */
 
-static int pci_lu_write_fdt(void)
+static int pci_lu_write_fdt(void *fdt)
 {
-	void *fdt = pci_lu_fdt;
 	struct pci_lu_dev_ser *p;
 	unsigned int i;
 	int err;
@@ -76,6 +74,12 @@ static int pci_lu_write_fdt(void)
 	return err ? -ENOSPC : 0;
 }
 
+static struct liveupdate_subtree pci_lu_subtree = {
+	.name = PCI_LU_SUBTREE,
+	.lock = &pci_lu_lock,
+	.write = pci_lu_write_fdt,
+};
+
 /**
  * pci_liveupdate_freeze_device - keep a device running through the kexec
  * @pdev: the device
@@ -92,16 +96,16 @@ int pci_liveupdate_freeze_device(struct pci_dev *pdev)
 
 	mutex_lock(&pci_lu_lock);
 	err = -EINVAL;
-	if (!pci_lu_fdt)
+	if (!pci_lu_subtree.fdt)
 		goto out;
 	err = -ENOSPC;
 	if (pci_lu_nr == PCI_LU_MAX_DEVICES)
 		goto out;
 	pci_lu_devs[pci_lu_nr++] = pdev;
-	err = pci_lu_write_fdt();
+	err = pci_lu_write_fdt(pci_lu_subtree.fdt);
 	if (err) {
 		pci_lu_nr--;
-		pci_lu_write_fdt();
+		pci_lu_write_fdt(pci_lu_subtree.fdt);
 		goto out;
 	}
 	pci_dev_assign_liveupdate(pdev, true);
@@ -129,65 +133,26 @@ void pci_liveupdate_unfreeze_device(struct pci_dev *pdev)
 		pci_dev_assign_liveupdate(pdev, false);
 		break;
 	}
-	if (pci_lu_fdt)
-		pci_lu_write_fdt();
+	if (pci_lu_subtree.fdt)
+		pci_lu_write_fdt(pci_lu_subtree.fdt);
 	mutex_unlock(&pci_lu_lock);
 }
 EXPORT_SYMBOL_GPL(pci_liveupdate_unfreeze_device);
 
 static int pci_lu_preserve(struct liveupdate_global *global, u64 *data)
 {
-	void *fdt = kho_alloc_preserve(PAGE_SIZE);
-	int err;
-
-	if (IS_ERR(fdt))
-		return PTR_ERR(fdt);
-	mutex_lock(&pci_lu_lock);
-	pci_lu_fdt = fdt;
-	err = pci_lu_write_fdt();
-	if (!err)
-		err = kho_add_subtree(PCI_LU_SUBTREE, fdt);
-	if (err)
-		pci_lu_fdt = NULL;
-	mutex_unlock(&pci_lu_lock);
-	if (err) {
-		kho_unpreserve_free(fdt);
-		return err;
-	}
-	*data = virt_to_phys(fdt);
-	return 0;
+	return liveupdate_subtree_preserve(&pci_lu_subtree, data);
 }
 
 static void pci_lu_unpreserve(struct liveupdate_global *global, u64 data)
 {
-	void *fdt;
-
-	mutex_lock(&pci_lu_lock);
-	fdt = pci_lu_fdt;
-	pci_lu_fdt = NULL;
-	mutex_unlock(&pci_lu_lock);
-	if (!fdt)
-		return;
-	kho_remove_subtree(fdt);
-	kho_unpreserve_free(fdt);
+	liveupdate_subtree_unpreserve(&pci_lu_subtree);
 }
 
-static int pci_lu_retrieve(struct liveupdate_global *global, u64 data)
-{
-	/* Checked at boot, from the subtree. */
-	return 0;
-}
-
-static void pci_lu_finish(struct liveupdate_global *global, u64 data,
-			  bool retrieved)
-{
-}
-
+/* Nothing to retrieve or finish: the next kernel reads the subtree at boot. */
 static const struct liveupdate_global_ops pci_lu_ops = {
 	.preserve = pci_lu_preserve,
 	.unpreserve = pci_lu_unpreserve,
-	.retrieve = pci_lu_retrieve,
-	.finish = pci_lu_finish,
 };
 
 static struct liveupdate_global pci_lu_global = {

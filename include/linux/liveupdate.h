@@ -16,6 +16,7 @@ struct folio;
 struct liveupdate_file_handler;
 struct liveupdate_session;
 struct module;
+struct mutex;
 
 /* Longest handler compatible string, including its terminating NUL. */
 #define LIVEUPDATE_HNDL_COMPAT_LENGTH	48
@@ -61,19 +62,22 @@ struct liveupdate_file_op_args {
  *	      Return 0 or a negative errno, which the ioctl returns
  * @unpreserve: undo preserve: the session was closed before the reboot,
  *		or preserving another file failed
- * @freeze: called inside reboot(), after user space was told to stop
- *	    touching the file: make the preserved state final. A negative
- *	    errno unfreezes every file already frozen and fails the reboot
- * @unfreeze: undo freeze, when the reboot failed after it
+ * @freeze: optional: called inside reboot(), after user space was told
+ *	    to stop touching the file: make the preserved state final. A
+ *	    negative errno unfreezes every file already frozen and fails the
+ *	    reboot. Without it, what preserve wrote is final
+ * @unfreeze: optional: undo freeze, when the reboot failed after it
  * @retrieve: next kernel: rebuild the file from serialized_data and set
  *	      args->file (with one reference, which LUO takes over)
- * @can_finish: next kernel: may this file finish now? Called for every
- *		file of a session before any is finished
+ * @can_finish: optional: next kernel: may this file finish now? Called
+ *		for every file of a session before any is finished; without
+ *		it, the file may always finish
  * @finish: next kernel: release what was preserved and is still held;
  *	    for a file never retrieved, everything
  * @owner: the module providing the handler
  *
- * Every op but can_preserve and can_finish is mandatory.
+ * preserve, unpreserve, retrieve and finish are mandatory; a handler
+ * without can_preserve preserves no file.
  */
 struct liveupdate_file_ops {
 	bool (*can_preserve)(struct liveupdate_file_handler *handler,
@@ -118,12 +122,14 @@ struct liveupdate_catalog;
  *	      object and set *@data, which the next kernel gets back
  * @unpreserve: outgoing, when its last file is unpreserved before the
  *		reboot: undo preserve
- * @retrieve: incoming, when the first file that used it is retrieved:
- *	      take the object back from @data
- * @finish: incoming, when the last file that used it has finished:
- *	    release what is left (@retrieved says whether retrieve ran)
+ * @retrieve: optional: incoming, when the first file that used it is
+ *	      retrieved: take the object back from @data
+ * @finish: optional: incoming, when the last file that used it has
+ *	    finished: release what is left (@retrieved says whether
+ *	    liveupdate_global_retrieve() succeeded once)
  *
- * All four are mandatory. They run under LUO's globals lock and may sleep.
+ * preserve and unpreserve are mandatory. They all run under LUO's globals
+ * lock and may sleep.
  */
 struct liveupdate_global_ops {
 	int (*preserve)(struct liveupdate_global *global, u64 *data);
@@ -155,6 +161,31 @@ struct liveupdate_global {
 	u64 data;
 };
 
+/**
+ * struct liveupdate_subtree - a global object handed over as one KHO subtree
+ * @name: the subtree's name under the KHO root
+ * @lock: the owner's lock, which protects @fdt and what @write reads
+ * @write: write the subtree's FDT, whole, into @fdt (one page); called
+ *	   with @lock held. Return 0, or a negative errno (-ENOSPC when it
+ *	   does not fit)
+ * @fdt: the page of the subtree while it is preserved, else NULL. Set and
+ *	 cleared by liveupdate_subtree_preserve() and
+ *	 liveupdate_subtree_unpreserve(); its owner reads it under @lock to
+ *	 write the subtree again when what it describes changes
+ *
+ * The state of PCI and the Intel IOMMU is a list of devices, written as a
+ * one-page FDT that the next kernel finds by name among KHO's subtrees.
+ * Their global's preserve and unpreserve are liveupdate_subtree_preserve()
+ * and liveupdate_subtree_unpreserve(); the data the global hands over is
+ * the page's physical address.
+ */
+struct liveupdate_subtree {
+	const char *name;
+	struct mutex *lock;		/* protects @fdt */
+	int (*write)(void *fdt);
+	void *fdt;
+};
+
 #ifdef CONFIG_LIVEUPDATE
 bool liveupdate_enabled(void);
 int liveupdate_register_global(struct liveupdate_global *global);
@@ -162,6 +193,8 @@ int liveupdate_global_get(struct liveupdate_global *global);
 void liveupdate_global_put(struct liveupdate_global *global);
 int liveupdate_global_retrieve(struct liveupdate_global *global, u64 *data);
 void liveupdate_global_finish(struct liveupdate_global *global);
+int liveupdate_subtree_preserve(struct liveupdate_subtree *st, u64 *data);
+void liveupdate_subtree_unpreserve(struct liveupdate_subtree *st);
 int liveupdate_register_file_handler(struct liveupdate_file_handler *handler);
 int liveupdate_unregister_file_handler(struct liveupdate_file_handler *handler);
 int liveupdate_reboot(void);

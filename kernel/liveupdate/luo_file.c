@@ -69,9 +69,8 @@ int liveupdate_register_file_handler(struct liveupdate_file_handler *handler)
 	struct liveupdate_file_handler *h;
 	const char * const *old;
 
-	if (!ops || !ops->preserve || !ops->unpreserve || !ops->freeze ||
-	    !ops->unfreeze || !ops->retrieve || !ops->finish ||
-	    luo_format_check("handler", handler->compatible))
+	if (!ops || !ops->preserve || !ops->unpreserve || !ops->retrieve ||
+	    !ops->finish || luo_format_check("handler", handler->compatible))
 		return -EINVAL;
 	for (old = handler->old_compatibles; old && *old; old++)
 		if (luo_format_check("handler", *old))
@@ -340,7 +339,9 @@ int luo_file_freeze_all(struct luo_session *session,
 				session->name, lf->token, pick);
 		strscpy(lf->compatible, pick);
 		luo_file_args(session, lf, &args);
-		err = lf->handler->ops->freeze(&args);
+		err = 0;
+		if (lf->handler->ops->freeze)
+			err = lf->handler->ops->freeze(&args);
 		if (err) {
 			strscpy(lf->compatible, lf->handler->compatible);
 			pr_err("session '%s': freezing token %llu (%s) failed: %d\n",
@@ -369,7 +370,8 @@ void luo_file_unfreeze_all(struct luo_session *session)
 		if (!lf->frozen)
 			continue;
 		luo_file_args(session, lf, &args);
-		lf->handler->ops->unfreeze(&args);
+		if (lf->handler->ops->unfreeze)
+			lf->handler->ops->unfreeze(&args);
 		lf->data = args.serialized_data;
 		lf->private_data = args.private_data;
 		lf->frozen = false;

@@ -14,15 +14,31 @@
  * sessions, every global that files hold, with its data and the number
  * of files holding it.
  *
+ * "Global" is this project's word for what upstream Linux calls a
+ * file-lifecycle-bound object, FLB (struct liveupdate_flb): state that
+ * lives as long as the preserved files that need it. The two differ in
+ * who takes it for a file: upstream ties an FLB to file handlers when it
+ * registers (liveupdate_register_flb()) and LUO takes it for each of
+ * their files; here a file handler takes the globals a file needs itself,
+ * with the calls below from its own ops.
+ *
  * In the next kernel, the first handler that retrieves a file that held
  * the global calls liveupdate_global_retrieve(), which runs the global's
  * retrieve once; every such file's finish calls liveupdate_global_finish(),
  * and the last one runs the global's finish. A global may register after
  * its state was handed over: it is matched by its compatible string.
+ *
+ * A global whose state is one FDT page, found by name among KHO's
+ * subtrees (the PCI and Intel IOMMU device lists), is preserved and
+ * unpreserved with liveupdate_subtree_preserve() and
+ * liveupdate_subtree_unpreserve().
  */
 
 #define pr_fmt(fmt) "liveupdate: " fmt
 
+#include <linux/err.h>
+#include <linux/io.h>
+#include <linux/kexec_handover.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
@@ -57,8 +73,8 @@ int liveupdate_register_global(struct liveupdate_global *global)
 	const struct liveupdate_global_ops *ops = global->ops;
 	struct liveupdate_global *g;
 
-	if (!ops || !ops->preserve || !ops->unpreserve || !ops->retrieve ||
-	    !ops->finish || luo_format_check("global", global->compatible))
+	if (!ops || !ops->preserve || !ops->unpreserve ||
+	    luo_format_check("global", global->compatible))
 		return -EINVAL;
 
 	guard(mutex)(&luo_globals_lock);
@@ -126,7 +142,7 @@ static struct luo_global_in *luo_global_in_find(const char *compatible)
  * @global: the object, registered in this kernel
  * @data: set to what its preserve returned in the previous kernel
  *
- * The first call runs the object's retrieve.
+ * The first call runs the object's retrieve, if it has one.
  *
  * Context: from a file handler's retrieve; may sleep.
  * Return: 0; -ENOENT if the previous kernel handed no such object over;
@@ -144,9 +160,11 @@ int liveupdate_global_retrieve(struct liveupdate_global *global, u64 *data)
 	if (in->finished)
 		return -EINVAL;
 	if (!in->retrieved) {
-		err = global->ops->retrieve(global, in->data);
-		if (err)
-			return err;
+		if (global->ops->retrieve) {
+			err = global->ops->retrieve(global, in->data);
+			if (err)
+				return err;
+		}
 		in->retrieved = true;
 	}
 	*data = in->data;
@@ -158,7 +176,8 @@ int liveupdate_global_retrieve(struct liveupdate_global *global, u64 *data)
  * @global: the object, registered in this kernel
  *
  * Call it from the finish of every file that held the object in the
- * previous kernel, retrieved or not; the last call runs its finish.
+ * previous kernel, retrieved or not; the last call runs its finish, if
+ * it has one.
  *
  * Context: from a file handler's finish; may sleep.
  */
@@ -171,9 +190,69 @@ void liveupdate_global_finish(struct liveupdate_global *global)
 	if (!in || in->finished)
 		return;
 	if (!--in->users) {
-		global->ops->finish(global, in->data, in->retrieved);
+		if (global->ops->finish)
+			global->ops->finish(global, in->data, in->retrieved);
 		in->finished = true;
 	}
+}
+
+/**
+ * liveupdate_subtree_preserve - preserve a global object's KHO subtree
+ * @st: the subtree, not preserved
+ * @data: set to the physical address of its page
+ *
+ * Allocates and preserves one page, writes the subtree into it with
+ * @st->write and adds it under @st->name to KHO's root. On failure
+ * nothing is left preserved.
+ *
+ * Context: from a global's preserve; may sleep; takes @st->lock.
+ * Return: 0, or the error of kho_alloc_preserve(), of @st->write or of
+ * kho_add_subtree().
+ */
+int liveupdate_subtree_preserve(struct liveupdate_subtree *st, u64 *data)
+{
+	void *fdt = kho_alloc_preserve(PAGE_SIZE);
+	int err;
+
+	if (IS_ERR(fdt))
+		return PTR_ERR(fdt);
+	mutex_lock(st->lock);
+	st->fdt = fdt;
+	err = st->write(fdt);
+	if (!err)
+		err = kho_add_subtree(st->name, fdt);
+	if (err)
+		st->fdt = NULL;
+	mutex_unlock(st->lock);
+	if (err) {
+		kho_unpreserve_free(fdt);
+		return err;
+	}
+	*data = virt_to_phys(fdt);
+	return 0;
+}
+
+/**
+ * liveupdate_subtree_unpreserve - undo liveupdate_subtree_preserve()
+ * @st: the subtree
+ *
+ * Removes the subtree from KHO's root and frees its page; does nothing
+ * if @st is not preserved.
+ *
+ * Context: from a global's unpreserve; may sleep; takes @st->lock.
+ */
+void liveupdate_subtree_unpreserve(struct liveupdate_subtree *st)
+{
+	void *fdt;
+
+	mutex_lock(st->lock);
+	fdt = st->fdt;
+	st->fdt = NULL;
+	mutex_unlock(st->lock);
+	if (!fdt)
+		return;
+	kho_remove_subtree(fdt);
+	kho_unpreserve_free(fdt);
 }
 
 /**

@@ -138,7 +138,6 @@ static DEFINE_MUTEX(ilu_lock);
 static LIST_HEAD(ilu_devs);
 static unsigned int ilu_nr;
 static DEFINE_XARRAY(ilu_pages);	/* pfn -> number of users */
-static void *ilu_fdt;			/* while the global is preserved */
 
 static struct ilu_adopted ilu_in[INTEL_IOMMU_LU_MAX_DEVICES];
 static unsigned int ilu_in_nr;
@@ -240,10 +239,9 @@ static int ilu_walk(struct ilu_dev *d, phys_addr_t table, int level)
 }
 
 /* Rewrite the subtree from ilu_devs. */
-static int ilu_write_fdt(void)
+static int ilu_write_fdt(void *fdt)
 {
 	struct intel_iommu_lu_dev_ser *p;
-	void *fdt = ilu_fdt;
 	struct ilu_dev *d;
 	int err;
 
@@ -263,6 +261,12 @@ static int ilu_write_fdt(void)
 	err |= fdt_finish(fdt);
 	return err ? -ENOSPC : 0;
 }
+
+static struct liveupdate_subtree ilu_subtree = {
+	.name = INTEL_IOMMU_LU_SUBTREE,
+	.lock = &ilu_lock,
+	.write = ilu_write_fdt,
+};
 
 static int ilu_count_dev(struct device *dev, void *data)
 {
@@ -371,7 +375,7 @@ int iommu_liveupdate_freeze_device(struct device *dev)
 
 	mutex_lock(&ilu_lock);
 	err = -EINVAL;
-	if (!ilu_fdt)
+	if (!ilu_subtree.fdt)
 		goto err_unlock;
 	err = -ENOSPC;
 	if (ilu_nr == INTEL_IOMMU_LU_MAX_DEVICES)
@@ -386,11 +390,11 @@ int iommu_liveupdate_freeze_device(struct device *dev)
 		goto err_unlock;
 	list_add_tail(&d->list, &ilu_devs);
 	ilu_nr++;
-	err = ilu_write_fdt();
+	err = ilu_write_fdt(ilu_subtree.fdt);
 	if (err) {
 		list_del(&d->list);
 		ilu_nr--;
-		ilu_write_fdt();
+		ilu_write_fdt(ilu_subtree.fdt);
 		goto err_unlock;
 	}
 	mutex_unlock(&ilu_lock);
@@ -423,8 +427,8 @@ void iommu_liveupdate_unfreeze_device(struct device *dev)
 		ilu_nr--;
 		ilu_dev_free(d);
 	}
-	if (ilu_fdt)
-		ilu_write_fdt();
+	if (ilu_subtree.fdt)
+		ilu_write_fdt(ilu_subtree.fdt);
 	mutex_unlock(&ilu_lock);
 }
 EXPORT_SYMBOL_GPL(iommu_liveupdate_unfreeze_device);
@@ -1136,45 +1140,12 @@ void intel_iommu_lu_domain_free(struct dmar_domain *domain)
 
 static int ilu_preserve(struct liveupdate_global *global, u64 *data)
 {
-	void *fdt = kho_alloc_preserve(PAGE_SIZE);
-	int err;
-
-	if (IS_ERR(fdt))
-		return PTR_ERR(fdt);
-	mutex_lock(&ilu_lock);
-	ilu_fdt = fdt;
-	err = ilu_write_fdt();
-	if (!err)
-		err = kho_add_subtree(INTEL_IOMMU_LU_SUBTREE, fdt);
-	if (err)
-		ilu_fdt = NULL;
-	mutex_unlock(&ilu_lock);
-	if (err) {
-		kho_unpreserve_free(fdt);
-		return err;
-	}
-	*data = virt_to_phys(fdt);
-	return 0;
+	return liveupdate_subtree_preserve(&ilu_subtree, data);
 }
 
 static void ilu_unpreserve(struct liveupdate_global *global, u64 data)
 {
-	void *fdt;
-
-	mutex_lock(&ilu_lock);
-	fdt = ilu_fdt;
-	ilu_fdt = NULL;
-	mutex_unlock(&ilu_lock);
-	if (!fdt)
-		return;
-	kho_remove_subtree(fdt);
-	kho_unpreserve_free(fdt);
-}
-
-static int ilu_retrieve(struct liveupdate_global *global, u64 data)
-{
-	/* Taken over at boot, from the subtree. */
-	return 0;
+	liveupdate_subtree_unpreserve(&ilu_subtree);
 }
 
 static void ilu_finish(struct liveupdate_global *global, u64 data,
@@ -1189,10 +1160,10 @@ static void ilu_finish(struct liveupdate_global *global, u64 data,
 	mutex_unlock(&ilu_lock);
 }
 
+/* No retrieve: the translation is taken over at boot, from the subtree. */
 static const struct liveupdate_global_ops ilu_ops = {
 	.preserve = ilu_preserve,
 	.unpreserve = ilu_unpreserve,
-	.retrieve = ilu_retrieve,
 	.finish = ilu_finish,
 };
 

@@ -288,10 +288,6 @@ static int iommufd_lu_freeze(struct liveupdate_file_op_args *args)
 	return err;
 }
 
-static void iommufd_lu_unfreeze(struct liveupdate_file_op_args *args)
-{
-}
-
 static const char *iommufd_lu_check(const struct iommufd_lu_ser *ser,
 				    size_t room)
 {
@@ -436,7 +432,6 @@ static const struct liveupdate_file_ops iommufd_lu_ops = {
 	.preserve = iommufd_lu_preserve,
 	.unpreserve = iommufd_lu_unpreserve,
 	.freeze = iommufd_lu_freeze,
-	.unfreeze = iommufd_lu_unfreeze,
 	.retrieve = iommufd_lu_retrieve,
 	.finish = iommufd_lu_finish,
 	.owner = THIS_MODULE,
