@@ -151,6 +151,10 @@ static void *luo_serialize(size_t *sizep)
 	size_t size;
 	void *buf, *p;
 
+	/*
+	 * nr_files without the session's lock: the files of an outgoing
+	 * session change only under luo.lock too, which we hold.
+	 */
 	for (s = luo_first(&luo.out); s; s = luo_next(s))
 		nr_files += s->nr_files;
 	size = sizeof(*state) + luo.nr_out * sizeof(struct luo_session_ser) +
@@ -167,19 +171,11 @@ static void *luo_serialize(size_t *sizep)
 	p = state + 1;
 	for (s = luo_first(&luo.out); s; s = luo_next(s)) {
 		struct luo_session_ser *ss = p;
-		struct luo_file *lf;
 
+		guard(mutex)(&s->lock);
 		strscpy(ss->name, s->name);
 		ss->nr_files = s->nr_files;
-		p = ss + 1;
-		list_for_each_entry(lf, &s->files, list) {
-			struct luo_file_ser *fs = p;
-
-			strscpy(fs->compatible, lf->compatible);
-			fs->token = lf->token;
-			fs->data = lf->data;
-			p = fs + 1;
-		}
+		p = luo_file_serialize(s, (struct luo_file_ser *)(ss + 1));
 	}
 	luo_global_serialize(p);
 	*sizep = size;
@@ -377,15 +373,8 @@ static void luo_drop_incoming(void)
 	struct luo_session *s;
 
 	while ((s = luo_first(&luo.in))) {
-		struct luo_file *lf, *tmp;
-
 		rb_erase(&s->node, &luo.in);
-		list_for_each_entry_safe(lf, tmp, &s->files, list) {
-			xa_erase(&s->tokens, lf->token);
-			list_del(&lf->list);
-			s->nr_files--;
-			kfree(lf);
-		}
+		luo_file_forget_all(s);
 		luo_session_free(s);
 	}
 	luo.nr_in = 0;

@@ -161,5 +161,10 @@ int luo_file_retrieve(struct luo_session *session, u64 token,
 		      struct file **filep);
 int luo_file_can_finish_all(struct luo_session *session);
 void luo_file_finish_all(struct luo_session *session);
+struct luo_file *luo_file_find(struct luo_session *session, u64 token);
+struct luo_file_ser *luo_file_serialize(struct luo_session *session,
+					struct luo_file_ser *out);
+void luo_file_forget_all(struct luo_session *session);
+int luo_file_damage(struct luo_session *session, u64 token);
 
 #endif /* _KERNEL_LIVEUPDATE_LUO_INTERNAL_H */

@@ -96,6 +96,26 @@ void luo_session_free(struct luo_session *session)
 	kfree(session);
 }
 
+/*
+ * Say in the status why retrieving the file of @token failed with @err.
+ * A token with no file is no file's failure; a file with no handler has
+ * a format this kernel does not read (see luo_file_retrieve()).
+ */
+static void luo_session_retrieve_failed(struct luo_session *session,
+					u64 token, int err)
+{
+	struct luo_file *lf = luo_file_find(session, token);
+
+	if (!lf)
+		return;
+	if (!lf->handler)
+		luo_set_status("file %llu of session '%s': unknown format '%s'",
+			       token, session->name, lf->compatible);
+	else
+		luo_set_status("file %llu of session '%s' (%s): retrieve failed (%d)",
+			       token, session->name, lf->compatible, err);
+}
+
 /* Copy in an ioctl argument: see the "General ioctl format" of the uAPI. */
 static int luo_copy_arg(void *karg, size_t ksize, size_t min_size,
 			void __user *uarg)
@@ -168,6 +188,8 @@ static long luo_session_retrieve_fd(struct luo_session *session,
 		if (session->finished)
 			return -ENOENT;
 		err = luo_file_retrieve(session, arg.token, &file);
+		if (err)
+			luo_session_retrieve_failed(session, arg.token, err);
 	}
 	if (err)
 		return err;
@@ -412,13 +434,13 @@ int luo_session_retrieve(const char *name, struct file **filep)
  * handed an address where the previous kernel preserved nothing, as a
  * buggy previous kernel might have written it.
  *
- * Return: 0; -ENOENT if there is no such incoming session or file;
- * -EBUSY if the file is retrieved or the session finished.
+ * Context: may sleep; takes luo.lock.
+ * Return: 0; -ENOENT if there is no such incoming session or file (a
+ * finished session has no files left); -EBUSY if the file is retrieved.
  */
 int luo_session_damage_file(const char *name, u64 token)
 {
 	struct luo_session *session;
-	struct luo_file *lf;
 	struct rb_node *node;
 
 	guard(mutex)(&luo.lock);
@@ -427,14 +449,7 @@ int luo_session_damage_file(const char *name, u64 token)
 		return -ENOENT;
 	session = rb_entry(node, struct luo_session, node);
 	guard(mutex)(&session->lock);
-	lf = xa_load(&session->tokens, token);
-	if (!lf)
-		return -ENOENT;
-	if (lf->retrieved || session->finished)
-		return -EBUSY;
-	/* Page aligned, and far above any memory the selftests' VMs have. */
-	lf->data = SZ_1G * 1024ULL;
-	return 0;
+	return luo_file_damage(session, token);
 }
 #endif
 
