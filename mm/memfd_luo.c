@@ -82,8 +82,8 @@
  * @list: the folio list written by freeze, or NULL
  * @list_vm: its preservation
  *
- * Protected by luo.lock, which every operation on a preserved file holds
- * (preserve and freeze also take the file's inode lock).
+ * Protected by luo_sessions_lock, which every operation on a preserved
+ * file holds (preserve and freeze also take the file's inode lock).
  */
 struct memfd_luo_out {
 	struct folio **folios;

@@ -35,6 +35,10 @@
  * inconsistent sizes, duplicate names or tokens) is refused with one log
  * line; the memory of its files stays reserved.
  *
+ * The core keeps the boot parameter, the device, sysfs and the reboot
+ * hook; the sessions, their files and the handover's state area are
+ * luo_session.c's, which the core reaches only through luo_session_*().
+ *
  * Status. ``/sys/kernel/liveupdate/`` tells programs whether LUO is on,
  * how many live updates happened since the last cold boot, what became
  * of the incoming sessions and how the last handover went (see
@@ -49,8 +53,6 @@
 #include <linux/libfdt.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
-#include <linux/slab.h>
-#include <linux/spinlock.h>
 #include <linux/sysfs.h>
 #include <linux/unaligned.h>
 #include <linux/version.h>
@@ -67,21 +69,14 @@ static int __init luo_parse_enable(char *p)
 }
 early_param("liveupdate", luo_parse_enable);
 
-struct luo_state luo = {
-	.lock = __MUTEX_INITIALIZER(luo.lock),
-	.out = RB_ROOT,
-	.in = RB_ROOT,
-	.status = "none",
-};
+/* Live updates since the last cold boot; set at boot, then fixed. */
+static u64 luo_updates;
 
-/* Set once every file is frozen inside reboot(): sessions are final. */
-static bool luo_handed_over;
-
-/* Drop the sessions rather than refuse a kernel that cannot read them. */
+/*
+ * Drop the sessions rather than refuse a kernel that cannot read them
+ * (luo_sessions_lock, which the handover holds throughout).
+ */
 static bool luo_drop_incompatible;
-
-/* Protects luo.status, which files write under their session's lock. */
-static DEFINE_SPINLOCK(luo_status_lock);
 
 /**
  * liveupdate_enabled - is live update on?
@@ -94,97 +89,9 @@ bool liveupdate_enabled(void)
 }
 EXPORT_SYMBOL_GPL(liveupdate_enabled);
 
-/**
- * luo_set_status - record the outcome of the last handover
- * @fmt: printf format
- *
- * Context: any.
- */
-void luo_set_status(const char *fmt, ...)
-{
-	va_list ap;
-
-	spin_lock(&luo_status_lock);
-	va_start(ap, fmt);
-	vsnprintf(luo.status, sizeof(luo.status), fmt, ap);
-	va_end(ap);
-	spin_unlock(&luo_status_lock);
-}
-
 /* ---------------------------------------------------------------------- */
 /* Outgoing: the handover inside reboot()                                 */
 /* ---------------------------------------------------------------------- */
-
-static struct luo_session *luo_first(struct rb_root *root)
-{
-	struct rb_node *node = rb_first(root);
-
-	return node ? rb_entry(node, struct luo_session, node) : NULL;
-}
-
-static struct luo_session *luo_next(struct luo_session *session)
-{
-	struct rb_node *node = rb_next(&session->node);
-
-	return node ? rb_entry(node, struct luo_session, node) : NULL;
-}
-
-/* Thaw the sessions before @stop (all of them for NULL). */
-static void luo_unfreeze_until(struct luo_session *stop)
-{
-	struct luo_session *s;
-
-	for (s = luo_first(&luo.out); s; s = luo_next(s)) {
-		if (s == stop)
-			break;
-		guard(mutex)(&s->lock);
-		luo_file_unfreeze_all(s);
-	}
-}
-
-/* The state area: header, then each session and its files. */
-static void *luo_serialize(size_t *sizep)
-{
-	unsigned long nr_files = 0, nr_globals = luo_global_count_out();
-	struct luo_state_ser *state;
-	struct luo_session *s;
-	size_t size;
-	void *buf, *p;
-
-	for (s = luo_first(&luo.out); s; s = luo_next(s))
-		nr_files += s->nr_files;
-	size = sizeof(*state) + luo.nr_out * sizeof(struct luo_session_ser) +
-	       nr_files * sizeof(struct luo_file_ser) +
-	       nr_globals * sizeof(struct luo_global_ser);
-	buf = vzalloc(size);
-	if (!buf)
-		return NULL;
-
-	state = buf;
-	state->nr_sessions = luo.nr_out;
-	state->nr_files = nr_files;
-	state->nr_globals = nr_globals;
-	p = state + 1;
-	for (s = luo_first(&luo.out); s; s = luo_next(s)) {
-		struct luo_session_ser *ss = p;
-		struct luo_file *lf;
-
-		strscpy(ss->name, s->name);
-		ss->nr_files = s->nr_files;
-		p = ss + 1;
-		list_for_each_entry(lf, &s->files, list) {
-			struct luo_file_ser *fs = p;
-
-			strscpy(fs->compatible, lf->compatible);
-			fs->token = lf->token;
-			fs->data = lf->data;
-			p = fs + 1;
-		}
-	}
-	luo_global_serialize(p);
-	*sizep = size;
-	return buf;
-}
 
 static int luo_make_fdt(void *fdt, const struct kho_vmalloc *vm, size_t size)
 {
@@ -194,7 +101,7 @@ static int luo_make_fdt(void *fdt, const struct kho_vmalloc *vm, size_t size)
 	err |= fdt_finish_reservemap(fdt);
 	err |= fdt_begin_node(fdt, "");
 	err |= fdt_property_string(fdt, "compatible", LUO_FDT_COMPATIBLE);
-	err |= fdt_property_u64(fdt, LUO_FDT_PROP_UPDATES, luo.updates + 1);
+	err |= fdt_property_u64(fdt, LUO_FDT_PROP_UPDATES, luo_updates + 1);
 	err |= fdt_property(fdt, LUO_FDT_PROP_STATE, vm, sizeof(*vm));
 	err |= fdt_property_u64(fdt, LUO_FDT_PROP_STATE_SIZE, size);
 	err |= fdt_end_node(fdt);
@@ -211,9 +118,12 @@ static int luo_handover(void)
 	void *state;
 	int err;
 
-	state = luo_serialize(&size);
+	lockdep_assert_held(&luo_sessions_lock);
+	size = luo_session_ser_size();
+	state = vzalloc(size);
 	if (!state)
 		return -ENOMEM;
+	luo_session_serialize(state);
 	err = kho_preserve_vmalloc(state, &vm);
 	if (err)
 		goto err_free_state;
@@ -246,17 +156,15 @@ err_free_state:
 	return err;
 }
 
-/* Will the loaded kernel read everything the sessions hold? */
-static int luo_check_next(const struct liveupdate_catalog *cat)
+/* Will the loaded kernel read everything the @nr_out sessions hold? */
+static int luo_check_next(const struct liveupdate_catalog *cat,
+			  unsigned long nr_out)
 {
-	struct luo_session *s;
-	int err;
-
-	if (!luo.nr_out)
+	if (!nr_out)
 		return 0;
 	if (!cat) {
 		pr_err("refusing the reboot: the loaded kernel image has no live update format catalog, so it cannot take the %lu preserved sessions; close them, or write drop to /sys/kernel/liveupdate/on_incompatible\n",
-		       luo.nr_out);
+		       nr_out);
 		return -EOPNOTSUPP;
 	}
 	if (!luo_catalog_reads(cat, KHO_FDT_COMPATIBLE) ||
@@ -266,29 +174,19 @@ static int luo_check_next(const struct liveupdate_catalog *cat)
 		       LUO_FDT_COMPATIBLE);
 		return -ENOEXEC;
 	}
-	for (s = luo_first(&luo.out); s; s = luo_next(s)) {
-		scoped_guard(mutex, &s->lock)
-			err = luo_file_check_next(s, cat);
-		if (err)
-			return err;
-	}
-	return luo_global_check_next(cat);
+	return luo_session_check_next(cat);
 }
 
-/* Empty every outgoing session, at the operator's request. */
-static void luo_drop_outgoing(const struct liveupdate_catalog *cat)
+/* Empty the @nr_out outgoing sessions, at the operator's request. */
+static void luo_drop_outgoing(const struct liveupdate_catalog *cat,
+			      unsigned long nr_out)
 {
-	unsigned long nr_files = 0;
-	struct luo_session *s;
+	unsigned long nr_files = luo_session_drop_outgoing();
 
-	for (s = luo_first(&luo.out); s; s = luo_next(s)) {
-		guard(mutex)(&s->lock);
-		nr_files += s->nr_files;
-		luo_file_unpreserve_all(s);
-	}
 	pr_warn("dropping %lu sessions (%lu files) as asked: the loaded kernel %s cannot take them\n",
-		luo.nr_out, nr_files, cat ? luo_catalog_kernel(cat) :
+		nr_out, nr_files, cat ? luo_catalog_kernel(cat) :
 		"(no handover or no format catalog)");
+	luo_session_mark_handed_over();
 }
 
 /**
@@ -305,159 +203,62 @@ static void luo_drop_outgoing(const struct liveupdate_catalog *cat)
 int liveupdate_reboot(void)
 {
 	const struct liveupdate_catalog *cat;
-	struct luo_session *s;
+	struct luo_session_counts c;
 	int err;
 
 	if (!liveupdate_enabled())
 		return 0;
 
-	guard(mutex)(&luo.lock);
-	if (luo_handed_over)
+	/* Held throughout: no session changes while it is handed over. */
+	guard(mutex)(&luo_sessions_lock);
+	if (luo_session_handed_over())
 		return 0;
+	luo_session_get_counts(&c);
 	if (!kexec_image || !kexec_image->file_mode) {
-		if (!luo.nr_out)
+		if (!c.out)
 			return 0;
 		if (luo_drop_incompatible) {
-			luo_drop_outgoing(NULL);
-			luo_handed_over = true;
+			luo_drop_outgoing(NULL, c.out);
 			return 0;
 		}
 		pr_err("%lu sessions are open but the loaded kernel gets no handover; load it with kexec_file_load() or close them\n",
-		       luo.nr_out);
+		       c.out);
 		return -EOPNOTSUPP;
 	}
 
 	cat = kexec_image->lu_catalog;
-	err = luo_check_next(cat);
+	err = luo_check_next(cat, c.out);
 	if (err) {
 		if (!luo_drop_incompatible)
 			return err;
-		luo_drop_outgoing(cat);
-		luo_handed_over = true;
+		luo_drop_outgoing(cat, c.out);
 		return 0;
 	}
 
-	for (s = luo_first(&luo.out); s; s = luo_next(s)) {
-		scoped_guard(mutex, &s->lock)
-			err = luo_file_freeze_all(s, cat);
-		if (err) {
-			luo_unfreeze_until(s);
-			return err;
-		}
-	}
+	err = luo_session_freeze(cat);
+	if (err)
+		return err;
 
 	err = luo_handover();
 	if (err) {
 		pr_err("cannot hand the sessions over: %d\n", err);
-		luo_unfreeze_until(NULL);
+		luo_session_unfreeze();
 		return err;
 	}
-	luo_handed_over = true;
-	pr_info("handing over %lu sessions\n", luo.nr_out);
+	luo_session_mark_handed_over();
+	pr_info("handing over %lu sessions\n", c.out);
 	return 0;
-}
-
-/**
- * luo_frozen - may sessions still change?
- *
- * Return: true once the sessions were handed over inside reboot().
- */
-bool luo_frozen(void)
-{
-	lockdep_assert_held(&luo.lock);
-	return luo_handed_over;
 }
 
 /* ---------------------------------------------------------------------- */
 /* Incoming                                                               */
 /* ---------------------------------------------------------------------- */
 
-static void luo_drop_incoming(void)
-{
-	struct luo_session *s;
-
-	while ((s = luo_first(&luo.in))) {
-		struct luo_file *lf, *tmp;
-
-		rb_erase(&s->node, &luo.in);
-		list_for_each_entry_safe(lf, tmp, &s->files, list) {
-			xa_erase(&s->tokens, lf->token);
-			list_del(&lf->list);
-			s->nr_files--;
-			kfree(lf);
-		}
-		luo_session_free(s);
-	}
-	luo.nr_in = 0;
-}
-
-/* Turn the state area into incoming sessions; return why it is bad. */
-static const char *luo_parse_state(const void *buf, size_t size)
-{
-	const struct luo_state_ser *state = buf;
-	const void *p = state + 1, *end = buf + size;
-	u64 i, j, nr_files = 0;
-
-	if (size < sizeof(*state))
-		return "the state is truncated";
-
-	for (i = 0; i < state->nr_sessions; i++) {
-		const struct luo_session_ser *ss = p;
-		struct luo_session *s;
-
-		if (end - p < sizeof(*ss))
-			return "the state is truncated";
-		if (!ss->name[0] || !memchr(ss->name, '\0', sizeof(ss->name)))
-			return "a session name is malformed";
-		s = luo_session_alloc(ss->name, true);
-		if (!s)
-			return "out of memory";
-		if (luo_session_insert(&luo.in, s)) {
-			luo_session_free(s);
-			return "two sessions have the same name";
-		}
-		luo.nr_in++;
-		p = ss + 1;
-		for (j = 0; j < ss->nr_files; j++) {
-			const struct luo_file_ser *fs = p;
-			int err;
-
-			if (end - p < sizeof(*fs))
-				return "the state is truncated";
-			if (!memchr(fs->compatible, '\0', sizeof(fs->compatible)))
-				return "a file format name is malformed";
-			err = luo_file_add_incoming(s, fs->compatible, fs->token,
-						    fs->data);
-			if (err == -EEXIST)
-				return "two files of a session have the same token";
-			if (err)
-				return "out of memory";
-			p = fs + 1;
-			nr_files++;
-		}
-	}
-	if (nr_files != state->nr_files)
-		return "the file count is wrong";
-
-	for (i = 0; i < state->nr_globals; i++) {
-		const struct luo_global_ser *gs = p;
-		int err;
-
-		if (end - p < sizeof(*gs))
-			return "the state is truncated";
-		err = luo_global_add_incoming(gs);
-		if (err == -ENOMEM)
-			return "out of memory";
-		if (err)
-			return "a global object is malformed";
-		p = gs + 1;
-	}
-	return NULL;
-}
-
 static void __init luo_incoming(void)
 {
+	struct luo_session_counts c;
 	const char *why = NULL;
+	bool refused = false;
 	const struct kho_vmalloc *vm;
 	struct folio *folio;
 	const void *prop;
@@ -471,7 +272,7 @@ static void __init luo_incoming(void)
 		return;
 	if (!liveupdate_enabled()) {
 		pr_warn("the previous kernel handed sessions over, but live update is off here; their memory stays reserved\n");
-		luo_set_status("refused: live update is off");
+		luo_session_set_status("refused: live update is off");
 		return;
 	}
 	folio = kho_restore_folio(phys);
@@ -489,12 +290,13 @@ static void __init luo_incoming(void)
 		       prop && len > 0 ? min(len, 32) : 1,
 		       prop && len > 0 ? (const char *)prop : "?",
 		       LUO_FDT_COMPATIBLE);
-		luo_set_status("refused: unknown format");
+		luo_session_set_status("refused: unknown format");
+		refused = true;
 		goto out_folio;
 	} else {
 		prop = fdt_getprop(fdt, 0, LUO_FDT_PROP_UPDATES, &len);
 		if (prop && len == sizeof(u64))
-			luo.updates = get_unaligned_be64(prop);
+			luo_updates = get_unaligned_be64(prop);
 		prop = fdt_getprop(fdt, 0, LUO_FDT_PROP_STATE_SIZE, &len);
 		if (prop && len == sizeof(u64))
 			size = get_unaligned_be64(prop);
@@ -507,40 +309,25 @@ static void __init luo_incoming(void)
 		if (!why && !state)
 			why = "cannot restore its state";
 		if (!why)
-			why = luo_parse_state(state, size);
+			why = luo_session_deserialize(state, size);
 	}
 	vfree(state);
 out_folio:
 	folio_put(folio);
 out:
 	if (why) {
-		luo_drop_incoming();
-		luo_global_drop_incoming();
+		luo_session_drop_incoming();
 		pr_err("refusing the previous kernel's sessions: %s\n", why);
-		luo_set_status("refused: %s", why);
+		luo_session_set_status("refused: %s", why);
 		return;
 	}
-	if (!strcmp(luo.status, "none"))
-		luo_set_status("ok");
-	pr_info("live update %llu: %lu sessions handed over\n", luo.updates,
-		luo.nr_in);
-}
-
-/**
- * luo_session_finished - count an incoming session as finished
- *
- * When the last one is, nobody can restore anything the previous kernel
- * preserved any more: KHO releases whatever is left, so that even the
- * memory of files no handler could read does not leak.
- *
- * Context: luo.lock held; may sleep.
- */
-void luo_session_finished(void)
-{
-	lockdep_assert_held(&luo.lock);
-	luo.nr_finished++;
-	if (luo.nr_finished == luo.nr_in)
-		kho_release_unclaimed();
+	/* A refused format is logged as no sessions; its status stays. */
+	if (!refused)
+		luo_session_set_status("ok");
+	scoped_guard(mutex, &luo_sessions_lock)
+		luo_session_get_counts(&c);
+	pr_info("live update %llu: %lu sessions handed over\n", luo_updates,
+		c.in);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -605,32 +392,30 @@ static ssize_t enabled_show(struct kobject *kobj, struct kobj_attribute *attr,
 static ssize_t updates_show(struct kobject *kobj, struct kobj_attribute *attr,
 			    char *buf)
 {
-	return sysfs_emit(buf, "%llu\n", luo.updates);
+	return sysfs_emit(buf, "%llu\n", luo_updates);
 }
 
 #define LUO_COUNTER_ATTR(_name, _field)					\
 static ssize_t _name##_show(struct kobject *kobj,			\
 			    struct kobj_attribute *attr, char *buf)	\
 {									\
-	guard(mutex)(&luo.lock);					\
-	return sysfs_emit(buf, "%lu\n", luo._field);			\
+	struct luo_session_counts c;					\
+									\
+	scoped_guard(mutex, &luo_sessions_lock)				\
+		luo_session_get_counts(&c);				\
+	return sysfs_emit(buf, "%lu\n", c._field);			\
 }									\
 static struct kobj_attribute _name##_attr = __ATTR_RO(_name)
 
-LUO_COUNTER_ATTR(sessions_in, nr_in);
-LUO_COUNTER_ATTR(sessions_retrieved, nr_retrieved);
-LUO_COUNTER_ATTR(sessions_finished, nr_finished);
-LUO_COUNTER_ATTR(sessions_out, nr_out);
+LUO_COUNTER_ATTR(sessions_in, in);
+LUO_COUNTER_ATTR(sessions_retrieved, retrieved);
+LUO_COUNTER_ATTR(sessions_finished, finished);
+LUO_COUNTER_ATTR(sessions_out, out);
 
 static ssize_t last_handover_show(struct kobject *kobj,
 				  struct kobj_attribute *attr, char *buf)
 {
-	ssize_t ret;
-
-	spin_lock(&luo_status_lock);
-	ret = sysfs_emit(buf, "%s\n", luo.status);
-	spin_unlock(&luo_status_lock);
-	return ret;
+	return luo_session_show_status(buf);
 }
 
 static ssize_t release_show(struct kobject *kobj, struct kobj_attribute *attr,
@@ -672,19 +457,15 @@ static ssize_t outgoing_show(struct kobject *kobj, struct kobj_attribute *attr,
 			     char *buf)
 {
 	struct luo_listing l = { .buf = buf };
-	struct luo_session *s;
+	struct luo_session_counts c;
 
-	guard(mutex)(&luo.lock);
-	if (luo.nr_out) {
+	guard(mutex)(&luo_sessions_lock);
+	luo_session_get_counts(&c);
+	if (c.out) {
 		luo_listing_add(&l, "core %s\n", KHO_FDT_COMPATIBLE);
 		luo_listing_add(&l, "core %s\n", LUO_FDT_COMPATIBLE);
 	}
-	for (s = luo_first(&luo.out); s; s = luo_next(s)) {
-		guard(mutex)(&s->lock);
-		luo_listing_add(&l, "session %s\n", s->name);
-		luo_file_show_out(s, &l);
-	}
-	luo_global_show_out(&l);
+	luo_session_show_out(&l);
 	if (l.more)
 		l.at += sysfs_emit_at(buf, l.at, "more %lu\n", l.more);
 	return l.at;
@@ -693,7 +474,7 @@ static ssize_t outgoing_show(struct kobject *kobj, struct kobj_attribute *attr,
 static ssize_t on_incompatible_show(struct kobject *kobj,
 				    struct kobj_attribute *attr, char *buf)
 {
-	guard(mutex)(&luo.lock);
+	guard(mutex)(&luo_sessions_lock);
 	return sysfs_emit(buf, "%s\n", luo_drop_incompatible ? "drop" : "refuse");
 }
 
@@ -709,7 +490,7 @@ static ssize_t on_incompatible_store(struct kobject *kobj,
 		drop = false;
 	else
 		return -EINVAL;
-	guard(mutex)(&luo.lock);
+	guard(mutex)(&luo_sessions_lock);
 	luo_drop_incompatible = drop;
 	return count;
 }

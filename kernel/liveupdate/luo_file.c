@@ -20,6 +20,9 @@
  * whose compatible no handler of this kernel knows fails retrieve with
  * EOPNOTSUPP and is left alone at finish: its memory stays reserved,
  * which is logged once.
+ *
+ * Sessions (luo_session.c) drive every step; this file answers them by
+ * its return values only.
  */
 
 #define pr_fmt(fmt) "liveupdate: " fmt
@@ -29,6 +32,7 @@
 #include <linux/kexec_handover.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
@@ -415,6 +419,11 @@ int luo_file_add_incoming(struct luo_session *session, const char *compatible,
  * @token: the file's token
  * @filep: set to the file, with a new reference
  *
+ * A failure is logged here; what to make of it is the caller's. When a
+ * file of @token exists, a failure was its own: its &luo_file.handler is
+ * still NULL when no handler reads its format, and set when the handler
+ * failed (possibly with the error of a file it depends on).
+ *
  * Return: 0; -ENOENT for an unknown token; -EOPNOTSUPP when no handler
  * of this kernel reads the file's format; -ELOOP when the file's handler
  * is retrieving it already (a dependency loop); the handler's error.
@@ -440,8 +449,6 @@ int luo_file_retrieve(struct luo_session *session, u64 token,
 		if (!lf->handler) {
 			pr_warn("session '%s': token %llu has format '%s', which this kernel does not read\n",
 				session->name, token, lf->compatible);
-			luo_set_status("file %llu of session '%s': unknown format '%s'",
-				       token, session->name, lf->compatible);
 			return -EOPNOTSUPP;
 		}
 	}
@@ -455,8 +462,6 @@ int luo_file_retrieve(struct luo_session *session, u64 token,
 	if (err) {
 		pr_warn("session '%s': retrieving token %llu (%s) failed: %d\n",
 			session->name, token, lf->compatible, err);
-		luo_set_status("file %llu of session '%s' (%s): retrieve failed (%d)",
-			       token, session->name, lf->compatible, err);
 		return err;
 	}
 	lf->file = args.file;
@@ -525,6 +530,82 @@ void luo_file_finish_all(struct luo_session *session)
 		luo_file_free(session, lf);
 	}
 }
+
+/**
+ * luo_file_find - look a file up by its token
+ * @session: the session, locked
+ * @token: the token
+ *
+ * Return: the file, or NULL if @session has none with @token.
+ */
+struct luo_file *luo_file_find(struct luo_session *session, u64 token)
+{
+	lockdep_assert_held(&session->lock);
+	return xa_load(&session->tokens, token);
+}
+
+/**
+ * luo_file_serialize - write the files of an outgoing session
+ * @session: the session, locked, its files frozen
+ * @out: room for its &luo_session.nr_files entries
+ *
+ * Return: the entry after the last one written.
+ */
+struct luo_file_ser *luo_file_serialize(struct luo_session *session,
+					struct luo_file_ser *out)
+{
+	struct luo_file *lf;
+
+	lockdep_assert_held(&session->lock);
+	list_for_each_entry(lf, &session->files, list) {
+		strscpy(out->compatible, lf->compatible);
+		out->token = lf->token;
+		out->data = lf->data;
+		out++;
+	}
+	return out;
+}
+
+/**
+ * luo_file_forget_all - drop every record of an incoming session
+ * @session: an incoming session nobody can see, whose files no handler
+ *	     has touched
+ *
+ * For a handover refused at boot: no handler is called, and the memory
+ * the files' records point to stays reserved.
+ */
+void luo_file_forget_all(struct luo_session *session)
+{
+	struct luo_file *lf, *tmp;
+
+	list_for_each_entry_safe(lf, tmp, &session->files, list)
+		luo_file_free(session, lf);
+}
+
+#ifdef CONFIG_LIVEUPDATE_TEST
+/**
+ * luo_file_damage - make the record of an incoming file unreadable
+ * @session: an incoming session, locked
+ * @token: the file's token
+ *
+ * See luo_session_damage_file().
+ *
+ * Return: 0; -ENOENT for an unknown token (a finished session has no
+ * files left); -EBUSY if the file is retrieved.
+ */
+int luo_file_damage(struct luo_session *session, u64 token)
+{
+	struct luo_file *lf = luo_file_find(session, token);
+
+	if (!lf)
+		return -ENOENT;
+	if (lf->retrieved)
+		return -EBUSY;
+	/* Page aligned, and far above any memory the selftests' VMs have. */
+	lf->data = SZ_1G * 1024ULL;
+	return 0;
+}
+#endif
 
 /**
  * liveupdate_get_token_outgoing - the token of a file preserved in a session

@@ -258,7 +258,11 @@ void liveupdate_subtree_unpreserve(struct liveupdate_subtree *st)
 /**
  * luo_global_count_out - how many globals the handover will carry
  *
- * Context: luo.lock held.
+ * Files get and put globals in their preserve and unpreserve, which run
+ * only under luo_sessions_lock: the count holds until the lock is
+ * dropped, so luo_global_serialize() writes as many.
+ *
+ * Context: luo_sessions_lock held.
  * Return: the number of globals that files hold.
  */
 unsigned long luo_global_count_out(void)
@@ -266,6 +270,7 @@ unsigned long luo_global_count_out(void)
 	struct liveupdate_global *g;
 	unsigned long n = 0;
 
+	lockdep_assert_held(&luo_sessions_lock);
 	guard(mutex)(&luo_globals_lock);
 	list_for_each_entry(g, &luo_globals, list)
 		n += !!g->users;
@@ -276,7 +281,7 @@ unsigned long luo_global_count_out(void)
  * luo_global_check_next - will the loaded kernel read every held global?
  * @cat: the loaded kernel's catalog
  *
- * Context: luo.lock held.
+ * Context: luo_sessions_lock held.
  * Return: 0, or -ENOEXEC naming (in one log line) the first global object
  * whose format the loaded kernel lacks.
  */
@@ -284,7 +289,7 @@ int luo_global_check_next(const struct liveupdate_catalog *cat)
 {
 	struct liveupdate_global *g;
 
-	lockdep_assert_held(&luo.lock);
+	lockdep_assert_held(&luo_sessions_lock);
 	guard(mutex)(&luo_globals_lock);
 	list_for_each_entry(g, &luo_globals, list) {
 		if (!g->users || luo_catalog_reads(cat, g->compatible))
@@ -303,13 +308,13 @@ int luo_global_check_next(const struct liveupdate_catalog *cat)
  * One line a global object that preserved files hold: "global", its
  * format version.
  *
- * Context: luo.lock held.
+ * Context: luo_sessions_lock held.
  */
 void luo_global_show_out(struct luo_listing *l)
 {
 	struct liveupdate_global *g;
 
-	lockdep_assert_held(&luo.lock);
+	lockdep_assert_held(&luo_sessions_lock);
 	guard(mutex)(&luo_globals_lock);
 	list_for_each_entry(g, &luo_globals, list)
 		if (g->users)
@@ -320,12 +325,13 @@ void luo_global_show_out(struct luo_listing *l)
  * luo_global_serialize - write the globals that files hold
  * @out: room for luo_global_count_out() entries
  *
- * Context: luo.lock held.
+ * Context: luo_sessions_lock held.
  */
 void luo_global_serialize(struct luo_global_ser *out)
 {
 	struct liveupdate_global *g;
 
+	lockdep_assert_held(&luo_sessions_lock);
 	guard(mutex)(&luo_globals_lock);
 	list_for_each_entry(g, &luo_globals, list) {
 		if (!g->users)

@@ -2,6 +2,10 @@
 /*
  * What the parts of the Live Update Orchestrator share: the core
  * (luo_core.c), sessions (luo_session.c) and files (luo_file.c).
+ *
+ * Calls go one way only: the core calls luo_session_*(), sessions call
+ * luo_file_*() and luo_global_*(), and each reports back by its return
+ * value.
  */
 #ifndef _KERNEL_LIVEUPDATE_LUO_INTERNAL_H
 #define _KERNEL_LIVEUPDATE_LUO_INTERNAL_H
@@ -47,11 +51,13 @@ struct luo_file {
 
 /**
  * struct luo_session - a named set of preserved files
- * @node: entry in luo.out or luo.in, keyed by @name (luo.lock)
+ * @node: entry in the outgoing or incoming tree, keyed by @name
+ *	  (luo_sessions_lock)
  * @name: its name, NUL-terminated; set before the session is in a tree,
  *	  never changed
  * @incoming: handed over by the previous kernel; likewise fixed
- * @retrieved: incoming: user space has its file descriptor (luo.lock)
+ * @retrieved: incoming: user space has its file descriptor
+ *	       (luo_sessions_lock)
  * @lock: protects the fields below it
  * @files: the &struct luo_file entries, in the order preserved
  * @tokens: the same entries, indexed by token
@@ -62,12 +68,15 @@ struct luo_file {
  * it unpreserves its files. An incoming session lives until it is
  * retrieved and its file descriptor is closed (which finishes it, if
  * LIVEUPDATE_SESSION_FINISH did not), or forever if nobody retrieves it.
+ *
+ * The files of an outgoing session change only with luo_sessions_lock
+ * held too, so holding that lock keeps them (and @nr_files) as they are.
  */
 struct luo_session {
-	struct rb_node node;		/* luo.lock */
+	struct rb_node node;		/* luo_sessions_lock */
 	char name[LUO_NAME_LENGTH];	/* fixed */
 	bool incoming;			/* fixed */
-	bool retrieved;			/* luo.lock */
+	bool retrieved;			/* luo_sessions_lock */
 	struct mutex lock;		/* protects the fields below */
 	struct list_head files;
 	struct xarray tokens;
@@ -76,36 +85,18 @@ struct luo_session {
 };
 
 /**
- * struct luo_state - the orchestrator
- * @lock: protects @out, @in, the counters and @status; taken before any
- *	  session lock
- * @out: outgoing sessions, by name
- * @in: incoming sessions not yet released, by name
- * @nr_out: outgoing sessions
- * @nr_in: incoming sessions handed over at boot
- * @nr_retrieved: incoming sessions retrieved
- * @nr_finished: incoming sessions finished
- * @updates: live updates since the last cold boot
- * @status: outcome of the last handover, for sysfs
+ * struct luo_session_counts - how many sessions there are, for sysfs
+ * @out: outgoing sessions
+ * @in: incoming sessions handed over at boot
+ * @retrieved: incoming sessions retrieved
+ * @finished: incoming sessions finished
  */
-struct luo_state {
-	struct mutex lock;		/* see above; before session locks */
-	struct rb_root out;
-	struct rb_root in;
-	unsigned long nr_out;
-	unsigned long nr_in;
-	unsigned long nr_retrieved;
-	unsigned long nr_finished;
-	u64 updates;
-	char status[160];
+struct luo_session_counts {
+	unsigned long out;
+	unsigned long in;
+	unsigned long retrieved;
+	unsigned long finished;
 };
-
-extern struct luo_state luo;
-
-/* luo_core.c */
-void luo_set_status(const char *fmt, ...) __printf(1, 2);
-bool luo_frozen(void);
-void luo_session_finished(void);
 
 /**
  * struct luo_listing - a sysfs page filled one whole line at a time
@@ -137,13 +128,25 @@ int luo_global_add_incoming(const struct luo_global_ser *ser);
 void luo_global_drop_incoming(void);
 
 /* luo_session.c */
+extern struct mutex luo_sessions_lock;
+void luo_session_set_status(const char *fmt, ...) __printf(1, 2);
+ssize_t luo_session_show_status(char *buf);
+void luo_session_get_counts(struct luo_session_counts *counts);
+bool luo_session_handed_over(void);
+void luo_session_mark_handed_over(void);
+void luo_session_show_out(struct luo_listing *l);
+int luo_session_check_next(const struct liveupdate_catalog *cat);
+unsigned long luo_session_drop_outgoing(void);
+int luo_session_freeze(const struct liveupdate_catalog *cat);
+void luo_session_unfreeze(void);
+size_t luo_session_ser_size(void);
+void luo_session_serialize(void *buf);
+const char *luo_session_deserialize(const void *buf, size_t size);
+void luo_session_drop_incoming(void);
 long luo_session_ioctl_create(void __user *uarg);
 long luo_session_ioctl_retrieve(void __user *uarg);
 int luo_session_create(const char *name, struct file **filep);
 int luo_session_retrieve(const char *name, struct file **filep);
-struct luo_session *luo_session_alloc(const char *name, bool incoming);
-void luo_session_free(struct luo_session *session);
-int luo_session_insert(struct rb_root *root, struct luo_session *session);
 int luo_session_damage_file(const char *name, u64 token);
 
 /* luo_file.c */
@@ -161,5 +164,10 @@ int luo_file_retrieve(struct luo_session *session, u64 token,
 		      struct file **filep);
 int luo_file_can_finish_all(struct luo_session *session);
 void luo_file_finish_all(struct luo_session *session);
+struct luo_file *luo_file_find(struct luo_session *session, u64 token);
+struct luo_file_ser *luo_file_serialize(struct luo_session *session,
+					struct luo_file_ser *out);
+void luo_file_forget_all(struct luo_session *session);
+int luo_file_damage(struct luo_session *session, u64 token);
 
 #endif /* _KERNEL_LIVEUPDATE_LUO_INTERNAL_H */

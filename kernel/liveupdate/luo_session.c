@@ -21,6 +21,22 @@
  *
  * Sessions are kept in red-black trees by name and files in an xarray by
  * token, so neither has a fixed limit and both are found in O(log n).
+ *
+ * Handover. The core (luo_core.c) runs the handover through the
+ * functions below, with luo_sessions_lock held throughout: it asks
+ * whether the loaded kernel reads every file (luo_session_check_next()),
+ * freezes every file (luo_session_freeze(), undone by
+ * luo_session_unfreeze()), writes the state area
+ * (luo_session_ser_size(), luo_session_serialize()) and marks the
+ * sessions final (luo_session_mark_handed_over()); or, at the operator's
+ * request, empties them instead (luo_session_drop_outgoing()). At boot
+ * it reads the previous kernel's state area (luo_session_deserialize())
+ * or, when it refuses it, forgets it (luo_session_drop_incoming()).
+ *
+ * The session layer also keeps what sysfs shows of sessions: how many
+ * there are of each kind (luo_session_get_counts()) and the status of
+ * the last handover (luo_session_set_status()), which a file that fails
+ * to be retrieved updates.
  */
 
 #define pr_fmt(fmt) "liveupdate: " fmt
@@ -28,12 +44,83 @@
 #include <linux/anon_inodes.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/kexec_handover.h>
 #include <linux/slab.h>
 #include <linux/sizes.h>
+#include <linux/spinlock.h>
 #include <linux/string.h>
+#include <linux/sysfs.h>
 #include <linux/uaccess.h>
 
 #include "luo_internal.h"
+
+/**
+ * struct luo_sessions - every session LUO knows
+ * @out: outgoing sessions, by name
+ * @in: incoming sessions not yet released, by name
+ * @count: how many there are of each kind
+ * @handed_over: set inside reboot() once the outgoing sessions are final
+ *		 (handed over, or dropped at the operator's request): none
+ *		 may change any more
+ *
+ * Protected by luo_sessions_lock.
+ */
+struct luo_sessions {
+	struct rb_root out;
+	struct rb_root in;
+	struct luo_session_counts count;
+	bool handed_over;
+};
+
+/*
+ * Protects luo_sessions, the tree entries and &luo_session.retrieved, and
+ * keeps the files of outgoing sessions as they are; taken before any
+ * session lock. The core also takes it around the handover.
+ */
+DEFINE_MUTEX(luo_sessions_lock);
+
+static struct luo_sessions luo_sessions = {
+	.out = RB_ROOT,
+	.in = RB_ROOT,
+};
+
+/* The outcome of the last handover, for sysfs; luo_status_lock. */
+static DEFINE_SPINLOCK(luo_status_lock);
+static char luo_status[160] = "none";
+
+/**
+ * luo_session_set_status - record the outcome of the last handover
+ * @fmt: printf format
+ *
+ * Context: any.
+ */
+void luo_session_set_status(const char *fmt, ...)
+{
+	va_list ap;
+
+	spin_lock(&luo_status_lock);
+	va_start(ap, fmt);
+	vsnprintf(luo_status, sizeof(luo_status), fmt, ap);
+	va_end(ap);
+	spin_unlock(&luo_status_lock);
+}
+
+/**
+ * luo_session_show_status - emit the outcome of the last handover
+ * @buf: a sysfs page
+ *
+ * Context: any.
+ * Return: the bytes written, as sysfs_emit() returns them.
+ */
+ssize_t luo_session_show_status(char *buf)
+{
+	ssize_t ret;
+
+	spin_lock(&luo_status_lock);
+	ret = sysfs_emit(buf, "%s\n", luo_status);
+	spin_unlock(&luo_status_lock);
+	return ret;
+}
 
 static int luo_session_cmp(const void *key, const struct rb_node *node)
 {
@@ -46,30 +133,22 @@ static bool luo_session_less(struct rb_node *a, const struct rb_node *b)
 			       b) < 0;
 }
 
-/**
- * luo_session_insert - add a session to a tree, by name
- * @root: luo.out or luo.in
- * @session: the session
- *
- * Context: luo.lock held, or no one else can see @root yet.
- * Return: 0, or -EEXIST for a name in the tree already.
- */
-int luo_session_insert(struct rb_root *root, struct luo_session *session)
+/* Add @session to @root, by name; -EEXIST for a name in it already. */
+static int luo_session_insert(struct rb_root *root,
+			      struct luo_session *session)
 {
+	lockdep_assert_held(&luo_sessions_lock);
 	if (rb_find(session->name, root, luo_session_cmp))
 		return -EEXIST;
 	rb_add(&session->node, root, luo_session_less);
 	return 0;
 }
 
-/**
- * luo_session_alloc - make an empty session
- * @name: its name, NUL-terminated, shorter than %LUO_NAME_LENGTH
- * @incoming: handed over by the previous kernel
- *
- * Return: the session, or NULL.
+/*
+ * An empty session named @name (NUL-terminated, shorter than
+ * %LUO_NAME_LENGTH), or NULL.
  */
-struct luo_session *luo_session_alloc(const char *name, bool incoming)
+static struct luo_session *luo_session_alloc(const char *name, bool incoming)
 {
 	struct luo_session *session = kzalloc(sizeof(*session), GFP_KERNEL);
 
@@ -84,16 +163,62 @@ struct luo_session *luo_session_alloc(const char *name, bool incoming)
 	return session;
 }
 
-/**
- * luo_session_free - free a session that has no files left
- * @session: the session, in no tree
- */
-void luo_session_free(struct luo_session *session)
+/* Free a session that is in no tree and has no files left. */
+static void luo_session_free(struct luo_session *session)
 {
 	WARN_ON(session->nr_files);
 	xa_destroy(&session->tokens);
 	mutex_destroy(&session->lock);
 	kfree(session);
+}
+
+static struct luo_session *luo_session_first(struct rb_root *root)
+{
+	struct rb_node *node = rb_first(root);
+
+	return node ? rb_entry(node, struct luo_session, node) : NULL;
+}
+
+static struct luo_session *luo_session_next(struct luo_session *session)
+{
+	struct rb_node *node = rb_next(&session->node);
+
+	return node ? rb_entry(node, struct luo_session, node) : NULL;
+}
+
+/*
+ * Count an incoming session as finished. When the last one is, nobody
+ * can restore anything the previous kernel preserved any more: KHO
+ * releases whatever is left, so that even the memory of files no handler
+ * could read does not leak.
+ */
+static void luo_session_count_finished(void)
+{
+	lockdep_assert_held(&luo_sessions_lock);
+	luo_sessions.count.finished++;
+	if (luo_sessions.count.finished == luo_sessions.count.in)
+		kho_release_unclaimed();
+}
+
+/*
+ * Say in the status why retrieving the file of @token failed with @err.
+ * A token with no file is no file's failure; a file with no handler has
+ * a format this kernel does not read (see luo_file_retrieve()).
+ */
+static void luo_session_retrieve_failed(struct luo_session *session,
+					u64 token, int err)
+{
+	struct luo_file *lf = luo_file_find(session, token);
+
+	if (!lf)
+		return;
+	if (!lf->handler)
+		luo_session_set_status("file %llu of session '%s': unknown format '%s'",
+				       token, session->name, lf->compatible);
+	else
+		luo_session_set_status("file %llu of session '%s' (%s): retrieve failed (%d)",
+				       token, session->name, lf->compatible,
+				       err);
 }
 
 /* Copy in an ioctl argument: see the "General ioctl format" of the uAPI. */
@@ -141,9 +266,9 @@ static long luo_session_preserve_fd(struct luo_session *session,
 			   uarg);
 	if (err)
 		return err;
-	/* luo.lock keeps the handover inside reboot() out meanwhile. */
-	guard(mutex)(&luo.lock);
-	if (luo_frozen())
+	/* luo_sessions_lock keeps the handover inside reboot() out meanwhile. */
+	guard(mutex)(&luo_sessions_lock);
+	if (luo_sessions.handed_over)
 		return -EBUSY;
 	guard(mutex)(&session->lock);
 	return luo_file_preserve(session, arg.fd, arg.token);
@@ -168,6 +293,8 @@ static long luo_session_retrieve_fd(struct luo_session *session,
 		if (session->finished)
 			return -ENOENT;
 		err = luo_file_retrieve(session, arg.token, &file);
+		if (err)
+			luo_session_retrieve_failed(session, arg.token, err);
 	}
 	if (err)
 		return err;
@@ -226,8 +353,8 @@ static long luo_session_finish(struct luo_session *session, void __user *uarg)
 		err = luo_session_finish_locked(session, false);
 	}
 	if (!err) {
-		guard(mutex)(&luo.lock);
-		luo_session_finished();
+		guard(mutex)(&luo_sessions_lock);
+		luo_session_count_finished();
 	}
 	return err;
 }
@@ -282,26 +409,26 @@ static int luo_session_release(struct inode *inode, struct file *file)
 	if (!session)
 		return 0;
 
-	mutex_lock(&luo.lock);
-	if (!session->incoming && luo_frozen()) {
+	mutex_lock(&luo_sessions_lock);
+	if (!session->incoming && luo_sessions.handed_over) {
 		/* Handed over already: the next kernel owns it. */
-		mutex_unlock(&luo.lock);
+		mutex_unlock(&luo_sessions_lock);
 		return 0;
 	}
 	mutex_lock(&session->lock);
 	if (session->incoming) {
 		counted = session->finished;
 		luo_session_finish_locked(session, true);
-		rb_erase(&session->node, &luo.in);
+		rb_erase(&session->node, &luo_sessions.in);
 		if (!counted)
-			luo_session_finished();
+			luo_session_count_finished();
 	} else {
 		luo_file_unpreserve_all(session);
-		rb_erase(&session->node, &luo.out);
-		luo.nr_out--;
+		rb_erase(&session->node, &luo_sessions.out);
+		luo_sessions.count.out--;
 	}
 	mutex_unlock(&session->lock);
-	mutex_unlock(&luo.lock);
+	mutex_unlock(&luo_sessions_lock);
 	luo_session_free(session);
 	return 0;
 }
@@ -337,8 +464,9 @@ static struct file *luo_session_file(struct luo_session *session)
  * @name: its name
  * @filep: set to its file
  *
- * Context: may sleep; takes luo.lock.
- * Return: 0; -EEXIST for a name in use; -ENOMEM.
+ * Context: may sleep; takes luo_sessions_lock.
+ * Return: 0; -EEXIST for a name in use; -EBUSY once the sessions were
+ * handed over; -ENOMEM.
  */
 int luo_session_create(const char *name, struct file **filep)
 {
@@ -354,11 +482,11 @@ int luo_session_create(const char *name, struct file **filep)
 		return PTR_ERR(file);
 	}
 
-	scoped_guard(mutex, &luo.lock) {
-		err = luo_frozen() ? -EBUSY :
-		      luo_session_insert(&luo.out, session);
+	scoped_guard(mutex, &luo_sessions_lock) {
+		err = luo_sessions.handed_over ? -EBUSY :
+		      luo_session_insert(&luo_sessions.out, session);
 		if (!err)
-			luo.nr_out++;
+			luo_sessions.count.out++;
 	}
 	if (err) {
 		/* Not in a tree: keep release from touching one. */
@@ -376,7 +504,7 @@ int luo_session_create(const char *name, struct file **filep)
  * @name: its name
  * @filep: set to its file
  *
- * Context: may sleep; takes luo.lock.
+ * Context: may sleep; takes luo_sessions_lock.
  * Return: 0; -ENOENT for no such session; -EINVAL if it was retrieved
  * already; -ENOMEM.
  */
@@ -386,8 +514,8 @@ int luo_session_retrieve(const char *name, struct file **filep)
 	struct rb_node *node;
 	struct file *file;
 
-	guard(mutex)(&luo.lock);
-	node = rb_find(name, &luo.in, luo_session_cmp);
+	guard(mutex)(&luo_sessions_lock);
+	node = rb_find(name, &luo_sessions.in, luo_session_cmp);
 	if (!node)
 		return -ENOENT;
 	session = rb_entry(node, struct luo_session, node);
@@ -397,7 +525,7 @@ int luo_session_retrieve(const char *name, struct file **filep)
 	if (IS_ERR(file))
 		return PTR_ERR(file);
 	session->retrieved = true;
-	luo.nr_retrieved++;
+	luo_sessions.count.retrieved++;
 	*filep = file;
 	return 0;
 }
@@ -412,29 +540,22 @@ int luo_session_retrieve(const char *name, struct file **filep)
  * handed an address where the previous kernel preserved nothing, as a
  * buggy previous kernel might have written it.
  *
- * Return: 0; -ENOENT if there is no such incoming session or file;
- * -EBUSY if the file is retrieved or the session finished.
+ * Context: may sleep; takes luo_sessions_lock.
+ * Return: 0; -ENOENT if there is no such incoming session or file (a
+ * finished session has no files left); -EBUSY if the file is retrieved.
  */
 int luo_session_damage_file(const char *name, u64 token)
 {
 	struct luo_session *session;
-	struct luo_file *lf;
 	struct rb_node *node;
 
-	guard(mutex)(&luo.lock);
-	node = rb_find(name, &luo.in, luo_session_cmp);
+	guard(mutex)(&luo_sessions_lock);
+	node = rb_find(name, &luo_sessions.in, luo_session_cmp);
 	if (!node)
 		return -ENOENT;
 	session = rb_entry(node, struct luo_session, node);
 	guard(mutex)(&session->lock);
-	lf = xa_load(&session->tokens, token);
-	if (!lf)
-		return -ENOENT;
-	if (lf->retrieved || session->finished)
-		return -EBUSY;
-	/* Page aligned, and far above any memory the selftests' VMs have. */
-	lf->data = SZ_1G * 1024ULL;
-	return 0;
+	return luo_file_damage(session, token);
 }
 #endif
 
@@ -485,9 +606,9 @@ err_fput:
 		struct luo_session *session = file->private_data;
 
 		file->private_data = NULL;
-		scoped_guard(mutex, &luo.lock) {
+		scoped_guard(mutex, &luo_sessions_lock) {
 			session->retrieved = false;
-			luo.nr_retrieved--;
+			luo_sessions.count.retrieved--;
 		}
 	}
 	fput(file);
@@ -514,4 +635,327 @@ long luo_session_ioctl_create(void __user *uarg)
 long luo_session_ioctl_retrieve(void __user *uarg)
 {
 	return luo_session_open_ioctl(uarg, true);
+}
+
+/**
+ * luo_session_get_counts - how many sessions there are of each kind
+ * @counts: filled in
+ *
+ * Context: luo_sessions_lock held.
+ */
+void luo_session_get_counts(struct luo_session_counts *counts)
+{
+	lockdep_assert_held(&luo_sessions_lock);
+	*counts = luo_sessions.count;
+}
+
+/**
+ * luo_session_handed_over - are the outgoing sessions final?
+ *
+ * Context: luo_sessions_lock held.
+ * Return: true once luo_session_mark_handed_over() ran: no session may be
+ * created, changed or released any more.
+ */
+bool luo_session_handed_over(void)
+{
+	lockdep_assert_held(&luo_sessions_lock);
+	return luo_sessions.handed_over;
+}
+
+/**
+ * luo_session_mark_handed_over - make the outgoing sessions final
+ *
+ * Inside reboot(), once they are handed over or dropped.
+ *
+ * Context: luo_sessions_lock held.
+ */
+void luo_session_mark_handed_over(void)
+{
+	lockdep_assert_held(&luo_sessions_lock);
+	luo_sessions.handed_over = true;
+}
+
+/**
+ * luo_session_show_out - list what the handover would carry, for sysfs
+ * @l: the listing
+ *
+ * One line an outgoing session ("session", its name), each followed by
+ * the lines of its files (luo_file_show_out()), then the lines of the
+ * global objects they hold (luo_global_show_out()).
+ *
+ * Context: luo_sessions_lock held; takes each session's lock.
+ */
+void luo_session_show_out(struct luo_listing *l)
+{
+	struct luo_session *s;
+
+	lockdep_assert_held(&luo_sessions_lock);
+	for (s = luo_session_first(&luo_sessions.out); s;
+	     s = luo_session_next(s)) {
+		guard(mutex)(&s->lock);
+		luo_listing_add(l, "session %s\n", s->name);
+		luo_file_show_out(s, l);
+	}
+	luo_global_show_out(l);
+}
+
+/**
+ * luo_session_check_next - will the loaded kernel read every session?
+ * @cat: the loaded kernel's catalog
+ *
+ * Context: luo_sessions_lock held; takes each session's lock.
+ * Return: 0, or -ENOEXEC naming (in one log line) the first file or
+ * global object whose format the loaded kernel lacks.
+ */
+int luo_session_check_next(const struct liveupdate_catalog *cat)
+{
+	struct luo_session *s;
+	int err;
+
+	lockdep_assert_held(&luo_sessions_lock);
+	for (s = luo_session_first(&luo_sessions.out); s;
+	     s = luo_session_next(s)) {
+		scoped_guard(mutex, &s->lock)
+			err = luo_file_check_next(s, cat);
+		if (err)
+			return err;
+	}
+	return luo_global_check_next(cat);
+}
+
+/**
+ * luo_session_drop_outgoing - empty every outgoing session
+ *
+ * Unpreserves every file, at the operator's request, when the loaded
+ * kernel cannot take them. The sessions stay, empty, until their file
+ * descriptors are closed.
+ *
+ * Context: luo_sessions_lock held; takes each session's lock.
+ * Return: the number of files unpreserved.
+ */
+unsigned long luo_session_drop_outgoing(void)
+{
+	unsigned long nr_files = 0;
+	struct luo_session *s;
+
+	lockdep_assert_held(&luo_sessions_lock);
+	for (s = luo_session_first(&luo_sessions.out); s;
+	     s = luo_session_next(s)) {
+		guard(mutex)(&s->lock);
+		nr_files += s->nr_files;
+		luo_file_unpreserve_all(s);
+	}
+	return nr_files;
+}
+
+/* Thaw the outgoing sessions before @stop (all of them for NULL). */
+static void luo_session_unfreeze_until(struct luo_session *stop)
+{
+	struct luo_session *s;
+
+	for (s = luo_session_first(&luo_sessions.out); s;
+	     s = luo_session_next(s)) {
+		if (s == stop)
+			break;
+		guard(mutex)(&s->lock);
+		luo_file_unfreeze_all(s);
+	}
+}
+
+/**
+ * luo_session_freeze - freeze every file of every outgoing session
+ * @cat: the loaded kernel's catalog, which luo_session_check_next()
+ *	 accepted
+ *
+ * Context: luo_sessions_lock held; takes each session's lock.
+ * Return: 0, or the first error; every file is thawed again then.
+ */
+int luo_session_freeze(const struct liveupdate_catalog *cat)
+{
+	struct luo_session *s;
+	int err;
+
+	lockdep_assert_held(&luo_sessions_lock);
+	for (s = luo_session_first(&luo_sessions.out); s;
+	     s = luo_session_next(s)) {
+		scoped_guard(mutex, &s->lock)
+			err = luo_file_freeze_all(s, cat);
+		if (err) {
+			/* luo_file_freeze_all() thawed @s itself. */
+			luo_session_unfreeze_until(s);
+			return err;
+		}
+	}
+	return 0;
+}
+
+/**
+ * luo_session_unfreeze - thaw every file of every outgoing session
+ *
+ * Context: luo_sessions_lock held; takes each session's lock.
+ */
+void luo_session_unfreeze(void)
+{
+	lockdep_assert_held(&luo_sessions_lock);
+	luo_session_unfreeze_until(NULL);
+}
+
+/**
+ * luo_session_ser_size - the size of the state area
+ *
+ * The caller must hold luo_sessions_lock until luo_session_serialize()
+ * has written the area: no file, and so no global object, can be
+ * preserved or unpreserved meanwhile, so the size still fits.
+ *
+ * Context: luo_sessions_lock held.
+ * Return: the bytes luo_session_serialize() writes.
+ */
+size_t luo_session_ser_size(void)
+{
+	unsigned long nr_files = 0, nr_globals = luo_global_count_out();
+	struct luo_session *s;
+
+	lockdep_assert_held(&luo_sessions_lock);
+	/*
+	 * nr_files without the session's lock: the files of an outgoing
+	 * session change only under luo_sessions_lock too, which we hold.
+	 */
+	for (s = luo_session_first(&luo_sessions.out); s;
+	     s = luo_session_next(s))
+		nr_files += s->nr_files;
+	return sizeof(struct luo_state_ser) +
+	       luo_sessions.count.out * sizeof(struct luo_session_ser) +
+	       nr_files * sizeof(struct luo_file_ser) +
+	       nr_globals * sizeof(struct luo_global_ser);
+}
+
+/**
+ * luo_session_serialize - write the state area
+ * @buf: zeroed room for luo_session_ser_size() bytes
+ *
+ * The header, then each outgoing session followed by its files, then the
+ * global objects the files hold (see <linux/kho/abi/luo.h>).
+ *
+ * Context: luo_sessions_lock held since luo_session_ser_size(), every
+ * file frozen; takes each session's lock.
+ */
+void luo_session_serialize(void *buf)
+{
+	struct luo_state_ser *state = buf;
+	struct luo_session *s;
+	void *p = state + 1;
+
+	lockdep_assert_held(&luo_sessions_lock);
+	state->nr_sessions = luo_sessions.count.out;
+	state->nr_globals = luo_global_count_out();
+	for (s = luo_session_first(&luo_sessions.out); s;
+	     s = luo_session_next(s)) {
+		struct luo_session_ser *ss = p;
+
+		guard(mutex)(&s->lock);
+		strscpy(ss->name, s->name);
+		ss->nr_files = s->nr_files;
+		state->nr_files += s->nr_files;
+		p = luo_file_serialize(s, (struct luo_file_ser *)(ss + 1));
+	}
+	luo_global_serialize(p);
+}
+
+/**
+ * luo_session_deserialize - make the incoming sessions of the state area
+ * @buf: the state area the previous kernel wrote
+ * @size: the bytes it used
+ *
+ * On failure the caller forgets what was made so far with
+ * luo_session_drop_incoming().
+ *
+ * Context: boot, before /dev/liveupdate exists; takes luo_sessions_lock.
+ * Return: NULL, or why the state area cannot be read (for the log and
+ * the status).
+ */
+const char * __init luo_session_deserialize(const void *buf, size_t size)
+{
+	const struct luo_state_ser *state = buf;
+	const void *p = state + 1, *end = buf + size;
+	u64 i, j, nr_files = 0;
+
+	guard(mutex)(&luo_sessions_lock);
+	if (size < sizeof(*state))
+		return "the state is truncated";
+
+	for (i = 0; i < state->nr_sessions; i++) {
+		const struct luo_session_ser *ss = p;
+		struct luo_session *s;
+
+		if (end - p < sizeof(*ss))
+			return "the state is truncated";
+		if (!ss->name[0] || !memchr(ss->name, '\0', sizeof(ss->name)))
+			return "a session name is malformed";
+		s = luo_session_alloc(ss->name, true);
+		if (!s)
+			return "out of memory";
+		if (luo_session_insert(&luo_sessions.in, s)) {
+			luo_session_free(s);
+			return "two sessions have the same name";
+		}
+		luo_sessions.count.in++;
+		p = ss + 1;
+		for (j = 0; j < ss->nr_files; j++) {
+			const struct luo_file_ser *fs = p;
+			int err;
+
+			if (end - p < sizeof(*fs))
+				return "the state is truncated";
+			if (!memchr(fs->compatible, '\0', sizeof(fs->compatible)))
+				return "a file format name is malformed";
+			err = luo_file_add_incoming(s, fs->compatible, fs->token,
+						    fs->data);
+			if (err == -EEXIST)
+				return "two files of a session have the same token";
+			if (err)
+				return "out of memory";
+			p = fs + 1;
+			nr_files++;
+		}
+	}
+	if (nr_files != state->nr_files)
+		return "the file count is wrong";
+
+	for (i = 0; i < state->nr_globals; i++) {
+		const struct luo_global_ser *gs = p;
+		int err;
+
+		if (end - p < sizeof(*gs))
+			return "the state is truncated";
+		err = luo_global_add_incoming(gs);
+		if (err == -ENOMEM)
+			return "out of memory";
+		if (err)
+			return "a global object is malformed";
+		p = gs + 1;
+	}
+	return NULL;
+}
+
+/**
+ * luo_session_drop_incoming - forget a refused state area
+ *
+ * Frees every incoming session and its files, and the global objects
+ * handed over with them, calling no handler: the memory they describe
+ * stays reserved.
+ *
+ * Context: boot, before /dev/liveupdate exists; takes luo_sessions_lock.
+ */
+void __init luo_session_drop_incoming(void)
+{
+	struct luo_session *s;
+
+	guard(mutex)(&luo_sessions_lock);
+	while ((s = luo_session_first(&luo_sessions.in))) {
+		rb_erase(&s->node, &luo_sessions.in);
+		luo_file_forget_all(s);
+		luo_session_free(s);
+	}
+	luo_sessions.count.in = 0;
+	luo_global_drop_incoming();
 }
