@@ -68,30 +68,27 @@
 #include <linux/pagevec.h>
 #include <linux/shmem_fs.h>
 #include <linux/slab.h>
-#include <linux/sort.h>
 #include <linux/vmalloc.h>
 
 #include "internal.h"
 
+/*
+ * The largest page a memfd_luo_ser may describe: 1 TiB, more than any
+ * huge page size; a larger page_shift is corrupt.
+ */
+#define MEMFD_LUO_MAX_PAGE_SHIFT	40
+
 /**
  * struct memfd_luo_out - a memfd being preserved
- * @folios: its preserved folios, each with a reference of ours
- * @nr: number of @folios
- * @cap: room in @folios
+ * @folios: its preserved folios
  * @ser: the preserved page holding its &struct memfd_luo_ser
- * @list: the folio list written by freeze, or NULL
- * @list_vm: its preservation
  *
  * Protected by luo_sessions_lock, which every operation on a preserved
  * file holds (preserve and freeze also take the file's inode lock).
  */
 struct memfd_luo_out {
-	struct folio **folios;
-	unsigned long nr;
-	unsigned long cap;
+	struct liveupdate_folios folios;
 	struct folio *ser;
-	struct memfd_luo_folio_ser *list;
-	struct kho_vmalloc list_vm;
 };
 
 static struct liveupdate_file_handler memfd_luo_hugetlb_handler;
@@ -181,29 +178,9 @@ static void memfd_luo_make_uptodate(struct folio *folio)
 /* Preserve @folio, which the caller holds locked, and take a reference. */
 static int memfd_luo_keep(struct memfd_luo_out *out, struct folio *folio)
 {
-	int err;
-
 	VM_WARN_ON_ONCE_FOLIO(!folio_test_locked(folio), folio);
 	memfd_luo_make_uptodate(folio);
-
-	if (out->nr == out->cap) {
-		unsigned long cap = max(16UL, out->cap * 2);
-		struct folio **folios;
-
-		folios = kvrealloc(out->folios, cap * sizeof(*folios), GFP_KERNEL);
-		if (!folios)
-			return -ENOMEM;
-		out->folios = folios;
-		out->cap = cap;
-	}
-	err = kho_preserve_folio(folio);
-	if (err == -EEXIST)
-		return 0;	/* ours from an earlier pass */
-	if (err)
-		return err;
-	folio_get(folio);
-	out->folios[out->nr++] = folio;
-	return 0;
+	return liveupdate_folios_keep(&out->folios, folio);
 }
 
 #ifdef CONFIG_LIVEUPDATE_TEST
@@ -400,21 +377,11 @@ static int memfd_luo_lock(struct file *file, const char *what)
 
 static void memfd_luo_release_out(struct memfd_luo_out *out)
 {
-	unsigned long i;
-
-	for (i = 0; i < out->nr; i++) {
-		kho_unpreserve_folio(out->folios[i]);
-		folio_put(out->folios[i]);
-	}
-	if (out->list) {
-		kho_unpreserve_vmalloc(&out->list_vm);
-		vfree(out->list);
-	}
+	liveupdate_folios_release(&out->folios);
 	if (out->ser) {
 		kho_unpreserve_folio(out->ser);
 		folio_put(out->ser);
 	}
-	kvfree(out->folios);
 	kfree(out);
 }
 
@@ -497,15 +464,6 @@ static void memfd_luo_unpreserve(struct liveupdate_file_op_args *args)
 	memfd_luo_release_out(args->private_data);
 }
 
-static int memfd_luo_cmp_index(const void *a, const void *b)
-{
-	const struct memfd_luo_folio_ser *fa = a, *fb = b;
-
-	if (fa->index == fb->index)
-		return 0;
-	return fa->index < fb->index ? -1 : 1;
-}
-
 static int memfd_luo_freeze(struct liveupdate_file_op_args *args)
 {
 	struct memfd_luo_out *out = args->private_data;
@@ -513,7 +471,6 @@ static int memfd_luo_freeze(struct liveupdate_file_op_args *args)
 	struct inode *inode = file_inode(file);
 	struct memfd_luo_ser *ser = folio_address(out->ser);
 	const struct qstr *name = &file_dentry(file)->d_name;
-	unsigned long i;
 	int err;
 
 	err = memfd_luo_lock(file, "freezing");
@@ -524,40 +481,17 @@ static int memfd_luo_freeze(struct liveupdate_file_op_args *args)
 	if (err)
 		goto out_unlock;
 
-	if (out->list) {
-		kho_unpreserve_vmalloc(&out->list_vm);
-		vfree(out->list);
-		out->list = NULL;
-	}
 	memset(ser, 0, sizeof(*ser));
-	if (out->nr) {
-		out->list = vcalloc(out->nr, sizeof(*out->list));
-		if (!out->list) {
-			err = -ENOMEM;
-			goto out_unlock;
-		}
-		for (i = 0; i < out->nr; i++) {
-			out->list[i].phys = PFN_PHYS(folio_pfn(out->folios[i]));
-			out->list[i].index = out->folios[i]->index;
-			out->list[i].order = folio_order(out->folios[i]);
-		}
-		sort(out->list, out->nr, sizeof(*out->list), memfd_luo_cmp_index,
-		     NULL);
-		err = kho_preserve_vmalloc(out->list, &out->list_vm);
-		if (err) {
-			vfree(out->list);
-			out->list = NULL;
-			goto out_unlock;
-		}
-		ser->folios = out->list_vm;
-	}
+	err = liveupdate_folios_write(&out->folios, &ser->folios);
+	if (err)
+		goto out_unlock;
 	ser->size = i_size_read(inode);
 	ser->pos = file->f_pos;
 	ser->seals = *memfd_luo_seals(inode, memfd_luo_is_hugetlb(args));
 	ser->mode = inode->i_mode;
 	ser->page_shift = memfd_luo_is_hugetlb(args) ?
 			  huge_page_shift(hstate_inode(inode)) : PAGE_SHIFT;
-	ser->nr_folios = out->nr;
+	ser->nr_folios = out->folios.nr;
 	strscpy(ser->name, name->name, min_t(size_t, name->len + 1,
 					     sizeof(ser->name)));
 out_unlock:
@@ -574,62 +508,21 @@ static void memfd_luo_unfreeze(struct liveupdate_file_op_args *args)
 }
 
 /*
- * Give back every folio of @list from @from on, as plain pages (a 1 GiB
- * folio is too large for the buddy): at once, or, while a device kept
- * running through the update may still write them, once none does
- * (liveupdate_hold_for_dma()). Without memory to track them they stay
- * reserved, logged, until KHO's final release.
+ * Larger folios than the page cache holds come from no kernel, nor huge
+ * pages larger than the file's.
  */
-static void memfd_luo_release_folios(struct memfd_luo_folio_ser *list,
-				     u64 from, u64 nr)
+static unsigned int memfd_luo_max_order(const struct memfd_luo_ser *ser)
 {
-	unsigned long nr_pages = 0, nr_held = 0, n, j;
-	struct folio **held = NULL;
-	struct page *page;
-	u64 i;
-
-	if (kho_dma_held()) {
-		for (i = from; i < nr; i++) {
-			if (list[i].order < BITS_PER_LONG - PAGE_SHIFT &&
-			    check_add_overflow(nr_pages, 1UL << list[i].order,
-					       &nr_pages))
-				nr_pages = ULONG_MAX;
-		}
-		if (!nr_pages)
-			return;
-		/* A corrupt list names more pages than the machine has. */
-		if (nr_pages <= get_num_physpages())
-			held = kvmalloc_array(nr_pages, sizeof(*held),
-					      GFP_KERNEL | __GFP_NOWARN);
-		if (!held) {
-			pr_warn("cannot track %lu pages devices may still write: they stay reserved until every session is finished\n",
-				nr_pages);
-			return;
-		}
-	}
-	for (i = from; i < nr; i++) {
-		if (list[i].order >= BITS_PER_LONG - PAGE_SHIFT)
-			continue;	/* corrupt: leave it reserved */
-		n = 1UL << list[i].order;
-		page = kho_restore_pages(list[i].phys, n);
-		for (j = 0; page && j < n; j++) {
-			if (held)
-				held[nr_held++] = page_folio(page + j);
-			else
-				__free_page(page + j);
-		}
-		cond_resched();
-	}
-	if (held)
-		liveupdate_hold_for_dma(held, nr_held);
+	return ser->page_shift > PAGE_SHIFT ? ser->page_shift - PAGE_SHIFT :
+					      MAX_PAGECACHE_ORDER;
 }
 
 /* Restore and check the description; return it or an ERR_PTR. */
 static struct memfd_luo_ser *memfd_luo_restore_ser(u64 phys,
 						   struct folio **serp,
-						   struct memfd_luo_folio_ser **listp)
+						   struct luo_folio_ser **listp)
 {
-	struct memfd_luo_folio_ser *list = NULL;
+	struct luo_folio_ser *list;
 	struct memfd_luo_ser *ser;
 	struct folio *folio;
 
@@ -638,18 +531,14 @@ static struct memfd_luo_ser *memfd_luo_restore_ser(u64 phys,
 		return ERR_PTR(-ENOENT);
 	ser = folio_address(folio);
 	if (!memchr(ser->name, '\0', sizeof(ser->name)) || ser->reserved ||
-	    ser->page_shift < PAGE_SHIFT || ser->page_shift > 40 ||
+	    ser->page_shift < PAGE_SHIFT ||
+	    ser->page_shift > MEMFD_LUO_MAX_PAGE_SHIFT ||
 	    ser->size > MAX_LFS_FILESIZE ||
-	    ser->nr_folios > (ser->size + PAGE_SIZE - 1) >> PAGE_SHIFT ||
-	    (ser->nr_folios &&
-	     ser->nr_folios * sizeof(*list) >
-	     (u64)ser->folios.total_pages * PAGE_SIZE))
+	    ser->nr_folios > (ser->size + PAGE_SIZE - 1) >> PAGE_SHIFT)
 		goto err_put;
-	if (ser->nr_folios) {
-		list = kho_restore_vmalloc(&ser->folios);
-		if (!list)
-			goto err_put;
-	}
+	list = liveupdate_folios_restore_list(&ser->folios, ser->nr_folios);
+	if (IS_ERR(list))
+		goto err_put;
 	*serp = folio;
 	*listp = list;
 	return ser;
@@ -659,27 +548,17 @@ err_put:
 	return ERR_PTR(-EINVAL);
 }
 
-/* Keep our reference to @folio in @held, if we hold them; else drop it. */
-static void memfd_luo_hold(struct folio **held, unsigned long *nr_held,
-			   struct folio *folio)
-{
-	if (held)
-		held[(*nr_held)++] = folio;
-	else
-		folio_put(folio);
-}
-
 static int memfd_luo_retrieve(struct liveupdate_file_op_args *args)
 {
-	struct folio **held = NULL, *ser_folio;
-	struct memfd_luo_folio_ser *list;
+	struct liveupdate_folio_bounds bounds = {};
+	struct liveupdate_held held;
+	struct luo_folio_ser *list;
 	struct memfd_luo_ser *ser;
-	unsigned long nr_held = 0;
-	unsigned int max_order;
+	struct folio *ser_folio;
 	struct inode *inode;
 	struct file *file;
-	u64 i = 0, last_end = 0, npages;
 	bool hugetlb, huge_format;
+	u64 i = 0;
 	int err;
 
 	ser = memfd_luo_restore_ser(args->serialized_data, &ser_folio, &list);
@@ -690,13 +569,9 @@ static int memfd_luo_retrieve(struct liveupdate_file_op_args *args)
 	 * without holding them: hold each until no device does, so that
 	 * neither truncation, nor migration, nor swap moves it meanwhile.
 	 */
-	if (kho_dma_held() && ser->nr_folios) {
-		held = kvmalloc_array(ser->nr_folios, sizeof(*held), GFP_KERNEL);
-		if (!held) {
-			err = -ENOMEM;
-			goto err_drop;
-		}
-	}
+	err = liveupdate_held_init(&held, ser->nr_folios);
+	if (err)
+		goto err_drop;
 
 	hugetlb = memfd_luo_is_hugetlb(args);
 	huge_format = ser->page_shift > PAGE_SHIFT;
@@ -719,36 +594,26 @@ static int memfd_luo_retrieve(struct liveupdate_file_op_args *args)
 	file->f_mode |= FMODE_LSEEK | FMODE_PREAD | FMODE_PWRITE;
 	file->f_flags |= O_LARGEFILE;
 	inode = file_inode(file);
-	/* Larger folios than the page cache holds come from no kernel. */
-	max_order = hugetlb ? ser->page_shift - PAGE_SHIFT : MAX_PAGECACHE_ORDER;
-	npages = DIV_ROUND_UP(ser->size, PAGE_SIZE);
+	/*
+	 * Sorted, non-overlapping, aligned, starting inside the file (a
+	 * large shmem folio may reach past its end), sane orders: a hugetlb
+	 * file's are all its huge page's.
+	 */
+	bounds.max_order = memfd_luo_max_order(ser);
+	bounds.min_order = hugetlb ? bounds.max_order : 0;
+	bounds.end = DIV_ROUND_UP(ser->size, PAGE_SIZE);
 
 	inode_lock(inode);
 	i_size_write(inode, ser->size);
 	inode->i_mode = (inode->i_mode & ~0777) | (ser->mode & 0777);
 	*memfd_luo_seals(inode, hugetlb) = ser->seals;
 	for (i = 0; i < ser->nr_folios; i++) {
-		struct memfd_luo_folio_ser *e = &list[i];
+		struct luo_folio_ser *e = &list[i];
 		struct folio *folio;
 
-		/*
-		 * Sorted, non-overlapping, aligned, starting inside the file
-		 * (a large shmem folio may reach past its end), sane orders.
-		 */
-		if (e->order > max_order || (hugetlb && e->order != max_order) ||
-		    e->reserved || e->index < last_end ||
-		    e->index >= npages || !IS_ALIGNED(e->index, 1UL << e->order)) {
-			err = -EINVAL;
-			goto err_unlock;
-		}
-		folio = kho_restore_folio(e->phys);
-		if (!folio) {
-			err = -ENOENT;
-			goto err_unlock;
-		}
-		if (folio_order(folio) != e->order) {
-			memfd_luo_hold(held, &nr_held, folio);
-			err = -EINVAL;
+		folio = liveupdate_folio_restore(e, &bounds, &held);
+		if (IS_ERR(folio)) {
+			err = PTR_ERR(folio);
 			goto err_unlock;
 		}
 		if (hugetlb) {
@@ -759,10 +624,9 @@ static int memfd_luo_retrieve(struct liveupdate_file_op_args *args)
 				page_rmappable_folio(&folio->page);
 			err = shmem_insert_folio(inode, folio, e->index);
 		}
-		memfd_luo_hold(held, &nr_held, folio);
+		liveupdate_held_add(&held, folio);
 		if (err)
 			goto err_unlock;
-		last_end = e->index + (1UL << e->order);
 		cond_resched();
 	}
 	/*
@@ -774,7 +638,7 @@ static int memfd_luo_retrieve(struct liveupdate_file_op_args *args)
 	inode_unlock(inode);
 	file->f_pos = ser->pos;
 
-	liveupdate_hold_for_dma(held, nr_held);
+	liveupdate_held_done(&held);
 	vfree(list);
 	folio_put(ser_folio);
 	args->file = file;
@@ -786,12 +650,11 @@ err_unlock:
 	i++;
 	/* Frees the folios restored so far, unless a device may write them. */
 	fput(file);
-	liveupdate_hold_for_dma(held, nr_held);
-	held = NULL;
 err_drop:
-	kvfree(held);
+	liveupdate_held_done(&held);
 	/* Those not restored are held too while a device may write them. */
-	memfd_luo_release_folios(list, i, ser->nr_folios);
+	liveupdate_folios_drop(list, i, ser->nr_folios, memfd_luo_max_order(ser),
+			       "memfd_luo");
 	vfree(list);
 	folio_put(ser_folio);
 	pr_warn("cannot rebuild memfd '%s': %d\n", ser->name, err);
@@ -800,7 +663,7 @@ err_drop:
 
 static void memfd_luo_finish(struct liveupdate_file_op_args *args)
 {
-	struct memfd_luo_folio_ser *list;
+	struct luo_folio_ser *list;
 	struct memfd_luo_ser *ser;
 	struct folio *ser_folio;
 
@@ -823,7 +686,8 @@ static void memfd_luo_finish(struct liveupdate_file_op_args *args)
 	if (kho_dma_held())
 		pr_info("memfd '%s', which nobody retrieved, is freed once no device does DMA\n",
 			ser->name);
-	memfd_luo_release_folios(list, 0, ser->nr_folios);
+	liveupdate_folios_drop(list, 0, ser->nr_folios, memfd_luo_max_order(ser),
+			       "memfd_luo");
 	vfree(list);
 	folio_put(ser_folio);
 }

@@ -7,12 +7,14 @@
 #define _LINUX_LIVEUPDATE_H
 
 #include <linux/errno.h>
+#include <linux/kho/abi/kexec_handover.h>
 #include <linux/list.h>
 #include <linux/types.h>
 #include <uapi/linux/liveupdate.h>
 
 struct file;
 struct folio;
+struct luo_folio_ser;
 struct liveupdate_file_handler;
 struct liveupdate_session;
 struct module;
@@ -185,6 +187,79 @@ struct liveupdate_subtree {
 	int (*write)(void *fdt);
 	void *fdt;
 };
+
+/**
+ * struct liveupdate_folios - the folios of a file being preserved
+ * @nr: how many folios are kept; read it, do not change it
+ *
+ * The outgoing half of a preserved folio list (see
+ * include/linux/kho/abi/luo_folios.h): liveupdate_folios_keep() preserves
+ * folios and takes a reference to each, liveupdate_folios_write() lists
+ * them for the next kernel, liveupdate_folios_release() undoes both.
+ * Start from an all-zero structure. It has no lock: the file handler
+ * serialises every call on one file (under the lock that protects the
+ * structure holding it).
+ */
+struct liveupdate_folios {
+	unsigned long nr;
+	/* private: */
+	struct folio **folios;		/* @nr kept folios, each referenced */
+	unsigned long cap;		/* room in @folios */
+	struct luo_folio_ser *list;	/* the written list, or NULL */
+	struct kho_vmalloc list_vm;	/* its preservation */
+};
+
+/**
+ * struct liveupdate_held - folios a retrieve restored, to hold for DMA
+ *
+ * Collects the references to the folios a file handler restores, to hand
+ * them to liveupdate_hold_for_dma() at once: liveupdate_held_init(), then
+ * liveupdate_held_add() for each folio, then liveupdate_held_done(). It
+ * records nothing, and liveupdate_held_add() drops the reference at
+ * once, unless a device kept running through the update may still write
+ * preserved memory (kho_dma_held()). Used by one thread at a time.
+ */
+struct liveupdate_held {
+	/* private: */
+	struct folio **folios;		/* room for the folios, or NULL */
+	unsigned long nr;		/* folios in @folios */
+};
+
+/**
+ * struct liveupdate_folio_bounds - what entries of a folio list may hold
+ * @min_order: the smallest order an entry may have
+ * @max_order: the largest order an entry may have
+ * @end: the file's size in pages: every entry starts below it
+ * @next: the first index the next entry may start at: 0 before the first
+ *	  entry, then advanced by liveupdate_folio_restore()
+ *
+ * The next kernel checks every entry of a list the previous kernel wrote
+ * against these before it restores the folio the entry names: the
+ * entries are sorted and do not overlap, and each folio is aligned to
+ * its order in the file.
+ */
+struct liveupdate_folio_bounds {
+	unsigned int min_order;
+	unsigned int max_order;
+	pgoff_t end;
+	pgoff_t next;
+};
+
+/* For file handlers built with CONFIG_LIVEUPDATE: luo_folios.c. */
+int liveupdate_folios_keep(struct liveupdate_folios *lf, struct folio *folio);
+int liveupdate_folios_write(struct liveupdate_folios *lf,
+			    struct kho_vmalloc *list);
+void liveupdate_folios_release(struct liveupdate_folios *lf);
+struct luo_folio_ser *
+liveupdate_folios_restore_list(const struct kho_vmalloc *list, u64 nr);
+struct folio *liveupdate_folio_restore(const struct luo_folio_ser *entry,
+				       struct liveupdate_folio_bounds *bounds,
+				       struct liveupdate_held *held);
+void liveupdate_folios_drop(const struct luo_folio_ser *list, u64 from,
+			    u64 nr, unsigned int max_order, const char *who);
+int liveupdate_held_init(struct liveupdate_held *held, u64 nr);
+void liveupdate_held_add(struct liveupdate_held *held, struct folio *folio);
+void liveupdate_held_done(struct liveupdate_held *held);
 
 #ifdef CONFIG_LIVEUPDATE
 bool liveupdate_enabled(void);

@@ -52,60 +52,26 @@
 #include <linux/pagemap.h>
 #include <linux/pagevec.h>
 #include <linux/slab.h>
-#include <linux/sort.h>
 #include <linux/vmalloc.h>
 
 #include "kvm_mm.h"
 
 /**
  * struct kvm_gmem_luo_out - a guest_memfd being preserved
- * @folios: its preserved folios, each with a reference of ours
- * @nr: number of @folios
- * @cap: room in @folios
+ * @folios: its preserved folios
  * @ser: the preserved page holding its &struct kvm_gmem_luo_ser
- * @list: the folio list written by freeze, or NULL
- * @list_vm: its preservation
  *
  * Protected by the file's mapping invalidate_lock, taken exclusively.
  */
 struct kvm_gmem_luo_out {
-	struct folio **folios;
-	unsigned long nr;
-	unsigned long cap;
+	struct liveupdate_folios folios;
 	struct folio *ser;
-	struct kvm_gmem_luo_folio_ser *list;
-	struct kho_vmalloc list_vm;
 };
 
 static bool kvm_gmem_luo_can_preserve(struct liveupdate_file_handler *handler,
 				      struct file *file)
 {
 	return kvm_gmem_is_file(file);
-}
-
-static int kvm_gmem_luo_keep(struct kvm_gmem_luo_out *out,
-			     struct folio *folio)
-{
-	int err;
-
-	if (out->nr == out->cap) {
-		unsigned long cap = max(16UL, out->cap * 2);
-		struct folio **folios;
-
-		folios = kvrealloc(out->folios, cap * sizeof(*folios), GFP_KERNEL);
-		if (!folios)
-			return -ENOMEM;
-		out->folios = folios;
-		out->cap = cap;
-	}
-	err = kho_preserve_folio(folio);
-	if (err == -EEXIST)
-		return 0;	/* ours from an earlier pass */
-	if (err)
-		return err;
-	folio_get(folio);
-	out->folios[out->nr++] = folio;
-	return 0;
 }
 
 /*
@@ -133,7 +99,7 @@ static int kvm_gmem_luo_collect(struct inode *inode,
 
 			if (!folio_test_uptodate(folio))
 				continue;
-			err = kvm_gmem_luo_keep(out, folio);
+			err = liveupdate_folios_keep(&out->folios, folio);
 			if (err)
 				break;
 		}
@@ -145,21 +111,11 @@ static int kvm_gmem_luo_collect(struct inode *inode,
 
 static void kvm_gmem_luo_release_out(struct kvm_gmem_luo_out *out)
 {
-	unsigned long i;
-
-	for (i = 0; i < out->nr; i++) {
-		kho_unpreserve_folio(out->folios[i]);
-		folio_put(out->folios[i]);
-	}
-	if (out->list) {
-		kho_unpreserve_vmalloc(&out->list_vm);
-		vfree(out->list);
-	}
+	liveupdate_folios_release(&out->folios);
 	if (out->ser) {
 		kho_unpreserve_folio(out->ser);
 		folio_put(out->ser);
 	}
-	kvfree(out->folios);
 	kfree(out);
 }
 
@@ -218,21 +174,11 @@ static void kvm_gmem_luo_unpreserve(struct liveupdate_file_op_args *args)
 	filemap_invalidate_unlock(inode->i_mapping);
 }
 
-static int kvm_gmem_luo_cmp_index(const void *a, const void *b)
-{
-	const struct kvm_gmem_luo_folio_ser *fa = a, *fb = b;
-
-	if (fa->index == fb->index)
-		return 0;
-	return fa->index < fb->index ? -1 : 1;
-}
-
 static int kvm_gmem_luo_freeze(struct liveupdate_file_op_args *args)
 {
 	struct kvm_gmem_luo_out *out = args->private_data;
 	struct inode *inode = file_inode(args->file);
 	struct kvm_gmem_luo_ser *ser = folio_address(out->ser);
-	unsigned long i;
 	int err;
 
 	filemap_invalidate_lock(inode->i_mapping);
@@ -240,36 +186,13 @@ static int kvm_gmem_luo_freeze(struct liveupdate_file_op_args *args)
 	if (err)
 		goto out_unlock;
 
-	if (out->list) {
-		kho_unpreserve_vmalloc(&out->list_vm);
-		vfree(out->list);
-		out->list = NULL;
-	}
 	memset(ser, 0, sizeof(*ser));
-	if (out->nr) {
-		out->list = vcalloc(out->nr, sizeof(*out->list));
-		if (!out->list) {
-			err = -ENOMEM;
-			goto out_unlock;
-		}
-		for (i = 0; i < out->nr; i++) {
-			out->list[i].phys = PFN_PHYS(folio_pfn(out->folios[i]));
-			out->list[i].index = out->folios[i]->index;
-			out->list[i].order = folio_order(out->folios[i]);
-		}
-		sort(out->list, out->nr, sizeof(*out->list),
-		     kvm_gmem_luo_cmp_index, NULL);
-		err = kho_preserve_vmalloc(out->list, &out->list_vm);
-		if (err) {
-			vfree(out->list);
-			out->list = NULL;
-			goto out_unlock;
-		}
-		ser->folios = out->list_vm;
-	}
+	err = liveupdate_folios_write(&out->folios, &ser->folios);
+	if (err)
+		goto out_unlock;
 	ser->size = i_size_read(inode);
 	ser->flags = kvm_gmem_flags(inode);
-	ser->nr_folios = out->nr;
+	ser->nr_folios = out->folios.nr;
 out_unlock:
 	filemap_invalidate_unlock(inode->i_mapping);
 	return err;
@@ -280,55 +203,12 @@ static void kvm_gmem_luo_unfreeze(struct liveupdate_file_op_args *args)
 	/* The list is rewritten by the next freeze; nothing to undo. */
 }
 
-/*
- * Give back every folio of @list from @from on: at once, or, while a
- * device kept running through the update may still write them, once none
- * does (liveupdate_hold_for_dma()). Without memory to track them they
- * stay reserved, logged, until KHO's final release.
- */
-static void kvm_gmem_luo_release(struct kvm_gmem_luo_folio_ser *list,
-				 u64 from, u64 nr)
-{
-	unsigned long nr_held = 0;
-	struct folio **held = NULL;
-	struct folio *folio;
-	u64 i;
-
-	if (from >= nr)
-		return;
-	if (kho_dma_held()) {
-		/* A corrupt list names more pages than the machine has. */
-		if (nr - from <= get_num_physpages())
-			held = kvmalloc_array(nr - from, sizeof(*held),
-					      GFP_KERNEL | __GFP_NOWARN);
-		if (!held) {
-			pr_warn("cannot track %llu pages devices may still write: they stay reserved until every session is finished\n",
-				nr - from);
-			return;
-		}
-	}
-	for (i = from; i < nr; i++) {
-		if (list[i].order)
-			continue;	/* corrupt: leave it reserved */
-		folio = kho_restore_folio(list[i].phys);
-		if (!folio)
-			continue;
-		if (held)
-			held[nr_held++] = folio;
-		else
-			folio_put(folio);
-		cond_resched();
-	}
-	if (held)
-		liveupdate_hold_for_dma(held, nr_held);
-}
-
 /* Restore and check the description; return it or an ERR_PTR. */
 static struct kvm_gmem_luo_ser *
 kvm_gmem_luo_restore_ser(u64 phys, struct folio **serp,
-			 struct kvm_gmem_luo_folio_ser **listp)
+			 struct luo_folio_ser **listp)
 {
-	struct kvm_gmem_luo_folio_ser *list = NULL;
+	struct luo_folio_ser *list;
 	struct kvm_gmem_luo_ser *ser;
 	struct folio *folio;
 
@@ -339,16 +219,11 @@ kvm_gmem_luo_restore_ser(u64 phys, struct folio **serp,
 	if (!ser->size || !PAGE_ALIGNED(ser->size) ||
 	    (ser->flags & ~GUEST_MEMFD_FLAG_MMAP) ||
 	    ser->size > MAX_LFS_FILESIZE ||
-	    ser->nr_folios > ser->size >> PAGE_SHIFT ||
-	    (ser->nr_folios &&
-	     ser->nr_folios * sizeof(*list) >
-	     (u64)ser->folios.total_pages * PAGE_SIZE))
+	    ser->nr_folios > ser->size >> PAGE_SHIFT)
 		goto err_put;
-	if (ser->nr_folios) {
-		list = kho_restore_vmalloc(&ser->folios);
-		if (!list)
-			goto err_put;
-	}
+	list = liveupdate_folios_restore_list(&ser->folios, ser->nr_folios);
+	if (IS_ERR(list))
+		goto err_put;
 	*serp = folio;
 	*listp = list;
 	return ser;
@@ -358,38 +233,25 @@ err_put:
 	return ERR_PTR(-EINVAL);
 }
 
-/* Keep our reference to @folio in @held, if we hold them; else drop it. */
-static void kvm_gmem_luo_hold(struct folio **held, unsigned long *nr_held,
-			      struct folio *folio)
-{
-	if (held)
-		held[(*nr_held)++] = folio;
-	else
-		folio_put(folio);
-}
-
 static int kvm_gmem_luo_retrieve(struct liveupdate_file_op_args *args)
 {
-	struct kvm_gmem_luo_folio_ser *list;
+	struct liveupdate_folio_bounds bounds = {};
+	struct liveupdate_held held;
+	struct luo_folio_ser *list;
 	struct kvm_gmem_luo_ser *ser;
-	struct folio **held = NULL, *ser_folio;
+	struct folio *ser_folio;
 	struct address_space *mapping;
-	unsigned long nr_held = 0;
 	struct file *file;
-	u64 i = 0, next = 0;
+	u64 i = 0;
 	int err;
 
 	ser = kvm_gmem_luo_restore_ser(args->serialized_data, &ser_folio, &list);
 	if (IS_ERR(ser))
 		return PTR_ERR(ser);
 	/* A device kept running may write them: see liveupdate_hold_for_dma(). */
-	if (kho_dma_held() && ser->nr_folios) {
-		held = kvmalloc_array(ser->nr_folios, sizeof(*held), GFP_KERNEL);
-		if (!held) {
-			err = -ENOMEM;
-			goto err_drop;
-		}
-	}
+	err = liveupdate_held_init(&held, ser->nr_folios);
+	if (err)
+		goto err_drop;
 
 	file = kvm_gmem_create_file(NULL, ser->size, ser->flags);
 	if (IS_ERR(file)) {
@@ -398,36 +260,26 @@ static int kvm_gmem_luo_retrieve(struct liveupdate_file_op_args *args)
 	}
 	mapping = file->f_mapping;
 
+	/* Sorted, distinct, inside the file, single pages. */
+	bounds.end = ser->size >> PAGE_SHIFT;
 	for (i = 0; i < ser->nr_folios; i++) {
-		struct kvm_gmem_luo_folio_ser *e = &list[i];
+		struct luo_folio_ser *e = &list[i];
 		struct folio *folio;
 
-		/* Sorted, distinct, inside the file, single pages. */
-		if (e->order || e->reserved || e->index < next ||
-		    e->index >= ser->size >> PAGE_SHIFT) {
-			err = -EINVAL;
-			goto err_put;
-		}
-		folio = kho_restore_folio(e->phys);
-		if (!folio) {
-			err = -ENOENT;
-			goto err_put;
-		}
-		if (folio_order(folio)) {
-			kvm_gmem_luo_hold(held, &nr_held, folio);
-			err = -EINVAL;
+		folio = liveupdate_folio_restore(e, &bounds, &held);
+		if (IS_ERR(folio)) {
+			err = PTR_ERR(folio);
 			goto err_put;
 		}
 		err = filemap_add_folio(mapping, folio, e->index, GFP_KERNEL);
 		if (err) {
-			kvm_gmem_luo_hold(held, &nr_held, folio);
+			liveupdate_held_add(&held, folio);
 			goto err_put;
 		}
 		/* Prepared before the update: the guest's data, as it was. */
 		folio_mark_uptodate(folio);
 		folio_unlock(folio);
-		kvm_gmem_luo_hold(held, &nr_held, folio);
-		next = e->index + 1;
+		liveupdate_held_add(&held, folio);
 		cond_resched();
 	}
 
@@ -435,7 +287,7 @@ static int kvm_gmem_luo_retrieve(struct liveupdate_file_op_args *args)
 	filemap_invalidate_lock(mapping);
 	kvm_gmem_set_liveupdate(file_inode(file), true);
 	filemap_invalidate_unlock(mapping);
-	liveupdate_hold_for_dma(held, nr_held);
+	liveupdate_held_done(&held);
 	vfree(list);
 	folio_put(ser_folio);
 	args->file = file;
@@ -445,12 +297,10 @@ err_put:
 	i++;		/* the one that failed is restored or bad */
 	/* Frees the folios added so far, unless a device may write them. */
 	fput(file);
-	liveupdate_hold_for_dma(held, nr_held);
-	held = NULL;
 err_drop:
-	kvfree(held);
+	liveupdate_held_done(&held);
 	/* Those not restored are held too while a device may write them. */
-	kvm_gmem_luo_release(list, i, ser->nr_folios);
+	liveupdate_folios_drop(list, i, ser->nr_folios, 0, "kvm_gmem_luo");
 	pr_warn("cannot rebuild a guest_memfd of %llu bytes: %d\n", ser->size,
 		err);
 	vfree(list);
@@ -460,7 +310,7 @@ err_drop:
 
 static void kvm_gmem_luo_finish(struct liveupdate_file_op_args *args)
 {
-	struct kvm_gmem_luo_folio_ser *list;
+	struct luo_folio_ser *list;
 	struct kvm_gmem_luo_ser *ser;
 	struct folio *ser_folio;
 
@@ -482,7 +332,7 @@ static void kvm_gmem_luo_finish(struct liveupdate_file_op_args *args)
 	/* Held, while a device may still write it, until none does. */
 	if (kho_dma_held())
 		pr_info("a guest_memfd nobody retrieved is freed once no device does DMA\n");
-	kvm_gmem_luo_release(list, 0, ser->nr_folios);
+	liveupdate_folios_drop(list, 0, ser->nr_folios, 0, "kvm_gmem_luo");
 	vfree(list);
 	folio_put(ser_folio);
 }

@@ -7,6 +7,7 @@
 
 #include <linux/build_bug.h>
 #include <linux/kho/abi/kexec_handover.h>
+#include <linux/kho/abi/luo_folios.h>
 #include <linux/types.h>
 
 /**
@@ -18,8 +19,10 @@
  * The serialized data LUO hands over for a guest_memfd is the physical
  * address of a preserved page holding a &struct kvm_gmem_luo_ser. Its
  * @folios points to a preserved vmalloc area listing the file's folios,
- * one &struct kvm_gmem_luo_folio_ser each, in increasing @index order;
- * the folios themselves are preserved in place with their order.
+ * one &struct luo_folio_ser each, in increasing @index order (see
+ * include/linux/kho/abi/luo_folios.h, part of this format); the folios
+ * themselves are preserved in place with their order. Every folio is a
+ * single page (order 0).
  */
 
 #define KVM_GMEM_LUO_COMPATIBLE	"kvm-guest-memfd-v1"
@@ -38,22 +41,6 @@ struct kvm_gmem_luo_ser {
 	u64 flags;
 	u64 nr_folios;
 	struct kho_vmalloc folios;
-} __packed;
-
-/**
- * struct kvm_gmem_luo_folio_ser - one folio of a preserved guest_memfd
- * @phys: physical address of the folio
- * @index: its page index in the file
- * @order: its order
- * @reserved: zero
- *
- * Wire format: changing it means bumping %KVM_GMEM_LUO_COMPATIBLE.
- */
-struct kvm_gmem_luo_folio_ser {
-	u64 phys;
-	u64 index;
-	u32 order;
-	u32 reserved;
 } __packed;
 
 static_assert(sizeof(struct kvm_gmem_luo_ser) <= 4096);

@@ -7,6 +7,7 @@
 
 #include <linux/build_bug.h>
 #include <linux/kho/abi/kexec_handover.h>
+#include <linux/kho/abi/luo_folios.h>
 #include <linux/types.h>
 
 /**
@@ -20,8 +21,9 @@
  * The serialized data LUO hands over for a file is the physical address
  * of a preserved page holding a &struct memfd_luo_ser. Its @folios points
  * to a preserved vmalloc area listing the file's folios, one
- * &struct memfd_luo_folio_ser each, in increasing @index order; the
- * folios themselves are preserved in place with their order.
+ * &struct luo_folio_ser each, in increasing @index order (see
+ * include/linux/kho/abi/luo_folios.h, part of this format); the folios
+ * themselves are preserved in place with their order.
  */
 
 #define MEMFD_LUO_COMPATIBLE		"memfd-v1"
@@ -52,22 +54,6 @@ struct memfd_luo_ser {
 	u64 nr_folios;
 	struct kho_vmalloc folios;
 	u8 name[MEMFD_LUO_NAME_LENGTH];
-} __packed;
-
-/**
- * struct memfd_luo_folio_ser - one folio of a preserved memfd
- * @phys: physical address of the folio
- * @index: its page index in the file
- * @order: its order
- * @reserved: zero
- *
- * Wire format: changing it means bumping %MEMFD_LUO_COMPATIBLE.
- */
-struct memfd_luo_folio_ser {
-	u64 phys;
-	u64 index;
-	u32 order;
-	u32 reserved;
 } __packed;
 
 static_assert(sizeof(struct memfd_luo_ser) <= 4096);
