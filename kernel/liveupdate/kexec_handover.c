@@ -220,6 +220,9 @@ static const char *__init kho_check_scratch_list(void)
 	return why;
 }
 
+/* How much of an unknown compatible string a refusal shows. */
+#define KHO_COMPAT_SHOWN_MAX	32
+
 static const char *__init kho_check_fdt(void)
 {
 	const char *why = NULL;
@@ -240,7 +243,7 @@ static const char *__init kho_check_fdt(void)
 		prop = fdt_getprop(fdt, 0, "compatible", &len);
 		snprintf(kho_refused_buf, sizeof(kho_refused_buf),
 			 "unknown format '%.*s' (this kernel reads %s)",
-			 prop && len > 0 ? min(len, 32) : 1,
+			 prop && len > 0 ? min(len, KHO_COMPAT_SHOWN_MAX) : 1,
 			 prop && len > 0 ? (const char *)prop : "?",
 			 KHO_FDT_COMPATIBLE);
 		why = kho_refused_buf;
@@ -1335,13 +1338,16 @@ static int kho_out_update_fdt(void)
 	return err ? -ENOSPC : 0;
 }
 
-/* FDT node names: 1 to 31 characters of [a-zA-Z0-9,._+-]. */
+/* The longest subtree (FDT node) name, in characters, without the NUL. */
+#define KHO_SUBTREE_NAME_MAX	31
+
+/* Node names: 1 to KHO_SUBTREE_NAME_MAX characters of [a-zA-Z0-9,._+-]. */
 static bool kho_subtree_name_ok(const char *name)
 {
-	size_t len = strnlen(name, 32);
+	size_t len = strnlen(name, KHO_SUBTREE_NAME_MAX + 1);
 	size_t i;
 
-	if (!len || len > 31)
+	if (!len || len > KHO_SUBTREE_NAME_MAX)
 		return false;
 	for (i = 0; i < len; i++)
 		if (!isalnum(name[i]) && !strchr(",._+-", name[i]))
@@ -1444,7 +1450,8 @@ EXPORT_SYMBOL_GPL(kho_is_restorable);
 
 /**
  * kho_add_subtree - hand a named blob over to the next kernel
- * @name: its name, 1 to 31 characters of [a-zA-Z0-9,._+-]
+ * @name: its name, 1 to %KHO_SUBTREE_NAME_MAX (31) characters of
+ *	  [a-zA-Z0-9,._+-]
  * @fdt: the blob: an FDT in the linear map whose pages the caller has
  *	 preserved, and which should carry a versioned "compatible"
  *

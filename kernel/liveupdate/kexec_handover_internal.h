@@ -12,6 +12,7 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/types.h>
+#include <linux/utsname.h>
 
 struct dentry;
 
@@ -150,7 +151,7 @@ struct kho_in_state {
 	u64 nr_runs;
 	u64 nr_pages;
 	u64 reserve_ns;
-	char exec_from[65];
+	char exec_from[__NEW_UTS_LEN + 1];
 	u64 exec_count;
 };
 

@@ -455,6 +455,9 @@ static const char *luo_parse_state(const void *buf, size_t size)
 	return NULL;
 }
 
+/* How much of an unknown compatible string a refusal shows. */
+#define LUO_COMPAT_SHOWN_MAX	32
+
 static void __init luo_incoming(void)
 {
 	const char *why = NULL;
@@ -486,7 +489,7 @@ static void __init luo_incoming(void)
 	} else if (fdt_node_check_compatible(fdt, 0, LUO_FDT_COMPATIBLE)) {
 		prop = fdt_getprop(fdt, 0, "compatible", &len);
 		pr_err("refusing the previous kernel's sessions: unknown format '%.*s' (this kernel reads %s)\n",
-		       prop && len > 0 ? min(len, 32) : 1,
+		       prop && len > 0 ? min(len, LUO_COMPAT_SHOWN_MAX) : 1,
 		       prop && len > 0 ? (const char *)prop : "?",
 		       LUO_FDT_COMPATIBLE);
 		luo_set_status("refused: unknown format");
