@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What the parts of kexec handover share: the tracker of preserved blocks
- * (kexec_handover_tracker.c), the core (kexec_handover.c) and debugfs
- * (kexec_handover_debugfs.c).
+ * What the parts of kexec handover share: the core (kexec_handover.c), the
+ * incoming side's early boot (kexec_handover_boot.c) and restore API
+ * (kexec_handover_restore.c), the outgoing side's preservation API
+ * (kexec_handover_preserve.c), the tracker of preserved blocks
+ * (kexec_handover_tracker.c) and debugfs (kexec_handover_debugfs.c).
  */
 #ifndef _KERNEL_LIVEUPDATE_KEXEC_HANDOVER_INTERNAL_H
 #define _KERNEL_LIVEUPDATE_KEXEC_HANDOVER_INTERNAL_H
@@ -12,6 +14,7 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/types.h>
+#include <linux/utsname.h>
 
 struct dentry;
 
@@ -150,7 +153,7 @@ struct kho_in_state {
 	u64 nr_runs;
 	u64 nr_pages;
 	u64 reserve_ns;
-	char exec_from[65];
+	char exec_from[__NEW_UTS_LEN + 1];
 	u64 exec_count;
 };
 
@@ -158,6 +161,28 @@ extern struct kho_out_state kho_out;
 extern struct kho_in_state kho_in;
 extern struct kho_scratch_ser kho_scratch[KHO_SCRATCH_MAX];
 extern unsigned int kho_scratch_cnt;
+
+/* kho=, or its Kconfig default; cleared when KHO cannot be set up. */
+extern bool kho_enable;
+
+/* Does [@base, @base + @size) overlap a scratch area? */
+bool kho_scratch_overlaps(phys_addr_t base, phys_addr_t size);
+
+/* Is every page of [@phys, @phys + @size) in a block that @root tracks? */
+bool kho_range_tracked(const struct kho_tracker_node_ser *root,
+		       u64 phys, u64 size);
+
+/*
+ * The order of the block that starts a page range at @pfn, @left pages
+ * long: preserving, unpreserving and restoring a range split it alike.
+ */
+unsigned int kho_range_order(unsigned long pfn, unsigned long left);
+
+/*
+ * May the previous kernel's tracker and root FDT be read? Call it, and
+ * read them, under rcu_read_lock(); see kexec_handover_restore.c.
+ */
+bool kho_in_readable(void);
 
 #ifdef CONFIG_KEXEC_HANDOVER_DEBUGFS
 void kho_debugfs_add_subtree(struct kho_subtree *sub);

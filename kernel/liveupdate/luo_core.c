@@ -254,6 +254,9 @@ int liveupdate_reboot(void)
 /* Incoming                                                               */
 /* ---------------------------------------------------------------------- */
 
+/* How much of an unknown compatible string a refusal shows. */
+#define LUO_COMPAT_SHOWN_MAX	32
+
 static void __init luo_incoming(void)
 {
 	struct luo_session_counts c;
@@ -287,7 +290,7 @@ static void __init luo_incoming(void)
 	} else if (fdt_node_check_compatible(fdt, 0, LUO_FDT_COMPATIBLE)) {
 		prop = fdt_getprop(fdt, 0, "compatible", &len);
 		pr_err("refusing the previous kernel's sessions: unknown format '%.*s' (this kernel reads %s)\n",
-		       prop && len > 0 ? min(len, 32) : 1,
+		       prop && len > 0 ? min(len, LUO_COMPAT_SHOWN_MAX) : 1,
 		       prop && len > 0 ? (const char *)prop : "?",
 		       LUO_FDT_COMPATIBLE);
 		luo_session_set_status("refused: unknown format");

@@ -1,0 +1,468 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Kexec handover (KHO): the incoming side's restore API.
+ *
+ * Steps 4 and 5 of the incoming side (see "Kexec handover" in
+ * kexec_handover.c): kho_restore_*() claim blocks the previous kernel
+ * preserved, and kho_release_unclaimed() frees what nobody claimed, then
+ * the handover itself, once no device kept running through the update
+ * does DMA any more (kho_dma_hold()).
+ */
+
+#define pr_fmt(fmt) "KHO: " fmt
+
+#include <linux/export.h>
+#include <linux/io.h>
+#include <linux/kexec_handover.h>
+#include <linux/list.h>
+#include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/printk.h>
+#include <linux/rcupdate.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+#include <linux/workqueue.h>
+
+#include "../../mm/internal.h"
+#include "kexec_handover_internal.h"
+
+/*
+ * The tracker and the root FDT the previous kernel handed over are read in
+ * place until the final release frees them (__kho_release_unclaimed()).
+ * Readers hold rcu_read_lock() and read them only if kho_in_readable()
+ * says so under it; the release sets kho_in.released and then waits for
+ * every reader with synchronize_rcu() before it frees a page.
+ */
+bool kho_in_readable(void)
+{
+	RCU_LOCKDEP_WARN(!rcu_read_lock_held(), "KHO: incoming read outside RCU");
+	return kho_in.accepted && !READ_ONCE(kho_in.released);
+}
+
+/* Were these pages reserved at boot and left alone since? */
+static bool kho_pages_untouched(struct page *page, unsigned long nr)
+{
+	unsigned long i;
+
+	for (i = 0; i < nr; i++)
+		if (!PageReserved(page + i) || page_ref_count(page + i) != 1)
+			return false;
+	return true;
+}
+
+/* Hand reserved pages to their new owner, as a folio or as plain pages. */
+static void kho_init_pages(struct page *page, unsigned int order, bool folio)
+{
+	unsigned long i, nr = 1UL << order;
+
+	for (i = 0; i < nr; i++) {
+		__ClearPageReserved(page + i);
+		set_page_count(page + i, folio && i ? 0 : 1);
+	}
+	if (folio && order)
+		prep_compound_page(page, order);
+	adjust_managed_page_count(page, nr);
+}
+
+/**
+ * kho_restore_folio - take back a folio the previous kernel preserved
+ * @phys: its physical address
+ *
+ * Context: after the page allocator is up; may be called from any context
+ * that can touch every struct page of the folio.
+ * Return: the folio, with its order and one reference, or NULL if nothing
+ * was preserved at @phys (or it was restored already).
+ */
+struct folio *kho_restore_folio(phys_addr_t phys)
+{
+	unsigned long pfn = PHYS_PFN(phys);
+	bool claimed = false;
+	struct page *page;
+	int order = 0;
+
+	if (!PAGE_ALIGNED(phys))
+		return NULL;
+	rcu_read_lock();
+	if (kho_in_readable()) {
+		for (order = 0; order <= KHO_ORDER_MAX; order++)
+			if (kho_tracker_test(kho_in.tracker, pfn, order))
+				break;
+		claimed = order <= KHO_ORDER_MAX &&
+			  kho_tracker_test_and_clear(kho_in.tracker, pfn, order);
+	}
+	rcu_read_unlock();
+	if (!claimed)
+		return NULL;
+
+	page = pfn_to_page(pfn);
+	if (!kho_pages_untouched(page, 1UL << order)) {
+		pr_warn_once("preserved block at pfn %#lx is in use; not restored\n",
+			     pfn);
+		return NULL;
+	}
+	kho_init_pages(page, order, true);
+	return page_folio(page);
+}
+EXPORT_SYMBOL_GPL(kho_restore_folio);
+
+/**
+ * kho_restore_pages - take back pages the previous kernel preserved
+ * @phys: physical address of the first page
+ * @nr_pages: number of pages, as preserved
+ *
+ * Context: as kho_restore_folio().
+ * Return: the first page (each page has one reference and order 0), or
+ * NULL if the range was not preserved exactly so or was restored already.
+ */
+struct page *kho_restore_pages(phys_addr_t phys, unsigned long nr_pages)
+{
+	unsigned long pfn = PHYS_PFN(phys), end = pfn + nr_pages, p, q;
+	unsigned int order;
+
+	if (!PAGE_ALIGNED(phys) || !nr_pages)
+		return NULL;
+	rcu_read_lock();
+	if (!kho_in_readable()) {
+		rcu_read_unlock();
+		return NULL;
+	}
+	for (p = pfn; p < end; p += 1UL << order) {
+		order = kho_range_order(p, end - p);
+		if (!kho_tracker_test_and_clear(kho_in.tracker, p, order))
+			goto err_unclaim;
+		if (!kho_pages_untouched(pfn_to_page(p), 1UL << order)) {
+			pr_warn_once("preserved block at pfn %#lx is in use; not restored\n",
+				     p);
+			p += 1UL << order;
+			goto err_unclaim;
+		}
+	}
+	rcu_read_unlock();
+	for (p = pfn; p < end; p += 1UL << order) {
+		order = kho_range_order(p, end - p);
+		kho_init_pages(pfn_to_page(p), order, false);
+	}
+	return pfn_to_page(pfn);
+
+err_unclaim:
+	for (q = pfn; q < p; q += 1UL << order) {
+		order = kho_range_order(q, end - q);
+		kho_tracker_mark(kho_in.tracker, q, order);
+	}
+	rcu_read_unlock();
+	return NULL;
+}
+
+/**
+ * kho_restore_vmalloc - map a preserved vmalloc area again
+ * @preservation: the handle kho_preserve_vmalloc() filled in
+ *
+ * Context: may sleep.
+ * Return: the area, which vfree() releases, or NULL if the handle or the
+ * page list is invalid (every page restored so far is freed again).
+ */
+void *kho_restore_vmalloc(const struct kho_vmalloc *preservation)
+{
+	const unsigned int per_chunk =
+		ARRAY_SIZE(((struct kho_vmalloc_chunk_ser *)0)->phys);
+	unsigned int total = preservation->total_pages, n = 0, i;
+	struct kho_vmalloc_chunk_ser *chunk;
+	struct page **pages, *cpage;
+	u64 phys = preservation->first;
+	void *ptr;
+
+	if (!phys || !total || preservation->flags || preservation->order)
+		return NULL;
+	pages = kvmalloc_array(total, sizeof(*pages), GFP_KERNEL);
+	if (!pages)
+		return NULL;
+
+	while (phys) {
+		cpage = kho_restore_pages(phys, 1);
+		if (!cpage)
+			goto err_free;
+		chunk = page_address(cpage);
+		if (chunk->nr > per_chunk || chunk->nr > total - n) {
+			__free_page(cpage);
+			goto err_free;
+		}
+		for (i = 0; i < chunk->nr; i++) {
+			struct page *page = kho_restore_pages(chunk->phys[i], 1);
+
+			if (!page) {
+				__free_page(cpage);
+				goto err_free;
+			}
+			pages[n++] = page;
+		}
+		phys = chunk->next;
+		__free_page(cpage);
+	}
+	if (n != total)
+		goto err_free;
+
+	ptr = vmap(pages, total, VM_MAP | VM_MAP_PUT_PAGES, PAGE_KERNEL);
+	if (!ptr)
+		goto err_free;
+	return ptr;
+
+err_free:
+	while (n--)
+		__free_page(pages[n]);
+	kvfree(pages);
+	return NULL;
+}
+EXPORT_SYMBOL_GPL(kho_restore_vmalloc);
+
+/**
+ * kho_is_restorable - did the previous kernel preserve a range of memory?
+ * @phys: its start
+ * @size: its length in bytes
+ *
+ * For handlers that read what the previous kernel handed over in place,
+ * or follow pointers in it (page tables), before restoring it.
+ *
+ * Context: must not race with the restore of that memory, nor with the
+ * final release (kho_release_unclaimed()), which frees what nobody
+ * restored: a caller that reads the range in place afterwards holds
+ * what keeps the release away (an unfinished session, or a DMA hold).
+ * Return: true if every page of the range is in a block the previous
+ * kernel preserved and nobody has restored yet.
+ */
+bool kho_is_restorable(phys_addr_t phys, size_t size)
+{
+	bool tracked;
+
+	if (!size)
+		return false;
+	rcu_read_lock();
+	tracked = kho_in_readable() &&
+		  kho_range_tracked(kho_in.tracker, phys, size);
+	rcu_read_unlock();
+	return tracked;
+}
+EXPORT_SYMBOL_GPL(kho_is_restorable);
+
+/* What the final release freed, in pages. */
+struct kho_release_count {
+	unsigned long unclaimed;
+	unsigned long handover;	/* the root FDT and the scratch list */
+};
+
+static bool kho_block_overlaps(unsigned long pfn, unsigned long nr,
+			       u64 phys, u64 len)
+{
+	return PFN_PHYS(pfn) < phys + len && phys < PFN_PHYS(pfn + nr);
+}
+
+/* Free every block of a run that nobody restored. */
+static int kho_release_run(unsigned int order, unsigned long pfn,
+			   unsigned long nr_blocks, void *arg)
+{
+	struct kho_release_count *count = arg;
+	unsigned long i, j, nr = 1UL << order;
+
+	for (i = 0; i < nr_blocks; i++, pfn += nr) {
+		struct page *page = pfn_to_page(pfn);
+
+		if (!kho_tracker_test_and_clear(kho_in.tracker, pfn, order))
+			continue;
+		if (!kho_pages_untouched(page, nr))
+			continue;	/* overlaps another block: leave it */
+		kho_init_pages(page, order, false);
+		for (j = 0; j < nr; j++)
+			__free_page(page + j);
+		if (kho_block_overlaps(pfn, nr, kho_in.fdt_phys, kho_in.fdt_len) ||
+		    kho_block_overlaps(pfn, nr, kho_in.scratch_phys,
+				       kho_in.scratch_len))
+			count->handover += nr;
+		else
+			count->unclaimed += nr;
+		cond_resched();
+	}
+	return 0;
+}
+
+/*
+ * DMA holds. A device kept running through the live update (its IOMMU
+ * translation adopted from the previous kernel) may write into pages the
+ * previous kernel preserved, without holding them in this kernel. While
+ * any such device runs, no preserved memory may be freed: handlers check
+ * kho_dma_held() and keep what they would free until the last hold goes
+ * (kho_dma_defer(); LUO's liveupdate_hold_for_dma() does it for restored
+ * folios), and kho_release_unclaimed() waits for it too.
+ * kho_dma_lock protects the count, the pending release and the list of
+ * deferred releases.
+ */
+static DEFINE_MUTEX(kho_dma_lock);
+static unsigned long kho_dma_holds;
+static bool kho_release_pending;
+static LIST_HEAD(kho_dma_deferred_list);
+
+static unsigned long __kho_release_unclaimed(void);
+
+/* Run the releases kho_dma_defer() kept, outside of any caller's lock. */
+static void kho_dma_deferred_work_fn(struct work_struct *work)
+{
+	struct kho_dma_deferred *d, *tmp;
+	LIST_HEAD(list);
+
+	mutex_lock(&kho_dma_lock);
+	list_splice_init(&kho_dma_deferred_list, &list);
+	mutex_unlock(&kho_dma_lock);
+	list_for_each_entry_safe(d, tmp, &list, list) {
+		list_del(&d->list);
+		d->release(d);
+		cond_resched();
+	}
+}
+
+static DECLARE_WORK(kho_dma_deferred_work, kho_dma_deferred_work_fn);
+
+/**
+ * kho_dma_hold - a device keeps doing DMA into preserved memory
+ *
+ * Called by an IOMMU driver for each device whose translation it adopted
+ * from the previous kernel.
+ *
+ * Context: may sleep.
+ */
+void kho_dma_hold(void)
+{
+	mutex_lock(&kho_dma_lock);
+	kho_dma_holds++;
+	mutex_unlock(&kho_dma_lock);
+}
+
+/**
+ * kho_dma_unhold - the device of a kho_dma_hold() stopped using its
+ *		    adopted translation
+ *
+ * Its DMA is blocked, or its new owner pinned what it maps. When the last
+ * hold goes, a release of unclaimed memory that waited for it runs, and
+ * the releases kho_dma_defer() kept are scheduled.
+ *
+ * Context: may sleep.
+ */
+void kho_dma_unhold(void)
+{
+	mutex_lock(&kho_dma_lock);
+	if (!WARN_ON(!kho_dma_holds) && !--kho_dma_holds) {
+		if (kho_release_pending) {
+			kho_release_pending = false;
+			__kho_release_unclaimed();
+		}
+		if (!list_empty(&kho_dma_deferred_list))
+			schedule_work(&kho_dma_deferred_work);
+	}
+	mutex_unlock(&kho_dma_lock);
+}
+
+/**
+ * kho_dma_held - may a device still write into preserved memory?
+ *
+ * Return: true while a kho_dma_hold() is in force: preserved memory must
+ * then not be freed (kho_dma_defer() frees it once no hold is left).
+ */
+bool kho_dma_held(void)
+{
+	return READ_ONCE(kho_dma_holds);
+}
+EXPORT_SYMBOL_GPL(kho_dma_held);
+
+/**
+ * kho_dma_defer - free something only once no device does DMA
+ * @deferred: what to release, and how
+ *
+ * For memory the previous kernel preserved, that a handler restored and a
+ * device kept running through the update may still write (see
+ * liveupdate_hold_for_dma()). If a kho_dma_hold() is in force,
+ * @deferred->release runs once the last one is dropped (from a worker,
+ * so that it may take any lock), and the memory stays allocated until
+ * then.
+ *
+ * Context: may sleep.
+ * Return: true if the release is deferred; false if no device does DMA
+ * through an adopted translation, and the caller frees at once.
+ */
+bool kho_dma_defer(struct kho_dma_deferred *deferred)
+{
+	bool deferring;
+
+	mutex_lock(&kho_dma_lock);
+	deferring = kho_dma_holds;
+	if (deferring)
+		list_add_tail(&deferred->list, &kho_dma_deferred_list);
+	mutex_unlock(&kho_dma_lock);
+	return deferring;
+}
+
+/**
+ * kho_release_unclaimed - free what was preserved but never restored
+ *
+ * For the user of the handover that knows nobody will restore anything
+ * more (the Live Update Orchestrator, once every incoming session is
+ * finished): every preserved block still unclaimed goes back to the page
+ * allocator, so nothing the previous kernel kept leaks, even what no
+ * handler of this kernel could read. Then the handover itself goes: the
+ * tracker, the root FDT and the scratch list. From then on nothing can be
+ * restored (kho_restore_*() return NULL, kho_retrieve_subtree() -ENOENT);
+ * debugfs keeps a copy of the root FDT. While a device kept running
+ * through the update may write into that memory (kho_dma_hold()), the
+ * release waits until the last such device stops.
+ *
+ * Context: may sleep.
+ * Return: the number of pages released (0 if the release waits or ran
+ * before).
+ */
+unsigned long kho_release_unclaimed(void)
+{
+	unsigned long released = 0;
+
+	mutex_lock(&kho_dma_lock);
+	if (kho_dma_holds) {
+		kho_release_pending = true;
+		pr_info("unclaimed preserved memory is kept while devices still do DMA through adopted translations\n");
+	} else {
+		released = __kho_release_unclaimed();
+	}
+	mutex_unlock(&kho_dma_lock);
+	return released;
+}
+
+/*
+ * The final release: every block nobody restored, then the handover's own
+ * pages (the root FDT, the scratch list and the tracker), which nobody
+ * reads once kho_in.released is set and the readers have left.
+ */
+static unsigned long __kho_release_unclaimed(void)
+{
+	static const struct kho_tracker_walk_ops ops = {
+		.run = kho_release_run,
+	};
+	struct kho_release_count count = { };
+	unsigned long tracker;
+
+	if (!kho_in.accepted || kho_in.released)
+		return 0;
+	WRITE_ONCE(kho_in.released, true);
+	synchronize_rcu();
+
+	kho_tracker_walk(kho_in.tracker, -1, &ops, &count);
+	tracker = kho_tracker_release_in(kho_in.tracker);
+	if (tracker != kho_in.nr_pages)
+		pr_warn("the tracker had %llu pages at boot, %lu at its release\n",
+			kho_in.nr_pages, tracker);
+	WRITE_ONCE(kho_in.nr_pages, 0);
+	kho_in.tracker = NULL;
+	kho_in.fdt = NULL;
+
+	if (count.unclaimed)
+		pr_info("released %lu KiB preserved by the previous kernel that nobody restored\n",
+			count.unclaimed << (PAGE_SHIFT - 10));
+	pr_info("released the handover itself: %lu KiB (tracker %lu KiB, root FDT and scratch list %lu KiB)\n",
+		(count.handover + tracker) << (PAGE_SHIFT - 10),
+		tracker << (PAGE_SHIFT - 10),
+		count.handover << (PAGE_SHIFT - 10));
+	return count.unclaimed + count.handover + tracker;
+}
