@@ -198,11 +198,6 @@ out_unlock:
 	return err;
 }
 
-static void kvm_gmem_luo_unfreeze(struct liveupdate_file_op_args *args)
-{
-	/* The list is rewritten by the next freeze; nothing to undo. */
-}
-
 /* Restore and check the description; return it or an ERR_PTR. */
 static struct kvm_gmem_luo_ser *
 kvm_gmem_luo_restore_ser(u64 phys, struct folio **serp,
@@ -342,7 +337,7 @@ static const struct liveupdate_file_ops kvm_gmem_luo_ops = {
 	.preserve = kvm_gmem_luo_preserve,
 	.unpreserve = kvm_gmem_luo_unpreserve,
 	.freeze = kvm_gmem_luo_freeze,
-	.unfreeze = kvm_gmem_luo_unfreeze,
+	/* No unfreeze: the next freeze writes the list again. */
 	.retrieve = kvm_gmem_luo_retrieve,
 	.finish = kvm_gmem_luo_finish,
 	.owner = THIS_MODULE,
