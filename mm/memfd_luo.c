@@ -509,13 +509,21 @@ static void memfd_luo_unfreeze(struct liveupdate_file_op_args *args)
 
 /*
  * Larger folios than the page cache holds come from no kernel, nor huge
- * pages larger than the file's.
+ * pages larger than the file's: retrieve restores nothing larger.
  */
 static unsigned int memfd_luo_max_order(const struct memfd_luo_ser *ser)
 {
 	return ser->page_shift > PAGE_SHIFT ? ser->page_shift - PAGE_SHIFT :
 					      MAX_PAGECACHE_ORDER;
 }
+
+/*
+ * What is not retrieved goes back whatever its order: the previous kernel
+ * may have been built with a larger page cache order than this one (THP
+ * on, here off), and its folios are sound. Only an order whose page
+ * count does not fit a long is corrupt, and left reserved.
+ */
+#define MEMFD_LUO_DROP_MAX_ORDER	(BITS_PER_LONG - PAGE_SHIFT - 1)
 
 /* Restore and check the description; return it or an ERR_PTR. */
 static struct memfd_luo_ser *memfd_luo_restore_ser(u64 phys,
@@ -653,8 +661,8 @@ err_unlock:
 err_drop:
 	liveupdate_held_done(&held);
 	/* Those not restored are held too while a device may write them. */
-	liveupdate_folios_drop(list, i, ser->nr_folios, memfd_luo_max_order(ser),
-			       "memfd_luo");
+	liveupdate_folios_drop(list, i, ser->nr_folios,
+			       MEMFD_LUO_DROP_MAX_ORDER, "memfd_luo");
 	vfree(list);
 	folio_put(ser_folio);
 	pr_warn("cannot rebuild memfd '%s': %d\n", ser->name, err);
@@ -686,8 +694,8 @@ static void memfd_luo_finish(struct liveupdate_file_op_args *args)
 	if (kho_dma_held())
 		pr_info("memfd '%s', which nobody retrieved, is freed once no device does DMA\n",
 			ser->name);
-	liveupdate_folios_drop(list, 0, ser->nr_folios, memfd_luo_max_order(ser),
-			       "memfd_luo");
+	liveupdate_folios_drop(list, 0, ser->nr_folios,
+			       MEMFD_LUO_DROP_MAX_ORDER, "memfd_luo");
 	vfree(list);
 	folio_put(ser_folio);
 }

@@ -67,7 +67,9 @@ struct liveupdate_file_op_args {
  * @freeze: optional: called inside reboot(), after user space was told
  *	    to stop touching the file: make the preserved state final. A
  *	    negative errno unfreezes every file already frozen and fails the
- *	    reboot. Without it, what preserve wrote is final
+ *	    reboot. Without it, what preserve wrote is final; a handler
+ *	    with @old_compatibles needs it, to write the version the next
+ *	    kernel reads
  * @unfreeze: optional: undo freeze, when the reboot failed after it
  * @retrieve: next kernel: rebuild the file from serialized_data and set
  *	      args->file (with one reference, which LUO takes over)
@@ -245,22 +247,6 @@ struct liveupdate_folio_bounds {
 	pgoff_t next;
 };
 
-/* For file handlers built with CONFIG_LIVEUPDATE: luo_folios.c. */
-int liveupdate_folios_keep(struct liveupdate_folios *lf, struct folio *folio);
-int liveupdate_folios_write(struct liveupdate_folios *lf,
-			    struct kho_vmalloc *list);
-void liveupdate_folios_release(struct liveupdate_folios *lf);
-struct luo_folio_ser *
-liveupdate_folios_restore_list(const struct kho_vmalloc *list, u64 nr);
-struct folio *liveupdate_folio_restore(const struct luo_folio_ser *entry,
-				       struct liveupdate_folio_bounds *bounds,
-				       struct liveupdate_held *held);
-void liveupdate_folios_drop(const struct luo_folio_ser *list, u64 from,
-			    u64 nr, unsigned int max_order, const char *who);
-int liveupdate_held_init(struct liveupdate_held *held, u64 nr);
-void liveupdate_held_add(struct liveupdate_held *held, struct folio *folio);
-void liveupdate_held_done(struct liveupdate_held *held);
-
 #ifdef CONFIG_LIVEUPDATE
 bool liveupdate_enabled(void);
 int liveupdate_register_global(struct liveupdate_global *global);
@@ -281,6 +267,21 @@ struct liveupdate_catalog *liveupdate_catalog_parse(const void *image,
 						    size_t len);
 void liveupdate_catalog_free(struct liveupdate_catalog *cat);
 void liveupdate_hold_for_dma(struct folio **folios, unsigned long nr);
+/* luo_folios.c; every user depends on CONFIG_LIVEUPDATE, so no stubs */
+int liveupdate_folios_keep(struct liveupdate_folios *lf, struct folio *folio);
+int liveupdate_folios_write(struct liveupdate_folios *lf,
+			    struct kho_vmalloc *list);
+void liveupdate_folios_release(struct liveupdate_folios *lf);
+struct luo_folio_ser *
+liveupdate_folios_restore_list(const struct kho_vmalloc *list, u64 nr);
+struct folio *liveupdate_folio_restore(const struct luo_folio_ser *entry,
+				       struct liveupdate_folio_bounds *bounds,
+				       struct liveupdate_held *held);
+void liveupdate_folios_drop(const struct luo_folio_ser *list, u64 from,
+			    u64 nr, unsigned int max_order, const char *who);
+int liveupdate_held_init(struct liveupdate_held *held, u64 nr);
+void liveupdate_held_add(struct liveupdate_held *held, struct folio *folio);
+void liveupdate_held_done(struct liveupdate_held *held);
 #else
 static inline struct liveupdate_catalog *
 liveupdate_catalog_parse(const void *image, size_t len)

@@ -123,7 +123,9 @@ static int luo_handover(void)
 	state = vzalloc(size);
 	if (!state)
 		return -ENOMEM;
-	luo_session_serialize(state);
+	err = luo_session_serialize(state, size);
+	if (err)
+		goto err_free_state;
 	err = kho_preserve_vmalloc(state, &vm);
 	if (err)
 		goto err_free_state;

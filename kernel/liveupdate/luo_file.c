@@ -64,8 +64,9 @@ static bool luo_handler_reads(const struct liveupdate_file_handler *h,
  *	     other handler
  *
  * Context: may sleep.
- * Return: 0; -EINVAL for a malformed handler or a format missing from
- * the catalog; -EEXIST if another handler reads one of its formats.
+ * Return: 0; -EINVAL for a malformed handler (one with old compatibles
+ * needs a freeze), or a format missing from the catalog; -EEXIST if
+ * another handler reads one of its formats.
  */
 int liveupdate_register_file_handler(struct liveupdate_file_handler *handler)
 {
@@ -75,6 +76,10 @@ int liveupdate_register_file_handler(struct liveupdate_file_handler *handler)
 
 	if (!ops || !ops->preserve || !ops->unpreserve || !ops->retrieve ||
 	    !ops->finish || luo_format_check("handler", handler->compatible))
+		return -EINVAL;
+	/* Only freeze can write the older format the next kernel reads. */
+	if (handler->old_compatibles && *handler->old_compatibles &&
+	    !ops->freeze)
 		return -EINVAL;
 	for (old = handler->old_compatibles; old && *old; old++)
 		if (luo_format_check("handler", *old))

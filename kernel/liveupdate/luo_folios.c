@@ -33,6 +33,11 @@
  * for KHO to release when the last session is finished.
  */
 
+/*
+ * No pr_fmt: the one line this file logs names its caller ("memfd_luo:",
+ * "kvm_gmem_luo:"), as those handlers logged it before they shared it.
+ */
+
 #include <linux/kexec_handover.h>
 #include <linux/kho/abi/luo_folios.h>
 #include <linux/liveupdate.h>
@@ -41,6 +46,9 @@
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/vmalloc.h>
+
+/* The largest order whose page count fits an unsigned long. */
+#define LIVEUPDATE_FOLIO_MAX_ORDER	(BITS_PER_LONG - PAGE_SHIFT - 1)
 
 /**
  * liveupdate_folios_keep - preserve a folio of a file and keep it
@@ -220,7 +228,9 @@ struct folio *liveupdate_folio_restore(const struct luo_folio_ser *entry,
 	struct folio *folio;
 
 	if (entry->order < bounds->min_order ||
-	    entry->order > bounds->max_order || entry->reserved ||
+	    entry->order > min_t(unsigned int, bounds->max_order,
+				 LIVEUPDATE_FOLIO_MAX_ORDER) ||
+	    entry->reserved ||
 	    entry->index < bounds->next || entry->index >= bounds->end ||
 	    !IS_ALIGNED(entry->index, 1UL << entry->order))
 		return ERR_PTR(-EINVAL);
@@ -262,8 +272,7 @@ void liveupdate_folios_drop(const struct luo_folio_ser *list, u64 from,
 	struct page *page;
 	u64 i;
 
-	max_order = min_t(unsigned int, max_order,
-			  BITS_PER_LONG - PAGE_SHIFT - 1);
+	max_order = min_t(unsigned int, max_order, LIVEUPDATE_FOLIO_MAX_ORDER);
 	if (kho_dma_held()) {
 		for (i = from; i < nr; i++) {
 			if (list[i].order <= max_order &&

@@ -323,11 +323,14 @@ void luo_global_show_out(struct luo_listing *l)
 
 /**
  * luo_global_serialize - write the globals that files hold
- * @out: room for luo_global_count_out() entries
+ * @out: room for @room entries, luo_global_count_out() of them
+ * @room: the entries @out has room for
  *
  * Context: luo_sessions_lock held.
+ * Return: 0; -EOVERFLOW, with a warning, if more globals are held than
+ * @room (their count changed since luo_global_count_out(): a bug).
  */
-void luo_global_serialize(struct luo_global_ser *out)
+int luo_global_serialize(struct luo_global_ser *out, unsigned long room)
 {
 	struct liveupdate_global *g;
 
@@ -336,11 +339,14 @@ void luo_global_serialize(struct luo_global_ser *out)
 	list_for_each_entry(g, &luo_globals, list) {
 		if (!g->users)
 			continue;
+		if (WARN_ON_ONCE(!room--))
+			return -EOVERFLOW;
 		strscpy(out->compatible, g->compatible);
 		out->data = g->data;
 		out->users = g->users;
 		out++;
 	}
+	return 0;
 }
 
 /**

@@ -123,7 +123,7 @@ int luo_catalog_show(const struct liveupdate_catalog *cat, char *buf, int at);
 int luo_global_check_next(const struct liveupdate_catalog *cat);
 void luo_global_show_out(struct luo_listing *l);
 unsigned long luo_global_count_out(void);
-void luo_global_serialize(struct luo_global_ser *out);
+int luo_global_serialize(struct luo_global_ser *out, unsigned long room);
 int luo_global_add_incoming(const struct luo_global_ser *ser);
 void luo_global_drop_incoming(void);
 
@@ -140,7 +140,7 @@ unsigned long luo_session_drop_outgoing(void);
 int luo_session_freeze(const struct liveupdate_catalog *cat);
 void luo_session_unfreeze(void);
 size_t luo_session_ser_size(void);
-void luo_session_serialize(void *buf);
+int luo_session_serialize(void *buf, size_t size);
 const char *luo_session_deserialize(const void *buf, size_t size);
 void luo_session_drop_incoming(void);
 long luo_session_ioctl_create(void __user *uarg);

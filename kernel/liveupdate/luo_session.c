@@ -831,21 +831,26 @@ size_t luo_session_ser_size(void)
 
 /**
  * luo_session_serialize - write the state area
- * @buf: zeroed room for luo_session_ser_size() bytes
+ * @buf: zeroed room for @size bytes
+ * @size: what luo_session_ser_size() returned
  *
  * The header, then each outgoing session followed by its files, then the
  * global objects the files hold (see <linux/kho/abi/luo.h>).
  *
  * Context: luo_sessions_lock held since luo_session_ser_size(), every
  * file frozen; takes each session's lock.
+ * Return: 0; -EOVERFLOW, with a warning, if what is written no longer
+ * fits @size (something changed without luo_sessions_lock: a bug).
  */
-void luo_session_serialize(void *buf)
+int luo_session_serialize(void *buf, size_t size)
 {
 	struct luo_state_ser *state = buf;
+	void *p = state + 1, *end = buf + size;
 	struct luo_session *s;
-	void *p = state + 1;
 
 	lockdep_assert_held(&luo_sessions_lock);
+	if (WARN_ON_ONCE(size < sizeof(*state)))
+		return -EOVERFLOW;
 	state->nr_sessions = luo_sessions.count.out;
 	state->nr_globals = luo_global_count_out();
 	for (s = luo_session_first(&luo_sessions.out); s;
@@ -853,12 +858,16 @@ void luo_session_serialize(void *buf)
 		struct luo_session_ser *ss = p;
 
 		guard(mutex)(&s->lock);
+		if (WARN_ON_ONCE(end - p < sizeof(*ss) ||
+				 (end - p - sizeof(*ss)) /
+				 sizeof(struct luo_file_ser) < s->nr_files))
+			return -EOVERFLOW;
 		strscpy(ss->name, s->name);
 		ss->nr_files = s->nr_files;
 		state->nr_files += s->nr_files;
 		p = luo_file_serialize(s, (struct luo_file_ser *)(ss + 1));
 	}
-	luo_global_serialize(p);
+	return luo_global_serialize(p, (end - p) / sizeof(struct luo_global_ser));
 }
 
 /**
