@@ -54,7 +54,7 @@ case "$test" in
 	;;
 esac
 
-cmd=$(awk -v t="$test" '$1 == t { print $6 }' /lu/tests.list)
+cmd=$(cat "/lu/cmd/$test" 2>/dev/null)
 if [ -z "$cmd" ] || [ ! -x "/lu/tests/$cmd" ]; then
 	echo "# lu: no test '$test' in this initramfs"
 	finish 127

@@ -4,7 +4,8 @@
 # Build the test VM's initramfs (uncompressed newc cpio) with the
 # kernel's own gen_init_cpio, so no root privileges are needed. It holds
 # busybox-static, kexec-tools with its libraries, the selftests, the
-# test list, the guest /init and the kernel image itself (for kexec).
+# command of each test (/lu/cmd/NAME, generated from vm/tests), the
+# guest /init and the kernel image itself (for kexec).
 #
 # Usage: mkinitramfs.sh SRCDIR BUILDDIR BZIMAGE OUTPUT
 
@@ -18,6 +19,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 stdir=$(dirname "$here")
 gen=$build/gen_init_cpio
 spec=$build/initramfs.list
+cmds=$build/test-commands
 
 die() {
 	echo "Error: $*" >&2
@@ -32,13 +34,23 @@ ldd "$busybox" >/dev/null 2>&1 &&
 kexec=/usr/sbin/kexec
 [ -x "$kexec" ] || die "$kexec not found (apt-get install kexec-tools)"
 
+# One file a test, holding the command init runs for it: the guest reads
+# /lu/cmd/NAME and parses nothing.
+rm -rf "$cmds"
+mkdir -p "$cmds"
+awk '!/^#/ && $2 != "static" && $2 != "kunit" && NF >= 6 { print $1, $6 }' \
+	"$here/tests" |
+while read -r name cmd; do
+	echo "$cmd" > "$cmds/$name"
+done
+
 if [ ! -x "$gen" ] || [ "$src/usr/gen_init_cpio.c" -nt "$gen" ]; then
 	gcc -O2 -o "$gen" "$src/usr/gen_init_cpio.c" || die "cannot build gen_init_cpio"
 fi
 
 {
 	for d in /bin /sbin /usr /usr/bin /usr/sbin /lib /lib64 /dev /proc \
-		 /sys /run /tmp /mnt /etc /root /boot /lu /lu/tests \
+		 /sys /run /tmp /mnt /etc /root /boot /lu /lu/cmd /lu/tests \
 		 /lu/tests/kselftest /lu/tests/lib; do
 		echo "dir $d 0755 0 0"
 	done
@@ -56,7 +68,9 @@ fi
 		echo "dir $(dirname "$lib") 0755 0 0"
 		echo "file $lib $real 0755 0 0"
 	done
-	echo "file /lu/tests.list $here/tests 0644 0 0"
+	for c in "$cmds"/*; do
+		echo "file /lu/cmd/$(basename "$c") $c 0644 0 0"
+	done
 	echo "file /lu/leak-scan $here/leak-scan.sh 0755 0 0"
 	echo "file /lu/tests/kselftest/ktap_helpers.sh" \
 		"$src/tools/testing/selftests/kselftest/ktap_helpers.sh 0644 0 0"
