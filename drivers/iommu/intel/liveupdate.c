@@ -70,6 +70,7 @@
 
 #define pr_fmt(fmt) "DMAR-LU: " fmt
 
+#include <linux/bitfield.h>
 #include <linux/iommu.h>
 #include <linux/iommu_liveupdate.h>
 #include <linux/kexec_handover.h>
@@ -84,6 +85,27 @@
 #include "../dma-iommu.h"
 #include "../iommu-pages.h"
 #include "../iommu-priv.h"
+
+/*
+ * The fields of a legacy-mode context entry this code reads from the
+ * quadwords the handover carries (VT-d spec 9.3, "Context Entry"):
+ * iommu.h only has setters on a struct context_entry.
+ */
+#define ILU_CTX_LO_PRESENT	BIT_ULL(0)		/* P */
+#define ILU_CTX_LO_TT		GENMASK_ULL(3, 2)	/* translation type */
+#define ILU_CTX_LO_SSPTPTR	VTD_PAGE_MASK		/* page table root */
+#define ILU_CTX_HI_AW		GENMASK_ULL(2, 0)	/* address width (AGAW) */
+#define ILU_CTX_HI_DID		GENMASK_ULL(23, 8)	/* domain id */
+
+/* The low quadword of a root entry (VT-d spec 9.1, "Root Entry"). */
+#define ILU_ROOT_LO_PRESENT	BIT_ULL(0)		/* P */
+#define ILU_ROOT_LO_CTP		VTD_PAGE_MASK		/* context table */
+
+/* How many levels of page tables the context entry @hi leads to. */
+static inline int ilu_ctx_levels(u64 hi)
+{
+	return agaw_to_level(FIELD_GET(ILU_CTX_HI_AW, hi));
+}
 
 /**
  * struct ilu_dev - a device whose translation this kernel hands over
@@ -363,7 +385,8 @@ int iommu_liveupdate_freeze_device(struct device *dev)
 	}
 	spin_unlock(&iommu->lock);
 	/* Multi-level translation (with or without device TLB) only. */
-	if (!ce_phys || ((d->ser.context[0] >> 2) & 3) > 1) {
+	if (!ce_phys ||
+	    FIELD_GET(ILU_CTX_LO_TT, d->ser.context[0]) > CONTEXT_TT_DEV_IOTLB) {
 		kfree(d);
 		return -EOPNOTSUPP;
 	}
@@ -384,8 +407,8 @@ int iommu_liveupdate_freeze_device(struct device *dev)
 	if (!err)
 		err = ilu_page_get(d, ce_phys & PAGE_MASK);
 	if (!err)
-		err = ilu_walk(d, d->ser.context[0] & VTD_PAGE_MASK,
-			       agaw_to_level(d->ser.context[1] & 7));
+		err = ilu_walk(d, d->ser.context[0] & ILU_CTX_LO_SSPTPTR,
+			       ilu_ctx_levels(d->ser.context[1]));
 	if (err)
 		goto err_unlock;
 	list_add_tail(&d->list, &ilu_devs);
@@ -579,16 +602,18 @@ static const char *__init ilu_check(struct intel_iommu *iommu,
 		return "malformed entry";
 	if ((rtaddr & VTD_PAGE_MASK) != s->root_phys || (rtaddr & DMA_RTADDR_SMT))
 		return "the unit uses another root table";
-	if (!(s->context[0] & 1) || ((s->context[0] >> 2) & 3) > 1 ||
-	    !(s->context[0] & VTD_PAGE_MASK) ||
-	    !(cap_sagaw(iommu->cap) & BIT(s->context[1] & 7)) ||
-	    ((s->context[1] >> 8) & 0xffff) >= cap_ndoms(iommu->cap))
+	if (!(s->context[0] & ILU_CTX_LO_PRESENT) ||
+	    FIELD_GET(ILU_CTX_LO_TT, s->context[0]) > CONTEXT_TT_DEV_IOTLB ||
+	    !(s->context[0] & ILU_CTX_LO_SSPTPTR) ||
+	    !(cap_sagaw(iommu->cap) &
+	      BIT(FIELD_GET(ILU_CTX_HI_AW, s->context[1]))) ||
+	    FIELD_GET(ILU_CTX_HI_DID, s->context[1]) >= cap_ndoms(iommu->cap))
 		return "bad context entry";
 	rt = phys_to_virt(s->root_phys);
 	ctp = rt[s->bus].lo;
-	if (!(ctp & 1))
+	if (!(ctp & ILU_ROOT_LO_PRESENT))
 		return "no context table for its bus";
-	ce = (struct context_entry *)phys_to_virt(ctp & VTD_PAGE_MASK) + s->devfn;
+	ce = (struct context_entry *)phys_to_virt(ctp & ILU_ROOT_LO_CTP) + s->devfn;
 	if (ce->lo != s->context[0] || ce->hi != s->context[1])
 		return "its context entry changed";
 	return NULL;
@@ -601,8 +626,8 @@ static const char *__init ilu_check_tables(const struct intel_iommu_lu_dev_ser *
 	int err;
 
 	xa_init(&w.seen);
-	err = ilu_tables(s->context[0] & VTD_PAGE_MASK,
-			 agaw_to_level(s->context[1] & 7), false, &w);
+	err = ilu_tables(s->context[0] & ILU_CTX_LO_SSPTPTR,
+			 ilu_ctx_levels(s->context[1]), false, &w);
 	xa_destroy(&w.seen);
 	if (err == -EFAULT)
 		return "its tables map memory that is not preserved";
@@ -640,7 +665,7 @@ int __init intel_iommu_lu_adopt(struct intel_iommu *iommu)
 			       PCI_SLOT(s->devfn), PCI_FUNC(s->devfn), why);
 			continue;
 		}
-		did = (s->context[1] >> 8) & 0xffff;
+		did = FIELD_GET(ILU_CTX_HI_DID, s->context[1]);
 		spin_lock(&iommu->lock);
 		ce = iommu_context_addr(iommu, s->bus, s->devfn, 1);
 		if (ce) {
@@ -664,6 +689,12 @@ int __init intel_iommu_lu_adopt(struct intel_iommu *iommu)
 		n++;
 	}
 	return n;
+}
+
+/* A device as the PCI core reads it: (segment << 16) | (bus << 8) | devfn */
+static u32 ilu_devid(u16 segment, u8 bus, u8 devfn)
+{
+	return (u32)segment << 16 | PCI_DEVID(bus, devfn);
 }
 
 static struct ilu_adopted *ilu_find(u16 segment, u8 bus, u8 devfn)
@@ -760,8 +791,8 @@ bool intel_iommu_lu_defers_attach(struct device_domain_info *info)
 		return false;
 	mutex_lock(&ilu_lock);
 	if (ilu_stray_nr < ARRAY_SIZE(ilu_stray))
-		ilu_stray[ilu_stray_nr++] = (u32)info->segment << 16 |
-					    info->bus << 8 | info->devfn;
+		ilu_stray[ilu_stray_nr++] = ilu_devid(info->segment, info->bus,
+						      info->devfn);
 	mutex_unlock(&ilu_lock);
 	dev_info(info->dev, "left bus mastering by the previous kernel: blocked until a domain is attached\n");
 	return true;
@@ -825,8 +856,8 @@ unsigned int iommu_liveupdate_adopted_devices(u32 *ids, unsigned int max)
 	mutex_lock(&ilu_lock);
 	for (i = 0; i < ilu_in_nr && n < max; i++)
 		if (ilu_in[i].live)
-			ids[n++] = (u32)ilu_in[i].segment << 16 |
-				   ilu_in[i].bus << 8 | ilu_in[i].devfn;
+			ids[n++] = ilu_devid(ilu_in[i].segment, ilu_in[i].bus,
+					     ilu_in[i].devfn);
 	mutex_unlock(&ilu_lock);
 	return n;
 }
@@ -910,17 +941,17 @@ struct iommu_domain *iommu_liveupdate_adopt_domain(struct device *dev)
 	}
 	dmar = to_dmar_domain(domain);
 	err = -EINVAL;
-	level = agaw_to_level(hi & 7);
-	if (!(lo & 1) || ((hi >> 8) & 0xffff) != a->did) {
+	level = ilu_ctx_levels(hi);
+	if (!(lo & ILU_CTX_LO_PRESENT) || FIELD_GET(ILU_CTX_HI_DID, hi) != a->did) {
 		dev_err(dev, "adopted translation not taken over: its context entry changed\n");
 		goto err_release;
 	}
-	if (dmar->agaw != (hi & 7)) {
+	if (dmar->agaw != FIELD_GET(ILU_CTX_HI_AW, hi)) {
 		dev_err(dev, "adopted translation not taken over: %d-level tables, this kernel uses %d\n",
 			level, agaw_to_level(dmar->agaw));
 		goto err_release;
 	}
-	err = ilu_tables(lo & VTD_PAGE_MASK, level, false, &w);
+	err = ilu_tables(lo & ILU_CTX_LO_SSPTPTR, level, false, &w);
 	xa_destroy(&w.seen);
 	if (err) {
 		dev_err(dev, "adopted translation not taken over: its tables are not all preserved, or not a tree\n");
@@ -928,7 +959,7 @@ struct iommu_domain *iommu_liveupdate_adopt_domain(struct device *dev)
 	}
 	w.mapped = 0;
 	w.leaves = 0;
-	err = ilu_tables(lo & VTD_PAGE_MASK, level, true, &w);
+	err = ilu_tables(lo & ILU_CTX_LO_SSPTPTR, level, true, &w);
 	if (WARN_ON(err)) {
 		/* Some table pages are this kernel's now: leave them. */
 		goto err_release;
@@ -943,7 +974,7 @@ struct iommu_domain *iommu_liveupdate_adopt_domain(struct device *dev)
 	if (WARN_ON(err))
 		goto err_free;
 	iommu_free_page(dmar->pgd);
-	dmar->pgd = phys_to_virt(lo & VTD_PAGE_MASK);
+	dmar->pgd = phys_to_virt(lo & ILU_CTX_LO_SSPTPTR);
 	dmar->lu_adopt = a;
 	a->domain = dmar;
 	a->mapped = w.mapped;
