@@ -232,7 +232,7 @@ static void ilu_dev_free(struct ilu_dev *d)
 }
 
 /* Preserve a page table and what it leads to; check what it maps. */
-static int ilu_walk(struct ilu_dev *d, phys_addr_t table, int level)
+static int ilu_preserve_tables(struct ilu_dev *d, phys_addr_t table, int level)
 {
 	struct dma_pte *pte = phys_to_virt(table);
 	int i, err;
@@ -247,7 +247,7 @@ static int ilu_walk(struct ilu_dev *d, phys_addr_t table, int level)
 			continue;
 		phys = dma_pte_addr(&pte[i]);
 		if (level > 1 && !dma_pte_superpage(&pte[i])) {
-			err = ilu_walk(d, phys, level - 1);
+			err = ilu_preserve_tables(d, phys, level - 1);
 			if (err)
 				return err;
 		} else if (!kho_is_preserved(phys, level_size(level) << VTD_PAGE_SHIFT)) {
@@ -407,8 +407,9 @@ int iommu_liveupdate_freeze_device(struct device *dev)
 	if (!err)
 		err = ilu_page_get(d, ce_phys & PAGE_MASK);
 	if (!err)
-		err = ilu_walk(d, d->ser.context[0] & ILU_CTX_LO_SSPTPTR,
-			       ilu_ctx_levels(d->ser.context[1]));
+		err = ilu_preserve_tables(d,
+					  d->ser.context[0] & ILU_CTX_LO_SSPTPTR,
+					  ilu_ctx_levels(d->ser.context[1]));
 	if (err)
 		goto err_unlock;
 	list_add_tail(&d->list, &ilu_devs);
@@ -1242,7 +1243,7 @@ void iommu_liveupdate_finish(void)
 }
 EXPORT_SYMBOL_GPL(iommu_liveupdate_finish);
 
-static int __init intel_iommu_lu_init(void)
+static int __init ilu_init(void)
 {
 	int err;
 
@@ -1253,4 +1254,4 @@ static int __init intel_iommu_lu_init(void)
 		pr_warn("cannot register the IOMMU live update state: %d\n", err);
 	return 0;
 }
-late_initcall_sync(intel_iommu_lu_init);
+late_initcall_sync(ilu_init);
