@@ -97,7 +97,7 @@ for ((i = from; i <= ${#patches[@]}; i++)); do
 	fi
 	why=$(build "$step" "${fragments[@]}") || { echo "not ok $i ${p##*/}: $why (${work#"$top"/}/$step.log)"; bad=1; continue; }
 	cp=$(cd "$build/linux" && scripts/checkpatch.pl --strict --terse --show-types --no-summary "$p" 2>&1 |
-	     grep -v -E 'CHECK:CAMELCASE: Avoid CamelCase: <_*(Set|Clear|TestSet|TestClear)?(Page|Folio)[A-Z][A-Za-z]*>$')
+	     "$here/checkpatch-filter.sh")
 	if [ -n "$cp" ]; then
 		echo "not ok $i ${p##*/}: checkpatch: $(echo "$cp" | head -n1)"
 		bad=1

@@ -295,7 +295,7 @@ for p in "${written[@]}"; do
 	# From the prepared source, which is not a git tree: checkpatch
 	# then checks the patch alone, as it does for patches/.
 	r=$(cd "$src" && scripts/checkpatch.pl --strict --terse --show-types --no-summary "$p" 2>&1 |
-	    grep -v -E 'CHECK:CAMELCASE: Avoid CamelCase: <_*(Set|Clear|TestSet|TestClear)?(Page|Folio)[A-Z][A-Za-z]*>$')
+	    "$here/checkpatch-filter.sh")
 	[ -n "$r" ] && { echo "# ${p##*/}:"; echo "$r"; bad=1; }
 done
 echo "SUMMARY: checkpatch --strict: $npatch patches"

@@ -57,11 +57,9 @@ project_files() {	# project_files DIR... -- PATTERN...
 kernel_dirs=(arch drivers include kernel lib mm virt)
 all_dirs=("${kernel_dirs[@]}" tools)
 
-# checkpatch cannot see the definitions of the page and folio flag
-# accessors (macros generate them), so it calls them CamelCase; those
-# reports, and only those, are dropped.
+# Known false positives, and only those, are dropped (see the script).
 checkpatch_filter() {
-	grep -v -E 'CHECK:CAMELCASE: Avoid CamelCase: <_*(Set|Clear|TestSet|TestClear)?(Page|Folio)[A-Z][A-Za-z]*>$'
+	"$here/checkpatch-filter.sh"
 }
 
 checkpatch() {

@@ -10,7 +10,8 @@
  * same), restores the vCPU, and checks that the guest carries on from
  * the exact count where it stopped and that its memory is intact.
  *
- * lu.case= picks the guest RAM:
+ * One variant per scenario (lu.case= in vm/tests picks it); the first
+ * three name the guest RAM:
  *   shmem    a memfd
  *   hugetlb  a memfd of 2 MiB HugeTLB pages
  *   gmem     a guest_memfd (GUEST_MEMFD_FLAG_MMAP, 4 KiB pages) of a
@@ -38,9 +39,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "../kselftest.h"
+#include "lu_harness.h"
 #include "lu_luo.h"
-#include "lu_stage.h"
 #include "lu_vmm.h"
 
 #define RAM_SIZE	(32ULL << 20)
@@ -50,19 +50,16 @@
 #define TOKEN_GMEM	3
 #define PRESERVED	"/sys/kernel/debug/kho/out/preserved_bytes"
 
-static char lu_case[16];
+FIXTURE(kvm) {};
 
-static enum lu_vmm_ram ram_kind(void)
-{
-	if (!strcmp(lu_case, "hugetlb"))
-		return LU_VMM_HUGETLB;
-	if (!strcmp(lu_case, "gmem"))
-		return LU_VMM_GMEM;
-	return LU_VMM_SHMEM;
-}
+FIXTURE_VARIANT(kvm) {
+	void (*stage[LU_STAGES_MAX])(const FIXTURE_VARIANT(kvm) *variant);
+	enum lu_vmm_ram ram;
+};
 
 static void need_kvm(void)
 {
+	luo_require();
 	/* The test kernel has KVM and the VM runs with -cpu qemu64,+svm. */
 	if (access("/dev/kvm", R_OK | W_OK))
 		ksft_exit_fail_msg("/dev/kvm: %s (KVM_AMD and -cpu qemu64,+svm needed)\n",
@@ -126,14 +123,14 @@ static long long kho_preserved(void)
 	return atoll(buf);
 }
 
-static void stage1_killed(void)
+static void stage1_killed(const FIXTURE_VARIANT(kvm) *variant)
 {
 	long long before, during, after;
 	char buf[64];
 	int luo, pipefd[2], status;
 	pid_t pid;
 
-	ksft_set_plan(3);
+	need_kvm();
 	before = kho_preserved();
 	if (pipe(pipefd))
 		ksft_exit_fail_msg("pipe: %s\n", strerror(errno));
@@ -161,75 +158,69 @@ static void stage1_killed(void)
 	if (read(pipefd[0], buf, 1) != 1)
 		ksft_exit_fail_msg("the VMM failed before it preserved its VM\n");
 	during = kho_preserved();
-	ksft_test_result(luo_sysfs("sessions_out", buf, sizeof(buf)) == 1 &&
-			 during >= before + 2 * (long long)RAM_SIZE,
-			 "the VMM preserved its VM: 1 session, %lld MiB more preserved\n",
-			 (during - before) >> 20);
+	lu_check(luo_sysfs("sessions_out", buf, sizeof(buf)) == 1 &&
+		 during >= before + 2 * (long long)RAM_SIZE,
+		 "the VMM preserved its VM: 1 session, %lld MiB more preserved\n",
+		 (during - before) >> 20);
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
 	after = kho_preserved();
-	ksft_test_result(luo_sysfs("sessions_out", buf, sizeof(buf)) == 0,
-			 "killed VMM: no session left to hand over\n");
-	ksft_test_result(after == before,
-			 "killed VMM: preserved memory back to %lld bytes (%lld)\n",
-			 before, after);
+	lu_check(luo_sysfs("sessions_out", buf, sizeof(buf)) == 0,
+		 "killed VMM: no session left to hand over\n");
+	lu_check(after == before,
+		 "killed VMM: preserved memory back to %lld bytes (%lld)\n",
+		 before, after);
 	lu_kexec_next(NULL);
 }
 
-static void stage2_killed(void)
+static void stage2_killed(const FIXTURE_VARIANT(kvm) *variant)
 {
 	char buf[64];
 	int luo, err;
 
-	ksft_set_plan(2);
+	need_kvm();
 	luo = luo_open();
-	ksft_test_result(luo_sysfs("sessions_in", buf, sizeof(buf)) == 0,
-			 "nothing handed over\n");
+	lu_check(luo_sysfs("sessions_in", buf, sizeof(buf)) == 0,
+		 "nothing handed over\n");
 	err = __luo_retrieve_session(luo, "vm");
-	ksft_test_result(err == -ENOENT, "no session \"vm\" to retrieve: %s\n",
-			 strerror(-err));
-	ksft_finished();
+	lu_check(err == -ENOENT, "no session \"vm\" to retrieve: %s\n",
+		 strerror(-err));
 }
 
-static void stage1(void)
+static void stage1(const FIXTURE_VARIANT(kvm) *variant)
 {
 	struct lu_vmm_state st;
 	struct lu_vmm v;
 	int luo;
 
-	ksft_print_header();
 	need_kvm();
-	if (!strcmp(lu_case, "killed"))
-		stage1_killed();
-
-	ksft_set_plan(3);
 	luo = luo_open();
-	vm_start(&v, ram_kind());
-	ksft_test_result(lu_vmm_ring_ok(&v, lu_vmm_counter(&v)) &&
-			 !lu_vmm_pattern_bad(&v),
-			 "%s guest counted to 0x%x\n", lu_vmm_ram_name(v.ram_kind),
-			 lu_vmm_counter(&v));
+	vm_start(&v, variant->ram);
+	lu_check(lu_vmm_ring_ok(&v, lu_vmm_counter(&v)) &&
+		 !lu_vmm_pattern_bad(&v),
+		 "%s guest counted to 0x%x\n", lu_vmm_ram_name(v.ram_kind),
+		 lu_vmm_counter(&v));
 	vm_preserve(luo, &v, &st);
 	ksft_print_msg("paused at count 0x%llx, rip 0x%llx, %llu exits, csum %016llx\n",
 		       (unsigned long long)st.counter,
 		       (unsigned long long)st.regs.rip,
 		       (unsigned long long)st.exits,
 		       (unsigned long long)st.csum);
-	ksft_test_result(st.pfn[0] && st.pfn[1],
-			 "RAM frames 0x%llx..0x%llx\n",
-			 (unsigned long long)st.pfn[0],
-			 (unsigned long long)st.pfn[1]);
+	lu_check(st.pfn[0] && st.pfn[1],
+		 "RAM frames 0x%llx..0x%llx\n",
+		 (unsigned long long)st.pfn[0],
+		 (unsigned long long)st.pfn[1]);
 
 	/* Preserved RAM has a fixed size. */
 	if (v.ram_kind == LU_VMM_GMEM)
-		ksft_test_result(fallocate(v.ram_fd, FALLOC_FL_PUNCH_HOLE |
-					   FALLOC_FL_KEEP_SIZE, 0, 4096) &&
-				 errno == EBUSY,
-				 "punching a hole in preserved guest_memfd: EBUSY\n");
+		lu_check(fallocate(v.ram_fd, FALLOC_FL_PUNCH_HOLE |
+				   FALLOC_FL_KEEP_SIZE, 0, 4096) &&
+			 errno == EBUSY,
+			 "punching a hole in preserved guest_memfd: EBUSY\n");
 	else
-		ksft_test_result(ftruncate(v.ram_fd, RAM_SIZE / 2) &&
-				 errno == EBUSY,
-				 "shrinking preserved guest RAM: EBUSY\n");
+		lu_check(ftruncate(v.ram_fd, RAM_SIZE / 2) &&
+			 errno == EBUSY,
+			 "shrinking preserved guest RAM: EBUSY\n");
 	/* The VM stays paused until the reboot. */
 	lu_kexec_next(NULL);
 }
@@ -239,9 +230,9 @@ static void stage1(void)
  * memfd of another size; for a guest_memfd it leaves the check to KVM.
  */
 /* Punch a hole in the last page of the guest RAM file; 0 or -1 (errno). */
-static int punch_last_page(int fd, uint64_t size)
+static int punch_last_page(enum lu_vmm_ram kind, int fd, uint64_t size)
 {
-	uint64_t page = ram_kind() == LU_VMM_HUGETLB ? 2 << 20 : 4096;
+	uint64_t page = kind == LU_VMM_HUGETLB ? 2 << 20 : 4096;
 
 	return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 			 size - page, page);
@@ -275,7 +266,7 @@ static int vm_rebuild(struct lu_vmm *v, enum lu_vmm_ram kind, int ram_fd,
 	return err;
 }
 
-static void stage2(void)
+static void stage2(const FIXTURE_VARIANT(kvm) *variant)
 {
 	struct lu_vmm_state st;
 	struct lu_vmm v, bad;
@@ -284,39 +275,34 @@ static void stage2(void)
 	char buf[64];
 	int luo, session, ram, state, err;
 
-	ksft_print_header();
 	need_kvm();
-	if (!strcmp(lu_case, "killed"))
-		stage2_killed();
-
-	ksft_set_plan(10);
 	luo = luo_open();
 	session = luo_retrieve_session(luo, "vm");
 	state = luo_retrieve_fd(session, TOKEN_STATE);
 	if (pread(state, &st, sizeof(st), 0) != sizeof(st) ||
-	    st.magic != LU_VMM_STATE_MAGIC || st.ram_kind != ram_kind() ||
+	    st.magic != LU_VMM_STATE_MAGIC || st.ram_kind != variant->ram ||
 	    st.ram_size != RAM_SIZE)
 		ksft_exit_fail_msg("the saved VM state is not ours\n");
 	ram = luo_retrieve_fd(session, TOKEN_RAM);
 
 	err = vm_rebuild(&bad, st.ram_kind, ram, st.ram_size * 2);
-	ksft_test_result(err == -EINVAL,
-			 "a VM with twice the RAM is refused: %s\n",
-			 strerror(-err));
+	lu_check(err == -EINVAL,
+		 "a VM with twice the RAM is refused: %s\n",
+		 strerror(-err));
 	lu_vmm_destroy(&bad);
 
 	err = vm_rebuild(&v, st.ram_kind, ram, st.ram_size);
 	if (err)
 		ksft_exit_fail_msg("rebuilding the VM: %s\n", strerror(-err));
-	ksft_test_result(lu_vmm_csum(&v) == st.csum && !lu_vmm_pattern_bad(&v) &&
-			 lu_vmm_counter(&v) == st.counter,
-			 "guest RAM intact: csum %016llx, count 0x%x\n",
-			 (unsigned long long)lu_vmm_csum(&v), lu_vmm_counter(&v));
-	ksft_test_result(lu_vmm_pfn(&v, 0) == st.pfn[0] &&
-			 lu_vmm_pfn(&v, st.ram_size - 4096) == st.pfn[1],
-			 "guest RAM in place: frames 0x%llx..0x%llx\n",
-			 (unsigned long long)lu_vmm_pfn(&v, 0),
-			 (unsigned long long)lu_vmm_pfn(&v, st.ram_size - 4096));
+	lu_check(lu_vmm_csum(&v) == st.csum && !lu_vmm_pattern_bad(&v) &&
+		 lu_vmm_counter(&v) == st.counter,
+		 "guest RAM intact: csum %016llx, count 0x%x\n",
+		 (unsigned long long)lu_vmm_csum(&v), lu_vmm_counter(&v));
+	lu_check(lu_vmm_pfn(&v, 0) == st.pfn[0] &&
+		 lu_vmm_pfn(&v, st.ram_size - 4096) == st.pfn[1],
+		 "guest RAM in place: frames 0x%llx..0x%llx\n",
+		 (unsigned long long)lu_vmm_pfn(&v, 0),
+		 (unsigned long long)lu_vmm_pfn(&v, st.ram_size - 4096));
 
 	err = lu_vmm_restore(&v, &st);
 	if (err)
@@ -327,43 +313,75 @@ static void stage2(void)
 	if (err || ioctl(v.vcpu, KVM_GET_REGS, &regs))
 		ksft_exit_fail_msg("running the restored guest: %s\n",
 				   strerror(err ? -err : errno));
-	ksft_test_result(count == st.counter + LU_VMM_EXIT_EVERY &&
-			 (uint32_t)regs.rbx == count,
-			 "guest carried on from 0x%llx to 0x%x (ebx 0x%x)\n",
-			 (unsigned long long)st.counter, count, (uint32_t)regs.rbx);
-	ksft_test_result(v.exits == st.exits + 1,
-			 "device state restored: %llu exits\n",
-			 (unsigned long long)v.exits);
+	lu_check(count == st.counter + LU_VMM_EXIT_EVERY &&
+		 (uint32_t)regs.rbx == count,
+		 "guest carried on from 0x%llx to 0x%x (ebx 0x%x)\n",
+		 (unsigned long long)st.counter, count, (uint32_t)regs.rbx);
+	lu_check(v.exits == st.exits + 1,
+		 "device state restored: %llu exits\n",
+		 (unsigned long long)v.exits);
 	err = lu_vmm_run_until(&v, st.counter + 0x40000);
-	ksft_test_result(!err && lu_vmm_ring_ok(&v, lu_vmm_counter(&v)) &&
-			 !lu_vmm_pattern_bad(&v),
-			 "guest kept counting to 0x%x, memory consistent\n",
-			 lu_vmm_counter(&v));
+	lu_check(!err && lu_vmm_ring_ok(&v, lu_vmm_counter(&v)) &&
+		 !lu_vmm_pattern_bad(&v),
+		 "guest kept counting to 0x%x, memory consistent\n",
+		 lu_vmm_counter(&v));
 
 	/* Its memory is the previous kernel's until the session is finished. */
 	errno = 0;
-	ksft_test_result(punch_last_page(ram, st.ram_size) && errno == EBUSY,
-			 "punching a hole in the retrieved guest RAM before finish: %s\n",
-			 strerror(errno));
+	lu_check(punch_last_page(variant->ram, ram, st.ram_size) && errno == EBUSY,
+		 "punching a hole in the retrieved guest RAM before finish: %s\n",
+		 strerror(errno));
 	/* The guest RAM file lives on after the session is finished. */
 	luo_finish(session);
-	ksft_test_result(lu_vmm_run_until(&v, lu_vmm_counter(&v) + 0x1000) == 0,
-			 "guest runs after finish\n");
+	lu_check(lu_vmm_run_until(&v, lu_vmm_counter(&v) + 0x1000) == 0,
+		 "guest runs after finish\n");
 	lu_vmm_destroy(&v);
-	ksft_test_result(!punch_last_page(ram, st.ram_size),
-			 "and after it: %s\n", strerror(errno));
+	lu_check(!punch_last_page(variant->ram, ram, st.ram_size),
+		 "and after it: %s\n", strerror(errno));
 	close(ram);
-	ksft_test_result(luo_sysfs("sessions_finished", buf, sizeof(buf)) == 1,
-			 "session finished\n");
-	ksft_finished();
+	lu_check(luo_sysfs("sessions_finished", buf, sizeof(buf)) == 1,
+		 "session finished\n");
 }
 
-int main(void)
-{
-	static void (*const stages[])(void) = { stage1, stage2 };
+FIXTURE_VARIANT_ADD(kvm, shmem) {
+	.stage = { stage1, stage2 },
+	.ram = LU_VMM_SHMEM,
+};
 
-	luo_require();
-	if (!lu_cmdline_get("lu.case", lu_case, sizeof(lu_case)))
-		snprintf(lu_case, sizeof(lu_case), "shmem");
-	lu_run_stages(stages, ARRAY_SIZE(stages));
+FIXTURE_VARIANT_ADD(kvm, hugetlb) {
+	.stage = { stage1, stage2 },
+	.ram = LU_VMM_HUGETLB,
+};
+
+FIXTURE_VARIANT_ADD(kvm, gmem) {
+	.stage = { stage1, stage2 },
+	.ram = LU_VMM_GMEM,
+};
+
+FIXTURE_VARIANT_ADD(kvm, killed) {
+	.stage = { stage1_killed, stage2_killed },
+};
+
+FIXTURE_SETUP(kvm)
+{
+}
+
+FIXTURE_TEARDOWN(kvm)
+{
+}
+
+TEST_F_TIMEOUT(kvm, stages, LU_STAGE_TIMEOUT)
+{
+	int i = lu_stage_index(_metadata);
+
+	if (i < 0)
+		return;
+	ASSERT_NE(NULL, variant->stage[i]);
+	variant->stage[i](variant);
+	EXPECT_EQ(0, lu_checks_failed());
+}
+
+int main(int argc, char **argv)
+{
+	return lu_harness_main(argc, argv);
 }

@@ -58,11 +58,32 @@ void lu_kexec_next(const char *extra) __noreturn;
 int __lu_boot_loader_type(void);
 int lu_boot_loader_type(void);
 void lu_boot_id(char *buf, size_t len);
+/* Why a test that would kexec skips on a machine the harness did not boot. */
+#define LU_NOT_IN_VM	\
+	"not booted by the live update test harness (no lu.stage= on the kernel " \
+	"command line), and this test reboots the machine with kexec; run it " \
+	"with tools/testing/selftests/liveupdate/vm/run.sh"
+/* Whether the harness booted this kernel (lu.stage= on the command line). */
+bool lu_in_vm(void);
 /*
  * Skip the test unless the harness booted this kernel (lu.stage= on the
  * command line): elsewhere a kexec would reboot the machine.
  */
 void lu_require_vm(void);
+/*
+ * Report one check of a stage: "# ok: ..." or "# FAIL: ...", and count
+ * failures; evaluates to the outcome. @cond is evaluated before the
+ * message's arguments (which may read errno). lu_kexec_next() refuses to
+ * move on after a failed check, and LU_STAGES_TEST fails the last stage
+ * after one.
+ */
+#define lu_check(cond, fmt, ...) ({					\
+	bool __lu_ok = (cond);						\
+									\
+	__lu_check(__lu_ok, fmt, ##__VA_ARGS__);			\
+})
+bool __lu_check(bool ok, const char *fmt, ...) __printf(2, 3);
+int lu_checks_failed(void);
 /* Run stages[lu_stage() - 1] (after lu_require_vm()); a stage must not return. */
 void lu_run_stages(void (*const stages[])(void), int nr) __noreturn;
 

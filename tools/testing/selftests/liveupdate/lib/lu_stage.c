@@ -3,6 +3,7 @@
  * Stage helpers for multi-kexec tests; see include/lu_stage.h.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,10 +17,6 @@
 #include "lu_stage.h"
 
 #define CMDLINE_MAX	4096
-#define LU_NOT_IN_VM	\
-	"not booted by the live update test harness (no lu.stage= on the kernel " \
-	"command line), and this test reboots the machine with kexec; run it " \
-	"with tools/testing/selftests/liveupdate/vm/run.sh"
 /* Offset of hdr.type_of_loader in struct boot_params (x86 boot protocol). */
 #define BOOT_PARAMS_LOADER_OFF	0x210
 
@@ -221,11 +218,35 @@ int __lu_kexec_reboot(void)
 	return -errno;
 }
 
+static int checks_failed;
+
+bool __lu_check(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("# %s: ", ok ? "ok" : "FAIL");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	fflush(stdout);
+	if (!ok)
+		checks_failed++;
+	return ok;
+}
+
+int lu_checks_failed(void)
+{
+	return checks_failed;
+}
+
 void lu_kexec_next(const char *extra)
 {
 	char image[256] = "?";
 	int ret;
 
+	if (checks_failed)
+		ksft_exit_fail_msg("stage %d: %d check(s) failed, not moving on\n",
+				   lu_stage(), checks_failed);
 	lu_leak_scan();
 	ret = __lu_kexec_load_next(extra);
 
@@ -278,11 +299,16 @@ void lu_boot_id(char *buf, size_t len)
  * The harness boots every kernel with lu.stage=N. Without it this is not
  * the test VM but some machine a kexec would reboot: skip.
  */
-void lu_require_vm(void)
+bool lu_in_vm(void)
 {
 	char val[16];
 
-	if (!lu_cmdline_get("lu.stage", val, sizeof(val)))
+	return lu_cmdline_get("lu.stage", val, sizeof(val));
+}
+
+void lu_require_vm(void)
+{
+	if (!lu_in_vm())
 		ksft_exit_skip("%s\n", LU_NOT_IN_VM);
 }
 

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Multi-stage tests in kselftest_harness shape.
+ *
+ * A multi-stage test program has one FIXTURE with one test, "stages",
+ * and one FIXTURE_VARIANT per scenario. A variant names the function
+ * each stage runs, plus whatever else tells its scenario apart:
+ *
+ *	FIXTURE(vfio) {};
+ *	FIXTURE_VARIANT(vfio) {
+ *		void (*stage[LU_STAGES_MAX])(const FIXTURE_VARIANT(vfio) *variant);
+ *		bool huge;
+ *	};
+ *	FIXTURE_VARIANT_ADD(vfio, retrieve_huge) {
+ *		.stage = { retrieve_stage1, retrieve_stage2 },
+ *		.huge = true,
+ *	};
+ *	FIXTURE_SETUP(vfio) {}
+ *	FIXTURE_TEARDOWN(vfio) {}
+ *	TEST_F_TIMEOUT(vfio, stages, LU_STAGE_TIMEOUT)
+ *	{
+ *		int i = lu_stage_index(_metadata);
+ *
+ *		if (i < 0)
+ *			return;
+ *		ASSERT_NE(NULL, variant->stage[i]);
+ *		variant->stage[i](variant);
+ *		EXPECT_EQ(0, lu_checks_failed());
+ *	}
+ *
+ *	int main(int argc, char **argv)
+ *	{
+ *		return lu_harness_main(argc, argv);
+ *	}
+ *
+ * The tests table (vm/tests) picks the scenario with lu.case=VARIANT on
+ * the kernel command line, which every stage inherits: lu_harness_main()
+ * runs that variant only, and its test runs the function of the stage
+ * this kernel is (lu.stage=N). A stage ends in lu_kexec_next(), which
+ * moves on only if every lu_check() of the stage passed, or, in the last
+ * stage, by returning: the test then passes if no lu_check() failed.
+ * Off the test VM (no lu.stage=), every variant runs and skips.
+ */
+#ifndef _LU_HARNESS_H
+#define _LU_HARNESS_H
+
+#include "../../kselftest_harness.h"
+#include "lu_stage.h"
+
+#define LU_STAGES_MAX		4
+/* TCG is slow: a stage may take minutes; vm/tests bounds the whole run. */
+#define LU_STAGE_TIMEOUT	1800
+
+/*
+ * The index in a variant's stage[] of this kernel's stage; -1 when the
+ * test was skipped (not the test VM) or failed (no such stage).
+ */
+static inline int lu_stage_index(struct __test_metadata *_metadata)
+{
+	int stage;
+
+	if (!lu_in_vm())
+		SKIP(return -1, "%s", LU_NOT_IN_VM);
+	stage = lu_stage();
+	if (stage < 1 || stage > LU_STAGES_MAX) {
+		TH_LOG("unexpected stage %d", stage);
+		_metadata->exit_code = KSFT_FAIL;
+		return -1;
+	}
+	return stage - 1;
+}
+
+/*
+ * main() of a multi-stage test: on the test VM, run the variant lu.case=
+ * names; elsewhere, all of them (each skips).
+ */
+static inline int lu_harness_main(int argc, char **argv)
+{
+	static char lu_case[64];
+	static char *args[4];
+
+	if (!lu_in_vm())
+		return test_harness_run(argc, argv);
+	if (!lu_cmdline_get("lu.case", lu_case, sizeof(lu_case)))
+		ksft_exit_fail_msg("no lu.case= on the command line\n");
+	args[0] = argv[0];
+	args[1] = "-v";
+	args[2] = lu_case;
+	return test_harness_run(3, args);
+}
+
+#endif /* _LU_HARNESS_H */
