@@ -7,7 +7,10 @@
  * doing DMA. The other kernels come from lu.kernels= (built by
  * scripts/mkkernels.sh of the live update project).
  *
- * lu.case=refuse, lu.kernels=cur,nomemfd: "nomemfd" is this kernel with
+ * One variant per scenario (lu.case= in vm/tests picks it); its
+ * lu.kernels= names the kernel of each stage.
+ *
+ * refuse (lu.kernels=cur,nomemfd): "nomemfd" is this kernel with
  * memfd-v1 missing from its format catalog. Stage 1 preserves a shmem
  * memfd in session "mem" and a HugeTLB memfd in session "huge";
  * "luoctl check" says the image does not read memfd-v1; reboot() fails
@@ -16,11 +19,11 @@
  * files). Once "mem" is closed the same reboot goes through. Stage 2:
  * "huge" arrived byte for byte, "mem" does not exist.
  *
- * lu.case=badcat, lu.kernels=cur,badcat (one stage): an image whose
- * catalog has an unknown layout version reads nothing: loading it says
- * so, and reboot() with a session open fails with EOPNOTSUPP.
+ * badcat (lu.kernels=cur,badcat, one stage): an image whose catalog has
+ * an unknown layout version reads nothing: loading it says so, and
+ * reboot() with a session open fails with EOPNOTSUPP.
  *
- * lu.case=stock, lu.kernels=stock,cur,stock: stage 1 is a cold boot of
+ * stock (lu.kernels=stock,cur,stock): stage 1 is a cold boot of
  * Debian's stock kernel, which records MemTotal and MemFree, and fills
  * and checks all free memory but 64 MiB. Stage 2 (this kernel, nothing handed over)
  * boots normally, preserves a memfd and the edu device (vfio-pci,
@@ -45,16 +48,19 @@
 #include <sys/utsname.h>
 #include <sys/wait.h>
 
-#include "../kselftest.h"
 #include "lu_edu.h"
+#include "lu_harness.h"
 #include "lu_luo.h"
-#include "lu_stage.h"
 
 #define MEM_SIZE	(4UL << 20)
 #define HUGE_SIZE	(2UL << 20)
 #define IOVA		0x200000ULL
 
-static char lu_case[16];
+FIXTURE(compat) {};
+
+FIXTURE_VARIANT(compat) {
+	void (*stage[LU_STAGES_MAX])(const FIXTURE_VARIANT(compat) *variant);
+};
 
 static void pattern(uint8_t *p, size_t len, uint8_t seed)
 {
@@ -152,15 +158,14 @@ static int reboot_kexec(void)
 	return __lu_kexec_reboot();
 }
 
-/* ---- lu.case=refuse ---------------------------------------------------- */
+/* ---- refuse ------------------------------------------------------------ */
 
-static void refuse_stage1(void)
+static void refuse_stage1(const FIXTURE_VARIANT(compat) *variant)
 {
 	char image[256], out[4096], want[256];
 	int luo, mem, huge, mfd, hfd, err, st;
 	struct utsname u;
 
-	ksft_set_plan(8);
 	luo = luo_open();
 	mem = luo_create_session(luo, "mem");
 	huge = luo_create_session(luo, "huge");
@@ -173,68 +178,66 @@ static void refuse_stage1(void)
 		ksft_exit_fail_msg("no next kernel in lu.kernels=\n");
 	snprintf(out, sizeof(out), "./luoctl check %s", image);
 	st = run(out);
-	ksft_test_result(st == 1, "luoctl check %s says the update would be refused (exit %d)\n",
-			 image, st);
+	lu_check(st == 1, "luoctl check %s says the update would be refused (exit %d)\n",
+		 image, st);
 	snprintf(out, sizeof(out),
 		 "./luoctl check -j %s | grep -q '\"compatible\": \"memfd-v1\", \"reads\": false'",
 		 image);
-	ksft_test_result(!run(out), "its JSON names memfd-v1 as not read\n");
+	lu_check(!run(out), "its JSON names memfd-v1 as not read\n");
 
 	err = __lu_kexec_load_next(NULL);
 	if (err)
 		ksft_exit_fail_msg("kexec_file_load(%s): %s\n", image,
 				   strerror(-err));
 	err = reboot_kexec();
-	ksft_test_result(err == -ENOEXEC,
-			 "reboot() into a kernel that lacks memfd-v1 fails: %s\n",
-			 strerror(-err));
+	lu_check(err == -ENOEXEC,
+		 "reboot() into a kernel that lacks memfd-v1 fails: %s\n",
+		 strerror(-err));
 	uname(&u);
 	snprintf(want, sizeof(want),
 		 "refusing the reboot: the loaded kernel %s does not read session 'mem' token 1 (memfd-v1)",
 		 u.release);
-	ksft_test_result(kmsg_has(want), "one line says why: %s\n", want);
+	lu_check(kmsg_has(want), "one line says why: %s\n", want);
 	outgoing(out, sizeof(out));
-	ksft_test_result(strstr(out, "file mem 1 memfd-v1\n") &&
-			 strstr(out, "file huge 1 memfd-hugetlb-v1\n"),
-			 "both sessions are still preserved\n");
+	lu_check(strstr(out, "file mem 1 memfd-v1\n") &&
+		 strstr(out, "file huge 1 memfd-hugetlb-v1\n"),
+		 "both sessions are still preserved\n");
 	err = __luo_preserve_fd(mem, memfd_with("lu-more", 4096, 0, 3), 2);
-	ksft_test_result(!err && memfd_ok(mfd, MEM_SIZE, 1),
-			 "the sessions are not frozen and their data is intact: %s\n",
-			 strerror(-err));
+	lu_check(!err && memfd_ok(mfd, MEM_SIZE, 1),
+		 "the sessions are not frozen and their data is intact: %s\n",
+		 strerror(-err));
 
 	/* Without the session the loaded kernel cannot read, it goes. */
 	close(mem);
 	outgoing(out, sizeof(out));
-	ksft_test_result(!strstr(out, "session mem\n") &&
-			 !strstr(out, "file mem ") &&
-			 strstr(out, "file huge 1 memfd-hugetlb-v1\n"),
-			 "closing session mem unpreserves it, and only it\n");
-	ksft_test_result(run("./luoctl check /lu/kernels/nomemfd >/dev/null") == 0,
-			 "luoctl check now says the update goes through\n");
-	if (ksft_get_fail_cnt())
-		ksft_exit_fail();
+	lu_check(!strstr(out, "session mem\n") &&
+		 !strstr(out, "file mem ") &&
+		 strstr(out, "file huge 1 memfd-hugetlb-v1\n"),
+		 "closing session mem unpreserves it, and only it\n");
+	lu_check(run("./luoctl check /lu/kernels/nomemfd >/dev/null") == 0,
+		 "luoctl check now says the update goes through\n");
+	if (lu_checks_failed())
+		return;
 	ksft_print_msg("rebooting into %s with session huge\n", image);
 	err = reboot_kexec();
 	ksft_exit_fail_msg("reboot() after closing mem: %s\n", strerror(-err));
 }
 
-static void refuse_stage2(void)
+static void refuse_stage2(const FIXTURE_VARIANT(compat) *variant)
 {
 	int luo, s, fd;
 
-	ksft_set_plan(2);
 	luo = luo_open();
 	s = luo_retrieve_session(luo, "huge");
 	fd = luo_retrieve_fd(s, 1);
-	ksft_test_result(memfd_ok(fd, HUGE_SIZE, 2),
-			 "session huge arrived byte for byte\n");
-	ksft_test_result(__luo_retrieve_session(luo, "mem") == -ENOENT,
-			 "session mem was not handed over\n");
+	lu_check(memfd_ok(fd, HUGE_SIZE, 2),
+		 "session huge arrived byte for byte\n");
+	lu_check(__luo_retrieve_session(luo, "mem") == -ENOENT,
+		 "session mem was not handed over\n");
 	luo_finish(s);
-	ksft_finished();
 }
 
-/* ---- lu.case=stock ----------------------------------------------------- */
+/* ---- stock ------------------------------------------------------------- */
 
 static long meminfo_kib(const char *key)
 {
@@ -282,7 +285,7 @@ static long fill_free_kib(void)
 	return free_kib;
 }
 
-static void stock_stage1(void)
+static void stock_stage1(const FIXTURE_VARIANT(compat) *variant)
 {
 	char extra[128];
 	long total = meminfo_kib("MemTotal"), free_kib = fill_free_kib();
@@ -294,7 +297,7 @@ static void stock_stage1(void)
 	lu_kexec_next(extra);
 }
 
-static void stock_stage2(void)
+static void stock_stage2(const FIXTURE_VARIANT(compat) *variant)
 {
 	char buf[1024], bdf[16];
 	int luo, s, fd, err;
@@ -302,11 +305,10 @@ static void stock_stage2(void)
 	struct lu_edu e;
 	uint8_t *ram;
 
-	ksft_set_plan(6);
 	luo_sysfs("exec_from", buf, sizeof(buf));
-	ksft_test_result(luo_sysfs("sessions_in", buf, sizeof(buf)) == 0 &&
-			 luo_sysfs("exec_count", buf, sizeof(buf)) == 0,
-			 "after a stock kernel nothing was handed over and this kernel boots normally\n");
+	lu_check(luo_sysfs("sessions_in", buf, sizeof(buf)) == 0 &&
+		 luo_sysfs("exec_count", buf, sizeof(buf)) == 0,
+		 "after a stock kernel nothing was handed over and this kernel boots normally\n");
 
 	/* A device doing DMA into a preserved memfd. */
 	if (lu_edu_find(bdf, sizeof(bdf)) || lu_edu_bind_vfio(bdf) ||
@@ -325,25 +327,25 @@ static void stock_stage2(void)
 	if (err)
 		ksft_exit_fail_msg("kexec_file_load(stock): %s\n", strerror(-err));
 	err = reboot_kexec();
-	ksft_test_result(err == -EOPNOTSUPP,
-			 "reboot() into a kernel with no format catalog fails: %s\n",
-			 strerror(-err));
-	ksft_test_result(kmsg_has("has no live update format catalog"),
-			 "one line says why\n");
+	lu_check(err == -EOPNOTSUPP,
+		 "reboot() into a kernel with no format catalog fails: %s\n",
+		 strerror(-err));
+	lu_check(kmsg_has("has no live update format catalog"),
+		 "one line says why\n");
 	outgoing(buf, sizeof(buf));
-	ksft_test_result(strstr(buf, "file vm 1 memfd-v1\n") &&
-			 strstr(buf, "file vm 2 vfio-pci-v2 vfio-pci-v1\n"),
-			 "the session is still preserved\n");
-	ksft_test_result(run("./luoctl check /lu/kernels/stock >/dev/null") == 1,
-			 "luoctl check says the stock kernel reads nothing\n");
+	lu_check(strstr(buf, "file vm 1 memfd-v1\n") &&
+		 strstr(buf, "file vm 2 vfio-pci-v2 vfio-pci-v1\n"),
+		 "the session is still preserved\n");
+	lu_check(run("./luoctl check /lu/kernels/stock >/dev/null") == 1,
+		 "luoctl check says the stock kernel reads nothing\n");
 
 	fd = open("/sys/kernel/liveupdate/on_incompatible", O_WRONLY);
 	err = fd < 0 || write(fd, "drop", 4) != 4 ? -errno : 0;
-	ksft_test_result(!err, "on_incompatible=drop: %s\n", strerror(-err));
+	lu_check(!err, "on_incompatible=drop: %s\n", strerror(-err));
 	if (fd >= 0)
 		close(fd);
-	if (ksft_get_fail_cnt())
-		ksft_exit_fail();
+	if (lu_checks_failed())
+		return;
 	/* In flight through the reboot, if nothing stopped the device. */
 	lu_edu_dma_start(&e, IOVA, LU_EDU_DMA_MAX, true);
 	lu_expect_log("liveupdate: dropping 1 sessions (2 files) as asked");
@@ -357,29 +359,28 @@ static bool within_1pct(long a, long b)
 	return a > 0 && b > 0 && labs(a - b) * 100 <= b;
 }
 
-static void stock_stage3(void)
+static void stock_stage3(const FIXTURE_VARIANT(compat) *variant)
 {
 	char buf[64], bdf[16], path[128];
 	long total, free_kib, cold_total, cold_free;
 	unsigned char cfg[8] = {};
 	int fd;
 
-	ksft_set_plan(4);
 	cold_total = lu_cmdline_get("lu.cold_total", buf, sizeof(buf)) ? atol(buf) : -1;
 	cold_free = lu_cmdline_get("lu.cold_free", buf, sizeof(buf)) ? atol(buf) : -1;
 	total = meminfo_kib("MemTotal");
 	free_kib = fill_free_kib();
-	ksft_test_result(within_1pct(total, cold_total),
-			 "MemTotal %ld KiB, cold boot %ld KiB\n", total, cold_total);
+	lu_check(within_1pct(total, cold_total),
+		 "MemTotal %ld KiB, cold boot %ld KiB\n", total, cold_total);
 	/*
 	 * MemTotal above shows that nothing stayed reserved; MemFree moves
 	 * by several percent between boots with page cache and slab, so it is
 	 * only bounded from below here. What matters is that all of it was
 	 * written and read back with no device writing into it.
 	 */
-	ksft_test_result(cold_free > 0 && free_kib * 10 >= cold_free * 8,
-			 "free memory, all of it filled and checked: %ld KiB, cold boot %ld KiB\n",
-			 free_kib, cold_free);
+	lu_check(cold_free > 0 && free_kib * 10 >= cold_free * 8,
+		 "free memory, all of it filled and checked: %ld KiB, cold boot %ld KiB\n",
+		 free_kib, cold_free);
 
 	if (lu_edu_find(bdf, sizeof(bdf)))
 		ksft_exit_fail_msg("no edu device\n");
@@ -388,25 +389,23 @@ static void stock_stage3(void)
 	if (fd < 0 || pread(fd, cfg, sizeof(cfg), 0) != sizeof(cfg))
 		ksft_exit_fail_msg("reading %s: %s\n", path, strerror(errno));
 	close(fd);
-	ksft_test_result(!(cfg[4] & 0x4),
-			 "the edu device was stopped: bus mastering off (command %#x)\n",
-			 cfg[4] | cfg[5] << 8);
-	ksft_test_result(!kmsg_has("DMAR: [DMA"), "no DMA fault in the stock kernel\n");
-	ksft_finished();
+	lu_check(!(cfg[4] & 0x4),
+		 "the edu device was stopped: bus mastering off (command %#x)\n",
+		 cfg[4] | cfg[5] << 8);
+	lu_check(!kmsg_has("DMAR: [DMA"), "no DMA fault in the stock kernel\n");
 }
 
-/* ---- lu.case=badcat (one stage) -------------------------------------- */
+/* ---- badcat (one stage) ------------------------------------------------ */
 
 /*
  * An image whose catalog has a layout version this kernel does not know
  * reads nothing: with a session open its reboot is refused, and one line
  * says why. on_incompatible takes only "refuse" and "drop".
  */
-static void badcat_stage1(void)
+static void badcat_stage1(const FIXTURE_VARIANT(compat) *variant)
 {
 	int luo, s, fd, err;
 
-	ksft_set_plan(4);
 	luo = luo_open();
 	s = luo_create_session(luo, "mem");
 	luo_preserve_fd(s, memfd_with("lu-mem", MEM_SIZE, 0, 5), 1);
@@ -415,61 +414,56 @@ static void badcat_stage1(void)
 	if (fd < 0)
 		ksft_exit_fail_msg("on_incompatible: %s\n", strerror(errno));
 	err = write(fd, "dropp", 5) < 0 ? -errno : 0;
-	ksft_test_result(err == -EINVAL, "on_incompatible=dropp: %s\n",
-			 strerror(-err));
+	lu_check(err == -EINVAL, "on_incompatible=dropp: %s\n",
+		 strerror(-err));
 	close(fd);
 
 	err = __lu_kexec_load_next(NULL);
 	if (err)
 		ksft_exit_fail_msg("kexec_file_load: %s\n", strerror(-err));
-	ksft_test_result(kmsg_has("image has an unknown catalog version"),
-			 "loading it says its catalog cannot be read\n");
+	lu_check(kmsg_has("image has an unknown catalog version"),
+		 "loading it says its catalog cannot be read\n");
 	err = reboot_kexec();
-	ksft_test_result(err == -EOPNOTSUPP,
-			 "reboot() into it fails: %s\n", strerror(-err));
-	ksft_test_result(run("./luoctl check /lu/kernels/badcat >/dev/null") == 1,
-			 "luoctl check agrees\n");
-	ksft_finished();
+	lu_check(err == -EOPNOTSUPP,
+		 "reboot() into it fails: %s\n", strerror(-err));
+	lu_check(run("./luoctl check /lu/kernels/badcat >/dev/null") == 1,
+		 "luoctl check agrees\n");
 }
 
-/* ---- stages ------------------------------------------------------------ */
+/* ---- variants ---------------------------------------------------------- */
 
-static void stage1(void)
+FIXTURE_VARIANT_ADD(compat, refuse) {
+	.stage = { refuse_stage1, refuse_stage2 },
+};
+
+FIXTURE_VARIANT_ADD(compat, stock) {
+	.stage = { stock_stage1, stock_stage2, stock_stage3 },
+};
+
+FIXTURE_VARIANT_ADD(compat, badcat) {
+	.stage = { badcat_stage1 },
+};
+
+FIXTURE_SETUP(compat)
 {
-	ksft_print_header();
-	if (!strcmp(lu_case, "refuse"))
-		refuse_stage1();
-	if (!strcmp(lu_case, "stock"))
-		stock_stage1();
-	if (!strcmp(lu_case, "badcat"))
-		badcat_stage1();
-	ksft_exit_fail_msg("unknown lu.case=%s\n", lu_case);
 }
 
-static void stage2(void)
+FIXTURE_TEARDOWN(compat)
 {
-	ksft_print_header();
-	if (!strcmp(lu_case, "refuse"))
-		refuse_stage2();
-	if (!strcmp(lu_case, "stock"))
-		stock_stage2();
-	ksft_exit_fail_msg("lu.case=%s has no stage 2\n", lu_case);
 }
 
-static void stage3(void)
+TEST_F_TIMEOUT(compat, stages, LU_STAGE_TIMEOUT)
 {
-	ksft_print_header();
-	if (!strcmp(lu_case, "stock"))
-		stock_stage3();
-	ksft_exit_fail_msg("lu.case=%s has no stage 3\n", lu_case);
+	int i = lu_stage_index(_metadata);
+
+	if (i < 0)
+		return;
+	ASSERT_NE(NULL, variant->stage[i]);
+	variant->stage[i](variant);
+	EXPECT_EQ(0, lu_checks_failed());
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	static void (*const stages[])(void) = { stage1, stage2, stage3 };
-
-	lu_require_vm();
-	if (!lu_cmdline_get("lu.case", lu_case, sizeof(lu_case)))
-		ksft_exit_fail_msg("no lu.case=\n");
-	lu_run_stages(stages, ARRAY_SIZE(stages));
+	return lu_harness_main(argc, argv);
 }
