@@ -18,9 +18,10 @@
  * reserved by a shared mapping but not faulted in) is populated when
  * preserved and arrives with both pages.
  *
- * lu.case=hvo-first runs stage 1 with HugeTLB vmemmap optimization on
- * and stage 2 with it off and a 2 MiB pool of 8 pages; lu.case=hvo-second
- * the other way round, with an empty 2 MiB pool in stage 2.
+ * One variant per scenario (lu.case= in vm/tests picks it):
+ *   hvo_first   stage 1 with HugeTLB vmemmap optimization on, stage 2
+ *               with it off and a 2 MiB pool of 8 pages
+ *   hvo_second  the other way round, with an empty 2 MiB pool in stage 2
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -34,9 +35,8 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
-#include "../kselftest.h"
+#include "lu_harness.h"
 #include "lu_luo.h"
-#include "lu_stage.h"
 
 #define MIB		(1024ULL * 1024)
 #define GIB		(1024 * MIB)
@@ -46,10 +46,17 @@
 #define SZ_UNCLAIMED	(4 * MIB)
 #define POOL1G_NEXT	1
 
-/* hvo-second also shows that an empty 2 MiB pool next time is fine. */
-static long pool2m_next;
-
 enum { T_2M = 1, T_1G, T_SHMEM, T_UNCLAIMED, T_PARTIAL };
+
+FIXTURE(hugetlb) {};
+
+FIXTURE_VARIANT(hugetlb) {
+	void (*stage[LU_STAGES_MAX])(const FIXTURE_VARIANT(hugetlb) *variant);
+	/* HugeTLB vmemmap optimization in stage 1 and in stage 2 */
+	bool hvo[2];
+	/* 2 MiB pages in stage 2's pool (hugepages=) */
+	long pool2m_next;
+};
 
 /* nr_hugepages, free, surplus and resv of one size, in one line. */
 static int pool_is(const char *size, long total, long free, long surplus)
@@ -153,21 +160,15 @@ static int hvo_is(int on)
 	return lu_read_num("/proc/sys/vm/hugetlb_optimize_vmemmap") == on;
 }
 
-static void stage1(void)
+static void stage1(const FIXTURE_VARIANT(hugetlb) *variant)
 {
-	const char *hvo_next;
-	char c[32], extra[256];
+	char extra[256];
 	int luo, s, f2m;
 
-	ksft_print_header();
-	ksft_set_plan(2);
-	if (!lu_cmdline_get("lu.case", c, sizeof(c)))
-		ksft_exit_fail_msg("no lu.case=\n");
-	ksft_test_result(hvo_is(!strcmp(c, "hvo-first")),
-			 "stage 1 runs with HugeTLB vmemmap optimization %s\n",
-			 !strcmp(c, "hvo-first") ? "on" : "off");
-	hvo_next = !strcmp(c, "hvo-first") ? "hugetlb_free_vmemmap=off" :
-					     "hugetlb_free_vmemmap=on";
+	luo_require();
+	lu_check(hvo_is(variant->hvo[0]),
+		 "stage 1 runs with HugeTLB vmemmap optimization %s\n",
+		 variant->hvo[0] ? "on" : "off");
 
 	luo = luo_open();
 	s = luo_create_session(luo, "huge");
@@ -179,33 +180,29 @@ static void stage1(void)
 	luo_preserve_fd(s, make_file("unclaimed", MFD_HUGETLB | MFD_HUGE_2MB,
 				     SZ_UNCLAIMED, 4), T_UNCLAIMED);
 	luo_preserve_fd(s, make_partial(), T_PARTIAL);
-	ksft_test_result(ftruncate(f2m, 0) && errno == EBUSY,
-			 "a preserved hugetlb memfd cannot change size (EBUSY)\n");
-	if (ksft_get_fail_cnt())
-		ksft_finished();
+	lu_check(ftruncate(f2m, 0) && errno == EBUSY,
+		 "a preserved hugetlb memfd cannot change size (EBUSY)\n");
 	snprintf(extra, sizeof(extra),
-		 "%s hugepagesz=1G hugepages=%d hugepagesz=2M hugepages=%d",
-		 hvo_next, POOL1G_NEXT, !strcmp(c, "hvo-first") ? 8 : 0);
+		 "hugetlb_free_vmemmap=%s hugepagesz=1G hugepages=%d hugepagesz=2M hugepages=%ld",
+		 variant->hvo[1] ? "on" : "off", POOL1G_NEXT,
+		 variant->pool2m_next);
 	lu_kexec_next(extra);
 }
 
-static void stage2(void)
+static void stage2(const FIXTURE_VARIANT(hugetlb) *variant)
 {
+	long pool2m_next = variant->pool2m_next;
 	long long before, after;
 	int luo, s, f2m, f1g, fsh, fpart;
-	char c[32];
 
-	ksft_print_header();
-	ksft_set_plan(12);
-	lu_cmdline_get("lu.case", c, sizeof(c));
-	pool2m_next = !strcmp(c, "hvo-first") ? 8 : 0;
-	ksft_test_result(hvo_is(strcmp(c, "hvo-first") != 0),
-			 "stage 2 runs with HugeTLB vmemmap optimization %s\n",
-			 strcmp(c, "hvo-first") ? "on" : "off");
-	ksft_test_result(pool_is("1048576kB", POOL1G_NEXT, POOL1G_NEXT, 0),
-			 "the boot-time 1 GiB page was allocated next to the preserved one\n");
-	ksft_test_result(pool_is("2048kB", pool2m_next, pool2m_next, 0),
-			 "the 2 MiB pool is as configured before retrieving\n");
+	luo_require();
+	lu_check(hvo_is(variant->hvo[1]),
+		 "stage 2 runs with HugeTLB vmemmap optimization %s\n",
+		 variant->hvo[1] ? "on" : "off");
+	lu_check(pool_is("1048576kB", POOL1G_NEXT, POOL1G_NEXT, 0),
+		 "the boot-time 1 GiB page was allocated next to the preserved one\n");
+	lu_check(pool_is("2048kB", pool2m_next, pool2m_next, 0),
+		 "the 2 MiB pool is as configured before retrieving\n");
 
 	luo = luo_open();
 	s = luo_retrieve_session(luo, "huge");
@@ -213,43 +210,71 @@ static void stage2(void)
 	f1g = luo_retrieve_fd(s, T_1G);
 	fsh = luo_retrieve_fd(s, T_SHMEM);
 	fpart = luo_retrieve_fd(s, T_PARTIAL);
-	ksft_test_result(pool_is("2048kB", pool2m_next + SZ_2M_FILE / (2 * MIB) + 2,
-				 pool2m_next, SZ_2M_FILE / (2 * MIB) + 2),
-			 "retrieved 2 MiB pages are in-use surplus pages\n");
-	ksft_test_result(pool_is("1048576kB", POOL1G_NEXT + 1, POOL1G_NEXT, 1),
-			 "the retrieved 1 GiB page is an in-use surplus page\n");
-	ksft_test_result(file_ok(f2m, SZ_2M_FILE, 1),
-			 "256 MiB in 2 MiB pages, every word\n");
-	ksft_test_result(file_ok(f1g, SZ_1G_FILE, 2),
-			 "1 GiB in a 1 GiB page, every word\n");
-	ksft_test_result(file_ok(fsh, SZ_SHMEM, 3),
-			 "the shmem memfd in the same session, every word\n");
-	ksft_test_result(partial_ok(fpart),
-			 "a half-touched file was populated and arrived with both pages\n");
+	lu_check(pool_is("2048kB", pool2m_next + SZ_2M_FILE / (2 * MIB) + 2,
+			 pool2m_next, SZ_2M_FILE / (2 * MIB) + 2),
+		 "retrieved 2 MiB pages are in-use surplus pages\n");
+	lu_check(pool_is("1048576kB", POOL1G_NEXT + 1, POOL1G_NEXT, 1),
+		 "the retrieved 1 GiB page is an in-use surplus page\n");
+	lu_check(file_ok(f2m, SZ_2M_FILE, 1),
+		 "256 MiB in 2 MiB pages, every word\n");
+	lu_check(file_ok(f1g, SZ_1G_FILE, 2),
+		 "1 GiB in a 1 GiB page, every word\n");
+	lu_check(file_ok(fsh, SZ_SHMEM, 3),
+		 "the shmem memfd in the same session, every word\n");
+	lu_check(partial_ok(fpart),
+		 "a half-touched file was populated and arrived with both pages\n");
 
 	before = lu_meminfo_kib("MemTotal");
 	luo_finish(s);
 	after = lu_meminfo_kib("MemTotal");
-	ksft_test_result(after - before >= (long long)(SZ_UNCLAIMED >> 10),
-			 "finish released the unretrieved huge pages (MemTotal +%lld KiB)\n",
-			 after - before);
+	lu_check(after - before >= (long long)(SZ_UNCLAIMED >> 10),
+		 "finish released the unretrieved huge pages (MemTotal +%lld KiB)\n",
+		 after - before);
 
 	close(f2m);
 	close(f1g);
 	close(fsh);
 	close(fpart);
 	close(s);
-	ksft_test_result(pool_is("2048kB", pool2m_next, pool2m_next, 0),
-			 "closing the files gives the 2 MiB pages back\n");
-	ksft_test_result(pool_is("1048576kB", POOL1G_NEXT, POOL1G_NEXT, 0),
-			 "closing the files gives the 1 GiB page back\n");
-	ksft_finished();
+	lu_check(pool_is("2048kB", pool2m_next, pool2m_next, 0),
+		 "closing the files gives the 2 MiB pages back\n");
+	lu_check(pool_is("1048576kB", POOL1G_NEXT, POOL1G_NEXT, 0),
+		 "closing the files gives the 1 GiB page back\n");
 }
 
-int main(void)
-{
-	static void (*const stages[])(void) = { stage1, stage2 };
+FIXTURE_VARIANT_ADD(hugetlb, hvo_first) {
+	.stage = { stage1, stage2 },
+	.hvo = { true, false },
+	.pool2m_next = 8,
+};
 
-	luo_require();
-	lu_run_stages(stages, ARRAY_SIZE(stages));
+FIXTURE_VARIANT_ADD(hugetlb, hvo_second) {
+	.stage = { stage1, stage2 },
+	.hvo = { false, true },
+	/* An empty 2 MiB pool next time is fine too. */
+	.pool2m_next = 0,
+};
+
+FIXTURE_SETUP(hugetlb)
+{
+}
+
+FIXTURE_TEARDOWN(hugetlb)
+{
+}
+
+TEST_F_TIMEOUT(hugetlb, stages, LU_STAGE_TIMEOUT)
+{
+	int i = lu_stage_index(_metadata);
+
+	if (i < 0)
+		return;
+	ASSERT_NE(NULL, variant->stage[i]);
+	variant->stage[i](variant);
+	EXPECT_EQ(0, lu_checks_failed());
+}
+
+int main(int argc, char **argv)
+{
+	return lu_harness_main(argc, argv);
 }
