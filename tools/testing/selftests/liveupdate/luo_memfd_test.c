@@ -13,6 +13,8 @@
  * kexecs. Stage 2 retrieves in another order, checks everything, checks
  * the sysfs status, finishes (which frees the unretrieved 16 MiB), then
  * preserves the big memfd again and kexecs. Stage 3 checks it once more.
+ *
+ * One variant, memfd (lu.case= in vm/tests).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -26,9 +28,8 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
-#include "../kselftest.h"
+#include "lu_harness.h"
 #include "lu_luo.h"
-#include "lu_stage.h"
 
 #define MIB		(1024ULL * 1024)
 #define BIG_SIZE	(64 * MIB)
@@ -46,6 +47,12 @@ enum {
 #define FALLOC_SIZE	(4 * MIB)
 
 static const off_t sparse_offsets[] = { 0, 300 * MIB, SPARSE_SIZE - 4096 };
+
+FIXTURE(memfd) {};
+
+FIXTURE_VARIANT(memfd) {
+	void (*stage[LU_STAGES_MAX])(const FIXTURE_VARIANT(memfd) *variant);
+};
 
 /* The byte at @off of a file made with @seed. */
 static uint8_t pattern(uint64_t seed, uint64_t off)
@@ -114,18 +121,16 @@ static int make_memfd(const char *name, unsigned int flags, off_t size)
 	return fd;
 }
 
-static void stage1(void)
+static void stage1(const FIXTURE_VARIANT(memfd) *variant)
 {
 	int luo, vm1, abandon, big, sparse, sealed, unclaimed, other, falloc;
 	char buf[128];
 	size_t i;
 
-	ksft_print_header();
-	ksft_set_plan(9);
-
-	ksft_test_result(luo_sysfs("enabled", buf, sizeof(buf)) == 1 &&
-			 luo_sysfs("updates", buf, sizeof(buf)) == 0,
-			 "sysfs: enabled, no live update since cold boot\n");
+	luo_require();
+	lu_check(luo_sysfs("enabled", buf, sizeof(buf)) == 1 &&
+		 luo_sysfs("updates", buf, sizeof(buf)) == 0,
+		 "sysfs: enabled, no live update since cold boot\n");
 
 	luo = luo_open();
 	vm1 = luo_create_session(luo, "vm1");
@@ -160,35 +165,33 @@ static void stage1(void)
 	luo_preserve_fd(vm1, sealed, TOKEN_SEALED);
 	luo_preserve_fd(vm1, unclaimed, TOKEN_UNCLAIMED);
 
-	ksft_test_result(ftruncate(big, BIG_SIZE / 2) && errno == EBUSY,
-			 "a preserved memfd cannot shrink (EBUSY)\n");
-	ksft_test_result(pwrite(big, "x", 1, BIG_SIZE) < 0 && errno == EBUSY,
-			 "a preserved memfd cannot grow by writing (EBUSY)\n");
-	ksft_test_result(fallocate(big, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-				   0, 4096) && errno == EBUSY,
-			 "a preserved memfd cannot get holes (EBUSY)\n");
+	lu_check(ftruncate(big, BIG_SIZE / 2) && errno == EBUSY,
+		 "a preserved memfd cannot shrink (EBUSY)\n");
+	lu_check(pwrite(big, "x", 1, BIG_SIZE) < 0 && errno == EBUSY,
+		 "a preserved memfd cannot grow by writing (EBUSY)\n");
+	lu_check(fallocate(big, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			   0, 4096) && errno == EBUSY,
+		 "a preserved memfd cannot get holes (EBUSY)\n");
 	/* In-place writes go on after preserve and must arrive too. */
 	fill(big, 5, BIG_SIZE - 8192, 8192);
-	ksft_test_result(check(big, 5, BIG_SIZE - 8192, 8192) < 0,
-			 "a preserved memfd can change in place\n");
+	lu_check(check(big, 5, BIG_SIZE - 8192, 8192) < 0,
+		 "a preserved memfd can change in place\n");
 
 	other = luo_create_session(luo, "other");
-	ksft_test_result(__luo_preserve_fd(other, big, 1) == -EBUSY,
-			 "a memfd cannot be in two sessions (EBUSY)\n");
+	lu_check(__luo_preserve_fd(other, big, 1) == -EBUSY,
+		 "a memfd cannot be in two sessions (EBUSY)\n");
 	close(other);
 
 	abandon = luo_create_session(luo, "abandon");
 	other = make_memfd("abandoned", 0, MIB);
 	luo_preserve_fd(abandon, other, 1);
 	close(abandon);
-	ksft_test_result(!ftruncate(other, 2 * MIB),
-			 "closing a session unpreserves its memfds\n");
+	lu_check(!ftruncate(other, 2 * MIB),
+		 "closing a session unpreserves its memfds\n");
 
-	ksft_test_result(luo_sysfs("sessions_out", buf, sizeof(buf)) == 1,
-			 "sysfs: one outgoing session\n");
-	ksft_test_result_pass("stage 1 ready to kexec\n");
-	if (ksft_get_fail_cnt())
-		ksft_finished();
+	lu_check(luo_sysfs("sessions_out", buf, sizeof(buf)) == 1,
+		 "sysfs: one outgoing session\n");
+	lu_check(true, "stage 1 ready to kexec\n");
 	lu_kexec_next(NULL);
 }
 
@@ -197,14 +200,14 @@ static void check_big(int fd, const char *what)
 	struct stat st;
 	off_t bad;
 
-	ksft_test_result(!fstat(fd, &st) && st.st_size == (off_t)BIG_SIZE &&
-			 lseek(fd, 0, SEEK_CUR) == BIG_POS,
-			 "%s: size and file position kept\n", what);
+	lu_check(!fstat(fd, &st) && st.st_size == (off_t)BIG_SIZE &&
+		 lseek(fd, 0, SEEK_CUR) == BIG_POS,
+		 "%s: size and file position kept\n", what);
 	bad = check(fd, 1, 0, BIG_SIZE - 8192);
 	if (bad < 0)
 		bad = check(fd, 5, BIG_SIZE - 8192, 8192);
-	ksft_test_result(bad < 0, "%s: 64 MiB byte for byte (first bad: %lld)\n",
-			 what, (long long)bad);
+	lu_check(bad < 0, "%s: 64 MiB byte for byte (first bad: %lld)\n",
+		 what, (long long)bad);
 }
 
 /* PRESERVE_FD with a struct larger than the kernel's, non-zero beyond. */
@@ -219,7 +222,7 @@ static int incoming_preserve_big_tail(int session, int fd)
 	return ioctl(session, LIVEUPDATE_SESSION_PRESERVE_FD, &big) ? -errno : 0;
 }
 
-static void stage2(void)
+static void stage2(const FIXTURE_VARIANT(memfd) *variant)
 {
 	int luo, vm1, big, sparse, sealed, again;
 	char buf[160], name[LIVEUPDATE_SESSION_NAME_LENGTH] = "";
@@ -228,102 +231,116 @@ static void stage2(void)
 	size_t i;
 	off_t bad = -1;
 
-	ksft_print_header();
-	ksft_set_plan(20);
-
-	ksft_test_result(luo_sysfs("updates", buf, sizeof(buf)) == 1,
-			 "sysfs: live update 1 since cold boot\n");
-	ksft_test_result(luo_sysfs("sessions_in", buf, sizeof(buf)) == 1,
-			 "sysfs: one incoming session (the closed one is gone)\n");
+	luo_require();
+	lu_check(luo_sysfs("updates", buf, sizeof(buf)) == 1,
+		 "sysfs: live update 1 since cold boot\n");
+	lu_check(luo_sysfs("sessions_in", buf, sizeof(buf)) == 1,
+		 "sysfs: one incoming session (the closed one is gone)\n");
 	luo_sysfs("last_handover", buf, sizeof(buf));
-	ksft_test_result(!strcmp(buf, "ok"), "sysfs: last handover '%s'\n", buf);
+	lu_check(!strcmp(buf, "ok"), "sysfs: last handover '%s'\n", buf);
 
 	luo = luo_open();
-	ksft_test_result(__luo_open() == -EBUSY,
-			 "/dev/liveupdate has one opener (EBUSY)\n");
-	ksft_test_result(__luo_retrieve_session(luo, "abandon") == -ENOENT,
-			 "the session closed before the reboot is gone (ENOENT)\n");
+	lu_check(__luo_open() == -EBUSY,
+		 "/dev/liveupdate has one opener (EBUSY)\n");
+	lu_check(__luo_retrieve_session(luo, "abandon") == -ENOENT,
+		 "the session closed before the reboot is gone (ENOENT)\n");
 	vm1 = luo_retrieve_session(luo, "vm1");
-	ksft_test_result(__luo_retrieve_session(luo, "vm1") == -EINVAL,
-			 "a session is retrieved once (EINVAL)\n");
+	lu_check(__luo_retrieve_session(luo, "vm1") == -EINVAL,
+		 "a session is retrieved once (EINVAL)\n");
 
 	sealed = luo_retrieve_fd(vm1, TOKEN_SEALED);
 	big = luo_retrieve_fd(vm1, TOKEN_BIG);
 	sparse = luo_retrieve_fd(vm1, TOKEN_SPARSE);
-	ksft_test_result(__luo_retrieve_fd(vm1, 99) == -ENOENT,
-			 "an unknown token is ENOENT\n");
-	ksft_test_result(!__luo_get_session_name(vm1, name, sizeof(name)) &&
-			 !strcmp(name, "vm1"),
-			 "a retrieved session tells its name: '%s'\n", name);
-	ksft_test_result(__luo_preserve_fd(vm1, big, 99) == -EINVAL &&
-			 incoming_preserve_big_tail(vm1, big) == -EINVAL,
-			 "a retrieved session takes no new file (EINVAL, before the argument)\n");
+	lu_check(__luo_retrieve_fd(vm1, 99) == -ENOENT,
+		 "an unknown token is ENOENT\n");
+	lu_check(!__luo_get_session_name(vm1, name, sizeof(name)) &&
+		 !strcmp(name, "vm1"),
+		 "a retrieved session tells its name: '%s'\n", name);
+	lu_check(__luo_preserve_fd(vm1, big, 99) == -EINVAL &&
+		 incoming_preserve_big_tail(vm1, big) == -EINVAL,
+		 "a retrieved session takes no new file (EINVAL, before the argument)\n");
 
 	check_big(big, "big memfd");
 
 	for (i = 0; i < ARRAY_SIZE(sparse_offsets) && bad < 0; i++)
 		bad = check(sparse, 2, sparse_offsets[i], 4096);
-	ksft_test_result(bad < 0 && !fstat(sparse, &st) &&
-			 st.st_size == (off_t)SPARSE_SIZE &&
-			 st.st_blocks * 512 <= 16 * 4096,
-			 "sparse memfd: 1 GiB, three pages, still sparse (%lld bytes used)\n",
-			 (long long)st.st_blocks * 512);
+	lu_check(bad < 0 && !fstat(sparse, &st) &&
+		 st.st_size == (off_t)SPARSE_SIZE &&
+		 st.st_blocks * 512 <= 16 * 4096,
+		 "sparse memfd: 1 GiB, three pages, still sparse (%lld bytes used)\n",
+		 (long long)st.st_blocks * 512);
 
-	ksft_test_result(fcntl(sealed, F_GET_SEALS) == SEALS &&
-			 !fstat(sealed, &st) && st.st_size == (off_t)SEALED_SIZE &&
-			 check(sealed, 3, 0, SEALED_SIZE) < 0,
-			 "sealed memfd: seals, size and contents kept\n");
-	ksft_test_result(ftruncate(sealed, 2 * SEALED_SIZE) && errno == EPERM,
-			 "sealed memfd: seals still apply (EPERM)\n");
-	ksft_test_result(all_zero(luo_retrieve_fd(vm1, TOKEN_FALLOC), FALLOC_SIZE),
-			 "fallocated memfd: reads zeros, no stale memory\n");
+	lu_check(fcntl(sealed, F_GET_SEALS) == SEALS &&
+		 !fstat(sealed, &st) && st.st_size == (off_t)SEALED_SIZE &&
+		 check(sealed, 3, 0, SEALED_SIZE) < 0,
+		 "sealed memfd: seals, size and contents kept\n");
+	lu_check(ftruncate(sealed, 2 * SEALED_SIZE) && errno == EPERM,
+		 "sealed memfd: seals still apply (EPERM)\n");
+	lu_check(all_zero(luo_retrieve_fd(vm1, TOKEN_FALLOC), FALLOC_SIZE),
+		 "fallocated memfd: reads zeros, no stale memory\n");
 
 	before = lu_meminfo_kib("MemTotal");
 	luo_finish(vm1);
 	after = lu_meminfo_kib("MemTotal");
-	ksft_test_result(after - before >= (long long)(UNCLAIMED_SIZE / 1024) &&
-			 after - before < (long long)(UNCLAIMED_SIZE / 1024) + 1024,
-			 "finish released the unretrieved 16 MiB (MemTotal +%lld KiB)\n",
-			 after - before);
-	ksft_test_result(luo_sysfs("sessions_finished", buf, sizeof(buf)) == 1,
-			 "sysfs: one session finished\n");
-	ksft_test_result(__luo_finish(vm1) == 0,
-			 "finishing twice does nothing and succeeds\n");
-	ksft_test_result(__luo_retrieve_fd(vm1, TOKEN_BIG) == -ENOENT,
-			 "after finish no token is left (ENOENT)\n");
+	lu_check(after - before >= (long long)(UNCLAIMED_SIZE / 1024) &&
+		 after - before < (long long)(UNCLAIMED_SIZE / 1024) + 1024,
+		 "finish released the unretrieved 16 MiB (MemTotal +%lld KiB)\n",
+		 after - before);
+	lu_check(luo_sysfs("sessions_finished", buf, sizeof(buf)) == 1,
+		 "sysfs: one session finished\n");
+	lu_check(__luo_finish(vm1) == 0,
+		 "finishing twice does nothing and succeeds\n");
+	lu_check(__luo_retrieve_fd(vm1, TOKEN_BIG) == -ENOENT,
+		 "after finish no token is left (ENOENT)\n");
 	close(vm1);
 
 	/* The memfd is an ordinary memfd now; preserve it for the next update. */
 	again = luo_create_session(luo, "vm1");
 	luo_preserve_fd(again, big, TOKEN_BIG);
-	ksft_test_result_pass("stage 2 preserved the big memfd again\n");
-	if (ksft_get_fail_cnt())
-		ksft_finished();
+	lu_check(true, "stage 2 preserved the big memfd again\n");
 	lu_kexec_next(NULL);
 }
 
-static void stage3(void)
+static void stage3(const FIXTURE_VARIANT(memfd) *variant)
 {
 	int luo, vm1, big;
 	char buf[64];
 
-	ksft_print_header();
-	ksft_set_plan(4);
-	ksft_test_result(luo_sysfs("updates", buf, sizeof(buf)) == 2,
-			 "sysfs: live update 2 since cold boot\n");
+	luo_require();
+	lu_check(luo_sysfs("updates", buf, sizeof(buf)) == 2,
+		 "sysfs: live update 2 since cold boot\n");
 	luo = luo_open();
 	vm1 = luo_retrieve_session(luo, "vm1");
 	big = luo_retrieve_fd(vm1, TOKEN_BIG);
 	check_big(big, "big memfd after two updates");
 	luo_finish(vm1);
-	ksft_test_result_pass("stage 3 finished\n");
-	ksft_finished();
+	lu_check(true, "stage 3 finished\n");
 }
 
-int main(void)
-{
-	static void (*const stages[])(void) = { stage1, stage2, stage3 };
+FIXTURE_VARIANT_ADD(memfd, memfd) {
+	.stage = { stage1, stage2, stage3 },
+};
 
-	luo_require();
-	lu_run_stages(stages, ARRAY_SIZE(stages));
+FIXTURE_SETUP(memfd)
+{
+}
+
+FIXTURE_TEARDOWN(memfd)
+{
+}
+
+TEST_F_TIMEOUT(memfd, stages, LU_STAGE_TIMEOUT)
+{
+	int i = lu_stage_index(_metadata);
+
+	if (i < 0)
+		return;
+	ASSERT_NE(NULL, variant->stage[i]);
+	variant->stage[i](variant);
+	EXPECT_EQ(0, lu_checks_failed());
+}
+
+int main(int argc, char **argv)
+{
+	return lu_harness_main(argc, argv);
 }
