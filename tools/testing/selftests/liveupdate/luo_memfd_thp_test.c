@@ -14,6 +14,8 @@
  * preserve, so that freeze is the first to see them, with no later pass
  * to make up for a lost page), and kexecs. Stage 2 retrieves it and
  * checks every byte.
+ *
+ * One variant, thp_split (lu.case= in vm/tests).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -24,13 +26,18 @@
 #include <unistd.h>
 #include <sys/mman.h>
 
-#include "../kselftest.h"
+#include "lu_harness.h"
 #include "lu_luo.h"
-#include "lu_stage.h"
 
 #define MIB		(1024UL * 1024)
 #define THP_SIZE	(16 * MIB)
 #define SHMEM_ENABLED	"/sys/kernel/mm/transparent_hugepage/shmem_enabled"
+
+FIXTURE(memfd_thp) {};
+
+FIXTURE_VARIANT(memfd_thp) {
+	void (*stage[LU_STAGES_MAX])(const FIXTURE_VARIANT(memfd_thp) *variant);
+};
 
 static uint8_t pattern(uint64_t off)
 {
@@ -47,7 +54,7 @@ static uint8_t *map(int fd)
 	return p;
 }
 
-static void stage1(void)
+static void stage1(const FIXTURE_VARIANT(memfd_thp) *variant)
 {
 	int luo, session, fd, sys;
 	long long huge;
@@ -55,7 +62,6 @@ static void stage1(void)
 	size_t i;
 	char buf[8];
 
-	ksft_print_header();
 	if (!lu_cmdline_get("memfd_luo.test_split", buf, sizeof(buf)))
 		ksft_exit_skip("boot with memfd_luo.test_split=1\n");
 	sys = open(SHMEM_ENABLED, O_WRONLY | O_CLOEXEC);
@@ -64,7 +70,6 @@ static void stage1(void)
 	if (write(sys, "always", 6) != 6)
 		ksft_exit_fail_msg("%s: %s\n", SHMEM_ENABLED, strerror(errno));
 	close(sys);
-	ksft_set_plan(2);
 
 	fd = memfd_create("lu-thp", 0);
 	if (fd < 0 || ftruncate(fd, THP_SIZE))
@@ -80,22 +85,17 @@ static void stage1(void)
 		p[i] = pattern(i);
 	munmap(p, THP_SIZE);
 	huge = lu_meminfo_kib("ShmemHugePages");
-	ksft_test_result(huge >= 2048, "the memfd has huge pages: %lld KiB\n",
-			 huge);
-	ksft_test_result_pass("stage 1 ready to kexec\n");
-	if (ksft_get_fail_cnt())
-		ksft_finished();
+	lu_check(huge >= 2048, "the memfd has huge pages: %lld KiB\n", huge);
+	lu_check(true, "stage 1 ready to kexec\n");
 	lu_kexec_next(NULL);
 }
 
-static void stage2(void)
+static void stage2(const FIXTURE_VARIANT(memfd_thp) *variant)
 {
 	size_t i, bad = 0, first = 0;
 	int session, fd;
 	uint8_t *p;
 
-	ksft_print_header();
-	ksft_set_plan(1);
 	session = luo_retrieve_session(luo_open(), "thp");
 	fd = luo_retrieve_fd(session, 1);
 	p = map(fd);
@@ -107,17 +107,37 @@ static void stage2(void)
 		if (j < i + 4096 && !bad++)
 			first = i;
 	}
-	ksft_test_result(!bad, "every page arrived: %zu of %lu wrong (first at %zu)\n",
-			 bad, THP_SIZE / 4096, first);
+	lu_check(!bad, "every page arrived: %zu of %lu wrong (first at %zu)\n",
+		 bad, THP_SIZE / 4096, first);
 	munmap(p, THP_SIZE);
 	close(fd);
 	luo_finish(session);
-	ksft_finished();
 }
 
-int main(void)
-{
-	static void (*const stages[])(void) = { stage1, stage2 };
+FIXTURE_VARIANT_ADD(memfd_thp, thp_split) {
+	.stage = { stage1, stage2 },
+};
 
-	lu_run_stages(stages, ARRAY_SIZE(stages));
+FIXTURE_SETUP(memfd_thp)
+{
+}
+
+FIXTURE_TEARDOWN(memfd_thp)
+{
+}
+
+TEST_F_TIMEOUT(memfd_thp, stages, LU_STAGE_TIMEOUT)
+{
+	int i = lu_stage_index(_metadata);
+
+	if (i < 0)
+		return;
+	ASSERT_NE(NULL, variant->stage[i]);
+	variant->stage[i](variant);
+	EXPECT_EQ(0, lu_checks_failed());
+}
+
+int main(int argc, char **argv)
+{
+	return lu_harness_main(argc, argv);
 }
