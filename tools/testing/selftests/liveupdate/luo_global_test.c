@@ -10,6 +10,8 @@
  * closes "x": two files hold the global. Stage 2 retrieves one file of
  * "g" (the global comes back with its magic), then finishes "g" with
  * the other file unretrieved: the global is finished with its last file.
+ *
+ * One variant, shared_global (lu.case= in vm/tests).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,11 +21,16 @@
 #include <unistd.h>
 #include <sys/mman.h>
 
-#include "../kselftest.h"
+#include "lu_harness.h"
 #include "lu_luo.h"
-#include "lu_stage.h"
 
 #define PARAM(name)	"/sys/module/luo_test/parameters/" name
+
+FIXTURE(global) {};
+
+FIXTURE_VARIANT(global) {
+	void (*stage[LU_STAGES_MAX])(const FIXTURE_VARIANT(global) *variant);
+};
 
 static void param(const char *path, char *buf, size_t len)
 {
@@ -48,59 +55,74 @@ static int test_memfd(const char *name)
 	return fd;
 }
 
-static void stage1(void)
+static void stage1(const FIXTURE_VARIANT(global) *variant)
 {
 	char users[32], state[32];
 	int luo, g, x;
 
-	ksft_print_header();
-	ksft_set_plan(3);
+	luo_require();
 	luo = luo_open();
 	g = luo_create_session(luo, "g");
 	x = luo_create_session(luo, "x");
 	luo_preserve_fd(g, test_memfd("luo-test-a"), 1);
 	param(PARAM("global_state"), state, sizeof(state));
-	ksft_test_result(!strcmp(state, "preserved"),
-			 "the first file preserved the global (%s)\n", state);
+	lu_check(!strcmp(state, "preserved"),
+		 "the first file preserved the global (%s)\n", state);
 	luo_preserve_fd(g, test_memfd("luo-test-b"), 2);
 	luo_preserve_fd(x, test_memfd("luo-test-c"), 1);
 	close(x);
 	param(PARAM("global_users"), users, sizeof(users));
-	ksft_test_result(!strcmp(users, "2"), "two files hold it (%s)\n", users);
-	ksft_test_result_pass("ready to kexec\n");
-	if (ksft_get_fail_cnt())
-		ksft_finished();
+	lu_check(!strcmp(users, "2"), "two files hold it (%s)\n", users);
+	lu_check(true, "ready to kexec\n");
 	lu_kexec_next(NULL);
 }
 
-static void stage2(void)
+static void stage2(const FIXTURE_VARIANT(global) *variant)
 {
 	char state[32];
 	int luo, g;
 
-	ksft_print_header();
-	ksft_set_plan(3);
+	luo_require();
 	luo = luo_open();
 	g = luo_retrieve_session(luo, "g");
 	param(PARAM("global_state"), state, sizeof(state));
-	ksft_test_result(!strcmp(state, "none"),
-			 "not retrieved before a file is (%s)\n", state);
+	lu_check(!strcmp(state, "none"),
+		 "not retrieved before a file is (%s)\n", state);
 	luo_retrieve_fd(g, 2);
 	param(PARAM("global_state"), state, sizeof(state));
-	ksft_test_result(!strcmp(state, "retrieved"),
-			 "retrieved with the first file, magic intact (%s)\n",
-			 state);
+	lu_check(!strcmp(state, "retrieved"),
+		 "retrieved with the first file, magic intact (%s)\n",
+		 state);
 	luo_finish(g);
 	param(PARAM("global_state"), state, sizeof(state));
-	ksft_test_result(!strcmp(state, "finished"),
-			 "finished with the last file (%s)\n", state);
-	ksft_finished();
+	lu_check(!strcmp(state, "finished"),
+		 "finished with the last file (%s)\n", state);
 }
 
-int main(void)
-{
-	static void (*const stages[])(void) = { stage1, stage2 };
+FIXTURE_VARIANT_ADD(global, shared_global) {
+	.stage = { stage1, stage2 },
+};
 
-	luo_require();
-	lu_run_stages(stages, ARRAY_SIZE(stages));
+FIXTURE_SETUP(global)
+{
+}
+
+FIXTURE_TEARDOWN(global)
+{
+}
+
+TEST_F_TIMEOUT(global, stages, LU_STAGE_TIMEOUT)
+{
+	int i = lu_stage_index(_metadata);
+
+	if (i < 0)
+		return;
+	ASSERT_NE(NULL, variant->stage[i]);
+	variant->stage[i](variant);
+	EXPECT_EQ(0, lu_checks_failed());
+}
+
+int main(int argc, char **argv)
+{
+	return lu_harness_main(argc, argv);
 }
