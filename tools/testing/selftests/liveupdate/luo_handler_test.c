@@ -13,6 +13,8 @@
  * leave the sessions intact. It then rebuilds "s" without the failing
  * file and reboots into a kernel booted with luo_test.off=1. Stage 2
  * checks the data and that "t"'s file is refused with EOPNOTSUPP.
+ *
+ * One variant, handler_errors (lu.case= in vm/tests).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -23,11 +25,16 @@
 #include <unistd.h>
 #include <sys/mman.h>
 
-#include "../kselftest.h"
+#include "lu_harness.h"
 #include "lu_luo.h"
-#include "lu_stage.h"
 
 #define DATA_SIZE	(8 << 20)
+
+FIXTURE(handler) {};
+
+FIXTURE_VARIANT(handler) {
+	void (*stage[LU_STAGES_MAX])(const FIXTURE_VARIANT(handler) *variant);
+};
 
 static int make_memfd(const char *name, size_t size, uint8_t byte)
 {
@@ -60,14 +67,12 @@ static int all_bytes(int fd, size_t size, uint8_t byte)
 	return 1;
 }
 
-static void stage1(void)
+static void stage1(const FIXTURE_VARIANT(handler) *variant)
 {
 	int luo, s, t, data, bad, test, ret;
 	char buf[64];
 
-	ksft_print_header();
-	ksft_set_plan(5);
-
+	luo_require();
 	luo = luo_open();
 	s = luo_create_session(luo, "s");
 	t = luo_create_session(luo, "t");
@@ -83,65 +88,82 @@ static void stage1(void)
 	if (ret)
 		ksft_exit_fail_msg("kexec_file_load: %s\n", strerror(-ret));
 	ret = __lu_kexec_reboot();
-	ksft_test_result(ret == -EAGAIN,
-			 "reboot() fails with the freeze's error (%s)\n",
-			 strerror(-ret));
-	ksft_test_result(ftruncate(data, 4096) && errno == EBUSY,
-			 "after the failed reboot the data memfd is still preserved\n");
-	ksft_test_result(luo_sysfs("sessions_out", buf, sizeof(buf)) == 2,
-			 "both sessions are still there\n");
-	ksft_test_result(__luo_preserve_fd(s, data, 3) == -EBUSY,
-			 "the sessions still take preserve requests\n");
+	lu_check(ret == -EAGAIN,
+		 "reboot() fails with the freeze's error (%s)\n",
+		 strerror(-ret));
+	lu_check(ftruncate(data, 4096) && errno == EBUSY,
+		 "after the failed reboot the data memfd is still preserved\n");
+	lu_check(luo_sysfs("sessions_out", buf, sizeof(buf)) == 2,
+		 "both sessions are still there\n");
+	lu_check(__luo_preserve_fd(s, data, 3) == -EBUSY,
+		 "the sessions still take preserve requests\n");
 
 	/* Rebuild "s" without the file that cannot freeze. */
 	close(s);
 	s = luo_create_session(luo, "s");
 	luo_preserve_fd(s, data, 1);
-	ksft_test_result_pass("session s rebuilt without the failing file\n");
-	if (ksft_get_fail_cnt())
-		ksft_finished();
+	lu_check(true, "session s rebuilt without the failing file\n");
+	if (lu_checks_failed())
+		return;
 	ret = __lu_kexec_reboot();
 	ksft_exit_fail_msg("the second reboot failed: %s\n", strerror(-ret));
 }
 
-static void stage2(void)
+static void stage2(const FIXTURE_VARIANT(handler) *variant)
 {
 	long long before, after;
 	int luo, s, t, data;
 	char buf[160];
 
-	ksft_print_header();
-	ksft_set_plan(6);
-
+	luo_require();
 	luo = luo_open();
 	t = luo_retrieve_session(luo, "t");
-	ksft_test_result(__luo_retrieve_fd(t, 1) == -EOPNOTSUPP,
-			 "a file of an unknown format is EOPNOTSUPP\n");
+	lu_check(__luo_retrieve_fd(t, 1) == -EOPNOTSUPP,
+		 "a file of an unknown format is EOPNOTSUPP\n");
 	luo_sysfs("last_handover", buf, sizeof(buf));
-	ksft_test_result(strstr(buf, "unknown format 'luo-test-v1'"),
-			 "sysfs says which file and why: %s\n", buf);
+	lu_check(strstr(buf, "unknown format 'luo-test-v1'"),
+		 "sysfs says which file and why: %s\n", buf);
 
 	s = luo_retrieve_session(luo, "s");
 	data = luo_retrieve_fd(s, 1);
-	ksft_test_result(all_bytes(data, DATA_SIZE, 0x5a),
-			 "the other session's memfd arrived whole\n");
-	ksft_test_result(__luo_finish(t) == 0,
-			 "a session with an unreadable file still finishes\n");
+	lu_check(all_bytes(data, DATA_SIZE, 0x5a),
+		 "the other session's memfd arrived whole\n");
+	lu_check(__luo_finish(t) == 0,
+		 "a session with an unreadable file still finishes\n");
 	before = lu_meminfo_kib("MemTotal");
 	close(s);
 	after = lu_meminfo_kib("MemTotal");
-	ksft_test_result(luo_sysfs("sessions_finished", buf, sizeof(buf)) == 2,
-			 "closing the last session finished it\n");
-	ksft_test_result(after - before >= 4096 && after - before < 4096 + 512,
-			 "what nobody could read was released (MemTotal +%lld KiB)\n",
-			 after - before);
-	ksft_finished();
+	lu_check(luo_sysfs("sessions_finished", buf, sizeof(buf)) == 2,
+		 "closing the last session finished it\n");
+	lu_check(after - before >= 4096 && after - before < 4096 + 512,
+		 "what nobody could read was released (MemTotal +%lld KiB)\n",
+		 after - before);
 }
 
-int main(void)
-{
-	static void (*const stages[])(void) = { stage1, stage2 };
+FIXTURE_VARIANT_ADD(handler, handler_errors) {
+	.stage = { stage1, stage2 },
+};
 
-	luo_require();
-	lu_run_stages(stages, ARRAY_SIZE(stages));
+FIXTURE_SETUP(handler)
+{
+}
+
+FIXTURE_TEARDOWN(handler)
+{
+}
+
+TEST_F_TIMEOUT(handler, stages, LU_STAGE_TIMEOUT)
+{
+	int i = lu_stage_index(_metadata);
+
+	if (i < 0)
+		return;
+	ASSERT_NE(NULL, variant->stage[i]);
+	variant->stage[i](variant);
+	EXPECT_EQ(0, lu_checks_failed());
+}
+
+int main(int argc, char **argv)
+{
+	return lu_harness_main(argc, argv);
 }
