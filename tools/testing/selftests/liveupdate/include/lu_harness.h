@@ -39,7 +39,8 @@
  * this kernel is (lu.stage=N). A stage ends in lu_kexec_next(), which
  * moves on only if every lu_check() of the stage passed, or, in the last
  * stage, by returning: the test then passes if no lu_check() failed.
- * Off the test VM (no lu.stage=), every variant runs and skips.
+ * A name that is no variant fails. Off the test VM (no lu.stage=),
+ * every variant runs and skips.
  */
 #ifndef _LU_HARNESS_H
 #define _LU_HARNESS_H
@@ -70,6 +71,19 @@ static inline int lu_stage_index(struct __test_metadata *_metadata)
 	return stage - 1;
 }
 
+/* Whether a variant of some fixture of this program is called @name. */
+static inline bool lu_variant_exists(const char *name)
+{
+	struct __fixture_variant_metadata *v;
+	struct __fixture_metadata *f;
+
+	for (f = __fixture_list; f; f = f->next)
+		for (v = f->variant; v; v = v->next)
+			if (!strcmp(v->name, name))
+				return true;
+	return false;
+}
+
 /*
  * main() of a multi-stage test: on the test VM, run the variant lu.case=
  * names; elsewhere, all of them (each skips).
@@ -83,6 +97,9 @@ static inline int lu_harness_main(int argc, char **argv)
 		return test_harness_run(argc, argv);
 	if (!lu_cmdline_get("lu.case", lu_case, sizeof(lu_case)))
 		ksft_exit_fail_msg("no lu.case= on the command line\n");
+	if (!lu_variant_exists(lu_case))
+		ksft_exit_fail_msg("lu.case=%s: no such scenario in this test\n",
+				   lu_case);
 	args[0] = argv[0];
 	args[1] = "-v";
 	args[2] = lu_case;
