@@ -341,10 +341,10 @@ int main(int argc, char **argv)
 		return luod.no_device ? 1 : 2;
 	}
 	if (!luod.no_device) {
-		luod.luo = open(LUOD_DEVICE, O_RDWR | O_CLOEXEC);
+		luod.luo = libluo_open();
 		if (luod.luo < 0) {
-			ret = errno;
-			fprintf(stderr, "Error: opening %s: %s (%s)\n", LUOD_DEVICE,
+			ret = -luod.luo;
+			fprintf(stderr, "Error: opening %s: %s (%s)\n", LUO_DEVICE,
 				strerror(ret), ret == EBUSY ?
 				"another luod or LUO user holds it" :
 				ret == ENOENT ?

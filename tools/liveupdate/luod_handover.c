@@ -10,7 +10,6 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <linux/liveupdate.h>
 
 #include "luod_internal.h"
 
@@ -167,7 +166,7 @@ void handover_in(void)
 	uint64_t seq;
 	void *map;
 
-	sfd = luo_session_open(LIVEUPDATE_IOCTL_RETRIEVE_SESSION, LUOD_SESSION);
+	sfd = libluo_retrieve_session(luod.luo, LUOD_SESSION);
 	if (sfd == -ENOENT) {
 		msg("no session '%s' from a previous kernel: starting fresh",
 		    LUOD_SESSION);
@@ -178,11 +177,11 @@ void handover_in(void)
 		    strerror(-sfd));
 		return;
 	}
-	state_fd = luo_retrieve(sfd, LUOD_TOKEN_STATE);
+	state_fd = libluo_retrieve_fd(sfd, LUOD_TOKEN_STATE);
 	if (state_fd < 0)
 		msg("retrieving the previous state failed: %s",
 		    strerror(-state_fd));
-	log_fd = luo_retrieve(sfd, LUOD_TOKEN_LOG);
+	log_fd = libluo_retrieve_fd(sfd, LUOD_TOKEN_LOG);
 	if (log_fd < 0)
 		msg("retrieving the previous log failed: %s", strerror(-log_fd));
 
@@ -213,8 +212,7 @@ void handover_in(void)
 			struct luod_session *s;
 			int fd;
 
-			fd = luo_session_open(LIVEUPDATE_IOCTL_RETRIEVE_SESSION,
-					      ent[i].name);
+			fd = libluo_retrieve_session(luod.luo, ent[i].name);
 			if (fd < 0) {
 				msg("session '%s' of the previous luod: retrieve failed: %s",
 				    ent[i].name, strerror(-fd));
@@ -234,7 +232,7 @@ void handover_in(void)
 		close(state_fd);
 	if (log_fd >= 0)
 		close(log_fd);
-	ret = luo_finish(sfd);
+	ret = libluo_finish(sfd);
 	if (ret)
 		msg("finishing session '%s' failed: %s", LUOD_SESSION,
 		    strerror(-ret));
@@ -260,13 +258,14 @@ int handover_out_setup(void)
 		close(log_fd);
 		return 0;
 	}
-	luod.own_session = luo_session_open(LIVEUPDATE_IOCTL_CREATE_SESSION,
-					    LUOD_SESSION);
+	luod.own_session = libluo_create_session(luod.luo, LUOD_SESSION);
 	if (luod.own_session < 0)
 		return luod.own_session;
-	ret = luo_preserve(luod.own_session, luod.state_fd, LUOD_TOKEN_STATE);
+	ret = libluo_preserve_fd(luod.own_session, luod.state_fd,
+				 LUOD_TOKEN_STATE);
 	if (!ret)
-		ret = luo_preserve(luod.own_session, log_fd, LUOD_TOKEN_LOG);
+		ret = libluo_preserve_fd(luod.own_session, log_fd,
+					 LUOD_TOKEN_LOG);
 	close(log_fd);
 	return ret;
 }

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * luod internals: what the daemon's files share. The protocol and the
- * client library are in luod.h; this header is for luod itself only.
+ * client library are in luod.h, the /dev/liveupdate ioctls in libluo.h;
+ * this header is for luod itself only.
  *
  *   luod.c		startup, the poll loop, the command line
  *   luod_log.c		luod's messages, the log ring, /dev/kmsg
- *   luod_session.c	the session table and the /dev/liveupdate ioctls
+ *   luod_session.c	the session table
  *   luod_handover.c	the state memfd and the session "luod"
  *   luod_request.c	decoding and answering requests
  *   luod_client.c	connections: accept, read, write, drop
@@ -21,13 +22,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "libluo.h"
 #include "luod.h"
 
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #endif
 
-#define LUOD_DEVICE		"/dev/liveupdate"
 #define LUOD_SESSION		"luod"
 #define LUOD_TOKEN_STATE	1
 #define LUOD_TOKEN_LOG		2
@@ -158,10 +159,6 @@ void session_del(struct luod_session *s);
 struct luod_file *session_file(struct luod_session *s, uint64_t token);
 struct luod_file *session_file_add(struct luod_session *s, uint64_t token,
 				   int fd);
-int luo_session_open(unsigned long cmd, const char *name);
-int luo_preserve(int session, int fd, uint64_t token);
-int luo_retrieve(int session, uint64_t token);
-int luo_finish(int session);
 
 /* luod_handover.c */
 int state_save(void);

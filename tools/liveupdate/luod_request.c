@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include <linux/liveupdate.h>
 
 #include "luod_internal.h"
 
@@ -72,7 +71,7 @@ static int op_create(struct luod_client *c, const void *p, size_t len)
 	if (count_sessions() >= LUOD_MAX_SESSIONS)
 		return -ENOSPC;
 	if (!luod.no_device) {
-		fd = luo_session_open(LIVEUPDATE_IOCTL_CREATE_SESSION, req.name);
+		fd = libluo_create_session(luod.luo, req.name);
 		if (fd < 0)
 			return fd;
 	}
@@ -107,8 +106,7 @@ static int op_retrieve_session(struct luod_client *c, const void *p, size_t len)
 	if (!s) {
 		if (count_sessions() >= LUOD_MAX_SESSIONS)
 			return -ENOSPC;
-		fd = luo_session_open(LIVEUPDATE_IOCTL_RETRIEVE_SESSION,
-				      req.name);
+		fd = libluo_retrieve_session(luod.luo, req.name);
 		if (fd < 0)
 			return fd;
 		s = session_add(req.name, LUOD_SESSION_IN, fd);
@@ -152,7 +150,7 @@ static int op_preserve(struct luod_client *c, const void *p, size_t len,
 	if (session_file(s, token))
 		return -EEXIST;
 	if (!luod.no_device) {
-		ret = luo_preserve(s->fd, fd, token);
+		ret = libluo_preserve_fd(s->fd, fd, token);
 		if (ret)
 			return ret;
 	}
@@ -186,7 +184,7 @@ static int op_retrieve(struct luod_client *c, const void *p, size_t len,
 	/* --no-device keeps every preserved fd, so only real ones get here. */
 	if (s->state != LUOD_SESSION_IN || s->fd < 0)
 		return s->state == LUOD_SESSION_IN ? -ENOENT : -EINVAL;
-	fd = luo_retrieve(s->fd, token);
+	fd = libluo_retrieve_fd(s->fd, token);
 	if (fd < 0)
 		return fd;
 	f = session_file_add(s, token, fd);
@@ -211,7 +209,7 @@ static int op_finish(struct luod_client *c, size_t len)
 	if (s->state != LUOD_SESSION_IN && !luod.no_device)
 		return -EINVAL;
 	if (s->fd >= 0) {
-		ret = luo_finish(s->fd);
+		ret = libluo_finish(s->fd);
 		if (ret)
 			return ret;
 	}

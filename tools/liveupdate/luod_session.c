@@ -1,16 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The sessions luod holds, in and out, and the /dev/liveupdate ioctls
- * that make, retrieve, fill and finish them.
+ * The sessions luod holds, in and out, and the files kept in them. The
+ * /dev/liveupdate ioctls that make, retrieve, fill and finish them are
+ * libluo's (libluo.h).
  */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/ioctl.h>
-#include <linux/liveupdate.h>
 
 #include "luod_internal.h"
 
@@ -110,41 +108,4 @@ struct luod_file *session_file_add(struct luod_session *s, uint64_t token,
 	s->files[s->nr_files].token = token;
 	s->files[s->nr_files].fd = fd;
 	return &s->files[s->nr_files++];
-}
-
-int luo_session_open(unsigned long cmd, const char *name)
-{
-	struct liveupdate_ioctl_create_session arg = { .size = sizeof(arg) };
-
-	snprintf((char *)arg.name, sizeof(arg.name), "%s", name);
-	if (ioctl(luod.luo, cmd, &arg))
-		return -errno;
-	return arg.fd;
-}
-
-int luo_preserve(int session, int fd, uint64_t token)
-{
-	struct liveupdate_session_preserve_fd arg = {
-		.size = sizeof(arg), .fd = fd, .token = token,
-	};
-
-	return ioctl(session, LIVEUPDATE_SESSION_PRESERVE_FD, &arg) ? -errno : 0;
-}
-
-int luo_retrieve(int session, uint64_t token)
-{
-	struct liveupdate_session_retrieve_fd arg = {
-		.size = sizeof(arg), .token = token,
-	};
-
-	if (ioctl(session, LIVEUPDATE_SESSION_RETRIEVE_FD, &arg))
-		return -errno;
-	return arg.fd;
-}
-
-int luo_finish(int session)
-{
-	struct liveupdate_session_finish arg = { .size = sizeof(arg) };
-
-	return ioctl(session, LIVEUPDATE_SESSION_FINISH, &arg) ? -errno : 0;
 }

@@ -2,7 +2,9 @@
 /*
  * Wrappers of the /dev/liveupdate interface for the selftests. Each comes
  * in two forms: __luo_foo() returns a negative errno, luo_foo() reports a
- * failure through kselftest (with the call's name) and exits.
+ * failure through kselftest (with the call's name) and exits. The
+ * __luo_foo() forms are libluo's calls (tools/liveupdate/libluo.h, which
+ * lists their errnos), shared with luod.
  */
 #ifndef _LU_LUO_H
 #define _LU_LUO_H
@@ -10,22 +12,50 @@
 #include <stdint.h>
 #include <linux/liveupdate.h>
 
-#define LUO_DEVICE	"/dev/liveupdate"
+#include "libluo.h"
 
-int __luo_open(void);
-int luo_open(void);
-int __luo_create_session(int luo, const char *name);
-int luo_create_session(int luo, const char *name);
-int __luo_retrieve_session(int luo, const char *name);
-int luo_retrieve_session(int luo, const char *name);
-int __luo_preserve_fd(int session, int fd, uint64_t token);
-void luo_preserve_fd(int session, int fd, uint64_t token);
-int __luo_retrieve_fd(int session, uint64_t token);
-int luo_retrieve_fd(int session, uint64_t token);
-int __luo_finish(int session);
-void luo_finish(int session);
+static inline int __luo_open(void)
+{
+	return libluo_open();
+}
+
+static inline int __luo_create_session(int luo, const char *name)
+{
+	return libluo_create_session(luo, name);
+}
+
+static inline int __luo_retrieve_session(int luo, const char *name)
+{
+	return libluo_retrieve_session(luo, name);
+}
+
+static inline int __luo_preserve_fd(int session, int fd, uint64_t token)
+{
+	return libluo_preserve_fd(session, fd, token);
+}
+
+static inline int __luo_retrieve_fd(int session, uint64_t token)
+{
+	return libluo_retrieve_fd(session, token);
+}
+
+static inline int __luo_finish(int session)
+{
+	return libluo_finish(session);
+}
+
 /* The session's name, by LIVEUPDATE_SESSION_GET_NAME, into @buf. */
-int __luo_get_session_name(int session, char *buf, size_t len);
+static inline int __luo_get_session_name(int session, char *buf, size_t len)
+{
+	return libluo_get_session_name(session, buf, len);
+}
+
+int luo_open(void);
+int luo_create_session(int luo, const char *name);
+int luo_retrieve_session(int luo, const char *name);
+void luo_preserve_fd(int session, int fd, uint64_t token);
+int luo_retrieve_fd(int session, uint64_t token);
+void luo_finish(int session);
 
 /* Read /sys/kernel/liveupdate/NAME into @buf; return its number value. */
 long long luo_sysfs(const char *name, char *buf, size_t len);

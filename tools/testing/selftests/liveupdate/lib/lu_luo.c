@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * /dev/liveupdate wrappers for the selftests; see include/lu_luo.h.
+ * The /dev/liveupdate wrappers that exit on failure, and readers of sysfs
+ * and procfs numbers, for the selftests; see include/lu_luo.h.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -8,17 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/ioctl.h>
 
 #include "../../kselftest.h"
 #include "lu_luo.h"
-
-int __luo_open(void)
-{
-	int fd = open(LUO_DEVICE, O_RDWR | O_CLOEXEC);
-
-	return fd < 0 ? -errno : fd;
-}
 
 int luo_open(void)
 {
@@ -27,21 +20,6 @@ int luo_open(void)
 	if (fd < 0)
 		ksft_exit_fail_msg("open(%s): %s\n", LUO_DEVICE, strerror(-fd));
 	return fd;
-}
-
-static int luo_session_ioctl(int luo, unsigned long cmd, const char *name)
-{
-	struct liveupdate_ioctl_create_session arg = { .size = sizeof(arg) };
-
-	snprintf((char *)arg.name, sizeof(arg.name), "%s", name);
-	if (ioctl(luo, cmd, &arg))
-		return -errno;
-	return arg.fd;
-}
-
-int __luo_create_session(int luo, const char *name)
-{
-	return luo_session_ioctl(luo, LIVEUPDATE_IOCTL_CREATE_SESSION, name);
 }
 
 int luo_create_session(int luo, const char *name)
@@ -54,11 +32,6 @@ int luo_create_session(int luo, const char *name)
 	return fd;
 }
 
-int __luo_retrieve_session(int luo, const char *name)
-{
-	return luo_session_ioctl(luo, LIVEUPDATE_IOCTL_RETRIEVE_SESSION, name);
-}
-
 int luo_retrieve_session(int luo, const char *name)
 {
 	int fd = __luo_retrieve_session(luo, name);
@@ -69,15 +42,6 @@ int luo_retrieve_session(int luo, const char *name)
 	return fd;
 }
 
-int __luo_preserve_fd(int session, int fd, uint64_t token)
-{
-	struct liveupdate_session_preserve_fd arg = {
-		.size = sizeof(arg), .fd = fd, .token = token,
-	};
-
-	return ioctl(session, LIVEUPDATE_SESSION_PRESERVE_FD, &arg) ? -errno : 0;
-}
-
 void luo_preserve_fd(int session, int fd, uint64_t token)
 {
 	int ret = __luo_preserve_fd(session, fd, token);
@@ -85,17 +49,6 @@ void luo_preserve_fd(int session, int fd, uint64_t token)
 	if (ret)
 		ksft_exit_fail_msg("LIVEUPDATE_SESSION_PRESERVE_FD(token %llu): %s\n",
 				   (unsigned long long)token, strerror(-ret));
-}
-
-int __luo_retrieve_fd(int session, uint64_t token)
-{
-	struct liveupdate_session_retrieve_fd arg = {
-		.size = sizeof(arg), .token = token,
-	};
-
-	if (ioctl(session, LIVEUPDATE_SESSION_RETRIEVE_FD, &arg))
-		return -errno;
-	return arg.fd;
 }
 
 int luo_retrieve_fd(int session, uint64_t token)
@@ -108,13 +61,6 @@ int luo_retrieve_fd(int session, uint64_t token)
 	return fd;
 }
 
-int __luo_finish(int session)
-{
-	struct liveupdate_session_finish arg = { .size = sizeof(arg) };
-
-	return ioctl(session, LIVEUPDATE_SESSION_FINISH, &arg) ? -errno : 0;
-}
-
 void luo_finish(int session)
 {
 	int ret = __luo_finish(session);
@@ -122,16 +68,6 @@ void luo_finish(int session)
 	if (ret)
 		ksft_exit_fail_msg("LIVEUPDATE_SESSION_FINISH: %s\n",
 				   strerror(-ret));
-}
-
-int __luo_get_session_name(int session, char *buf, size_t len)
-{
-	struct liveupdate_session_get_name arg = { .size = sizeof(arg) };
-
-	if (ioctl(session, LIVEUPDATE_SESSION_GET_NAME, &arg))
-		return -errno;
-	snprintf(buf, len, "%.*s", (int)sizeof(arg.name), (char *)arg.name);
-	return 0;
 }
 
 long long luo_sysfs(const char *name, char *buf, size_t len)
