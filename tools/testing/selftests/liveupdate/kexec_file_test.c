@@ -13,6 +13,8 @@
  * kernel it came from and how many kexec handovers led to it. Between
  * different kernels (lu.kernels=), stage 2 names the other one, or
  * "unknown" after a kernel of release lu0, which does not say.
+ *
+ * One variant, kexec_file (lu.case= in vm/tests).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,9 +22,14 @@
 #include <unistd.h>
 #include <sys/utsname.h>
 
-#include "../kselftest.h"
+#include "lu_harness.h"
 #include "lu_luo.h"
-#include "lu_stage.h"
+
+FIXTURE(kexec) {};
+
+FIXTURE_VARIANT(kexec) {
+	void (*stage[LU_STAGES_MAX])(const FIXTURE_VARIANT(kexec) *variant);
+};
 
 /* Is uname -r "<base>-<release>", as sysfs gives them? */
 static bool release_named(const char *release)
@@ -36,7 +43,7 @@ static bool release_named(const char *release)
 	return !strcmp(release, want);
 }
 
-static void stage1(void)
+static void stage1(const FIXTURE_VARIANT(kexec) *variant)
 {
 	char boot_id[64], extra[256], from[80];
 	int loader = lu_boot_loader_type();
@@ -68,47 +75,64 @@ static void stage1(void)
 	lu_kexec_next(extra);
 }
 
-static void stage2(void)
+static void stage2(const FIXTURE_VARIANT(kexec) *variant)
 {
 	char boot_id[64], prev[64], prev_rel[80], from[80];
 	struct utsname u;
 	long long count;
 	int loader;
 
-	ksft_print_header();
-	ksft_set_plan(6);
-
 	loader = lu_boot_loader_type();
-	ksft_test_result(loader == LU_LOADER_KEXEC,
-			 "boot protocol names kexec as the loader (%#x)\n", loader);
+	lu_check(loader == LU_LOADER_KEXEC,
+		 "boot protocol names kexec as the loader (%#x)\n", loader);
 
-	ksft_test_result(lu_stage() == 2, "command line carries lu.stage=2\n");
+	lu_check(lu_stage() == 2, "command line carries lu.stage=2\n");
 
 	lu_boot_id(boot_id, sizeof(boot_id));
 	if (!lu_cmdline_get("lu.prev_boot_id", prev, sizeof(prev)))
 		prev[0] = '\0';
-	ksft_test_result(prev[0] && strcmp(prev, boot_id),
-			 "boot_id changed across the kexec (%s -> %s)\n",
-			 prev[0] ? prev : "?", boot_id);
+	lu_check(prev[0] && strcmp(prev, boot_id),
+		 "boot_id changed across the kexec (%s -> %s)\n",
+		 prev[0] ? prev : "?", boot_id);
 
-	ksft_test_result(!uname(&u) && release_named(u.release),
-			 "the kernel release names base and release (%s)\n",
-			 u.release);
+	lu_check(!uname(&u) && release_named(u.release),
+		 "the kernel release names base and release (%s)\n",
+		 u.release);
 
 	if (!lu_cmdline_get("lu.prev_release", prev_rel, sizeof(prev_rel)))
 		prev_rel[0] = '\0';
 	luo_sysfs("exec_from", from, sizeof(from));
-	ksft_test_result(prev_rel[0] && !strcmp(from, prev_rel),
-			 "exec_from names the previous kernel (%s, was %s)\n",
-			 from, prev_rel);
+	lu_check(prev_rel[0] && !strcmp(from, prev_rel),
+		 "exec_from names the previous kernel (%s, was %s)\n",
+		 from, prev_rel);
 	count = luo_sysfs("exec_count", from, sizeof(from));
-	ksft_test_result(count == 1, "exec_count is 1 (%lld)\n", count);
-	ksft_finished();
+	lu_check(count == 1, "exec_count is 1 (%lld)\n", count);
 }
 
-int main(void)
-{
-	static void (*const stages[])(void) = { stage1, stage2 };
+FIXTURE_VARIANT_ADD(kexec, kexec_file) {
+	.stage = { stage1, stage2 },
+};
 
-	lu_run_stages(stages, ARRAY_SIZE(stages));
+FIXTURE_SETUP(kexec)
+{
+}
+
+FIXTURE_TEARDOWN(kexec)
+{
+}
+
+TEST_F_TIMEOUT(kexec, stages, LU_STAGE_TIMEOUT)
+{
+	int i = lu_stage_index(_metadata);
+
+	if (i < 0)
+		return;
+	ASSERT_NE(NULL, variant->stage[i]);
+	variant->stage[i](variant);
+	EXPECT_EQ(0, lu_checks_failed());
+}
+
+int main(int argc, char **argv)
+{
+	return lu_harness_main(argc, argv);
 }

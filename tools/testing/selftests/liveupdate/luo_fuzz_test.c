@@ -25,6 +25,8 @@
  * three memfds byte for byte; then the fuzzer runs again with "keep" as
  * a retrieved session (retrieve, finish, names), and finishing releases
  * whatever else it preserved.
+ *
+ * One variant, ioctls (lu.case= in vm/tests).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -40,9 +42,8 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 
-#include "../kselftest.h"
+#include "lu_harness.h"
 #include "lu_luo.h"
-#include "lu_stage.h"
 
 #define KEEP		"keep"
 #define KEEP_FILES	3
@@ -50,6 +51,12 @@
 #define MAX_SESSIONS	16
 #define MAX_FDS		32
 #define ARG_SPAN	(2 * 4096)
+
+FIXTURE(fuzz) {};
+
+FIXTURE_VARIANT(fuzz) {
+	void (*stage[LU_STAGES_MAX])(const FIXTURE_VARIANT(fuzz) *variant);
+};
 
 static uint64_t rng;
 
@@ -439,7 +446,7 @@ static void setup_args(void)
 		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
 }
 
-static void stage1(void)
+static void stage1(const FIXTURE_VARIANT(fuzz) *variant)
 {
 	unsigned long iters = 20000, secs = 60, n;
 	char buf[4096];
@@ -447,8 +454,7 @@ static void stage1(void)
 	int i, m, fd_before, fd_after;
 	uint64_t seed;
 
-	ksft_print_header();
-	ksft_set_plan(5);
+	luo_require();
 	seed = lu_cmdline_get("lu.fuzz_seed", buf, 32) ? strtoull(buf, NULL, 0) :
 	       (uint64_t)time(NULL) * 2654435761u;
 	if (lu_cmdline_get("lu.fuzz_iters", buf, 32))
@@ -474,47 +480,44 @@ static void stage1(void)
 	n = fuzz(iters, secs);
 	ksft_print_msg("%lu rounds (a replay needs as many), %lu calls in %ld s: %lu ok, %lu not\n",
 		       n, calls, (long)(time(NULL) - start), succ, fails);
-	ksft_test_result(calls > 0 && succ > 0 && fails > 0,
-			 "every call succeeded or failed with a documented errno\n");
-	ksft_test_result(big_e2big > 0, "sizes over 4096: E2BIG (%lu times)\n",
-			 big_e2big);
-	ksft_test_result(!tail_succeeded,
-			 "a non-zero tail never succeeded (%lu did)\n", tail_succeeded);
+	lu_check(calls > 0 && succ > 0 && fails > 0,
+		 "every call succeeded or failed with a documented errno\n");
+	lu_check(big_e2big > 0, "sizes over 4096: E2BIG (%lu times)\n",
+		 big_e2big);
+	lu_check(!tail_succeeded,
+		 "a non-zero tail never succeeded (%lu did)\n", tail_succeeded);
 
 	while (nr_sessions)
 		close(sessions[--nr_sessions]);
 	fd_after = count_fds();
-	ksft_test_result(fd_after == fd_before,
-			 "no fd leaked: %d before, %d after\n", fd_before, fd_after);
+	lu_check(fd_after == fd_before,
+		 "no fd leaked: %d before, %d after\n", fd_before, fd_after);
 	outgoing(buf, sizeof(buf));
-	ksft_test_result(strstr(buf, "file keep 1000 ") && strstr(buf, "file keep 1001 ") &&
-			 strstr(buf, "file keep 1002 "),
-			 "'keep' still holds its three memfds\n");
-	if (ksft_get_fail_cnt())
-		ksft_exit_fail();
+	lu_check(strstr(buf, "file keep 1000 ") && strstr(buf, "file keep 1001 ") &&
+		 strstr(buf, "file keep 1002 "),
+		 "'keep' still holds its three memfds\n");
 	lu_kexec_next(NULL);
 }
 
-static void stage2(void)
+static void stage2(const FIXTURE_VARIANT(fuzz) *variant)
 {
 	char buf[64], name[LIVEUPDATE_SESSION_NAME_LENGTH] = "";
 	int fd, i, fd_before, fd_after;
 	unsigned long n;
 	long bad;
 
-	ksft_print_header();
-	ksft_set_plan(KEEP_FILES + 3);
+	luo_require();
 	luo = luo_open();
 	keep = luo_retrieve_session(luo, KEEP);
 	for (i = 0; i < KEEP_FILES; i++) {
 		fd = luo_retrieve_fd(keep, 1000 + i);
 		bad = keep_check(fd, i);
-		ksft_test_result(bad < 0, "memfd %d: 1 MiB byte for byte (first bad: %ld)\n",
-				 i, bad);
+		lu_check(bad < 0, "memfd %d: 1 MiB byte for byte (first bad: %ld)\n",
+			 i, bad);
 		close(fd);
 	}
-	ksft_test_result(!__luo_get_session_name(keep, name, sizeof(name)) &&
-			 !strcmp(name, KEEP), "the retrieved session is '%s'\n", name);
+	lu_check(!__luo_get_session_name(keep, name, sizeof(name)) &&
+		 !strcmp(name, KEEP), "the retrieved session is '%s'\n", name);
 
 	/* The incoming side: retrieve, finish and names, with "keep" in. */
 	rng = (lu_cmdline_get("lu.fuzz_seed", buf, 32) ?
@@ -529,19 +532,38 @@ static void stage2(void)
 	fd_after = count_fds();
 	ksft_print_msg("incoming side: %lu rounds, %lu calls: %lu succeeded, %lu failed\n",
 		       n, calls, succ, fails);
-	ksft_test_result(!tail_succeeded && fd_after == fd_before,
-			 "incoming side: documented errnos, no tail taken, no fd leaked (%d, %d)\n",
-			 fd_before, fd_after);
-	ksft_test_result(__luo_finish(keep) == 0,
-			 "finish (again, maybe) releases what else the fuzzer preserved\n");
+	lu_check(!tail_succeeded && fd_after == fd_before,
+		 "incoming side: documented errnos, no tail taken, no fd leaked (%d, %d)\n",
+		 fd_before, fd_after);
+	lu_check(__luo_finish(keep) == 0,
+		 "finish (again, maybe) releases what else the fuzzer preserved\n");
 	close(keep);
-	ksft_finished();
 }
 
-int main(void)
-{
-	static void (*const stages[])(void) = { stage1, stage2 };
+FIXTURE_VARIANT_ADD(fuzz, ioctls) {
+	.stage = { stage1, stage2 },
+};
 
-	luo_require();
-	lu_run_stages(stages, ARRAY_SIZE(stages));
+FIXTURE_SETUP(fuzz)
+{
+}
+
+FIXTURE_TEARDOWN(fuzz)
+{
+}
+
+TEST_F_TIMEOUT(fuzz, stages, LU_STAGE_TIMEOUT)
+{
+	int i = lu_stage_index(_metadata);
+
+	if (i < 0)
+		return;
+	ASSERT_NE(NULL, variant->stage[i]);
+	variant->stage[i](variant);
+	EXPECT_EQ(0, lu_checks_failed());
+}
+
+int main(int argc, char **argv)
+{
+	return lu_harness_main(argc, argv);
 }

@@ -32,6 +32,8 @@
  *
  * The harness fails the test on any report of lockdep, KASAN or the
  * hung-task detector. lu.race_seed=N replays a run (the seed is printed).
+ *
+ * One variant, reboot_race (lu.case= in vm/tests).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -49,9 +51,8 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
-#include "../kselftest.h"
+#include "lu_harness.h"
 #include "lu_luo.h"
-#include "lu_stage.h"
 
 #define NR_WORKERS	3
 #define MAX_ROUNDS	150	/* sessions a worker creates at most */
@@ -93,6 +94,12 @@ struct race_log {
 };
 
 #define LOG_SIZE	((sizeof(struct race_log) + 0xfffUL) & ~0xfffUL)
+
+FIXTURE(race) {};
+
+FIXTURE_VARIANT(race) {
+	void (*stage[LU_STAGES_MAX])(const FIXTURE_VARIANT(race) *variant);
+};
 
 static int luo;
 static struct race_log *lg;
@@ -374,10 +381,10 @@ static void check_holes(const struct race_log *in, const char *name)
 	 * Whether the writer ran again between the freeze and the kexec is up
 	 * to the scheduler; that no page it wrote was lost is not.
 	 */
-	ksft_test_result(!bad && (!in->hole_refused || in->hole_err == SIGBUS ||
-				  in->hole_err == EBUSY),
-			 "a writer filling holes through the reboot: no page lost (%u bad, the first %u)\n",
-			 bad, first_bad);
+	lu_check(!bad && (!in->hole_refused || in->hole_err == SIGBUS ||
+			  in->hole_err == EBUSY),
+		 "a writer filling holes through the reboot: no page lost (%u bad, the first %u)\n",
+		 bad, first_bad);
 	munmap((void *)map, HOLES_SIZE);
 	luo_finish(s);
 	close(fd);
@@ -459,8 +466,8 @@ static void test_close_vs_preserve(void)
 		close(c.files[k]);
 	ksft_print_msg("close versus preserve: %d preserves, %s %d of %d rounds\n",
 		       ok, "the close won", won, NR_CLOSING);
-	ksft_test_result(!other && !again && !reuse && won > 0,
-			 "a session closed while another thread preserves into it: EBADF, then its name and files are free\n");
+	lu_check(!other && !again && !reuse && won > 0,
+		 "a session closed while another thread preserves into it: EBADF, then its name and files are free\n");
 }
 
 static void send_fds(int sock, const int *fds, int n)
@@ -553,8 +560,8 @@ static void test_passed_fds(void)
 		ksft_exit_fail_msg("waitpid: %s\n", strerror(errno));
 	close(sv[0]);
 	close(sv[1]);
-	ksft_test_result(!bad && WIFEXITED(status) && !WEXITSTATUS(status),
-			 "two processes preserve into sessions they pass each other\n");
+	lu_check(!bad && WIFEXITED(status) && !WEXITSTATUS(status),
+		 "two processes preserve into sessions they pass each other\n");
 	/* fds[0] ("child") and s stay open until the reboot. */
 }
 
@@ -565,8 +572,8 @@ static void check_passed(void)
 	s = __luo_retrieve_session(luo, "passed");
 	c = __luo_retrieve_session(luo, "child");
 	if (s < 0 || c < 0) {
-		ksft_test_result_fail("sessions passed between processes: %s\n",
-				      strerror(-(s < 0 ? s : c)));
+		lu_check(false, "sessions passed between processes: %s\n",
+			 strerror(-(s < 0 ? s : c)));
 		return;
 	}
 	for (int tok = 1; tok <= NR_PASSED; tok++) {
@@ -584,9 +591,9 @@ static void check_passed(void)
 	close(c);
 	if (fd >= 0)
 		close(fd);
-	ksft_test_result(!bad,
-			 "sessions passed between processes came over: %d tokens and the child's (%d wrong)\n",
-			 NR_PASSED, bad);
+	lu_check(!bad,
+		 "sessions passed between processes came over: %d tokens and the child's (%d wrong)\n",
+		 NR_PASSED, bad);
 }
 
 static void make_spares(void)
@@ -730,9 +737,9 @@ static void check_nothing_else(int found)
 	char buf[32];
 	long long in = luo_sysfs("sessions_in", buf, sizeof(buf));
 
-	ksft_test_result(in == found,
-			 "nothing else came over: %lld sessions handed over, %d found\n",
-			 in, found);
+	lu_check(in == found,
+		 "nothing else came over: %lld sessions handed over, %d found\n",
+		 in, found);
 }
 
 /* Start the threads, then reboot() after a random delay. */
@@ -743,6 +750,10 @@ static void race_reboot(int retrievers)
 	int n = 0, ret, delay;
 	char extra[64];
 
+	/* A failed check ends the test here, as lu_kexec_next() would. */
+	if (lu_checks_failed())
+		ksft_exit_fail_msg("stage %d: %d check(s) failed, not moving on\n",
+				   cur_stage, lu_checks_failed());
 	delay = rand_r(&rs) % MAX_DELAY_MS;
 	snprintf(extra, sizeof(extra), "lu.race_seed=%u", seed);
 	ret = __lu_kexec_load_next(extra);
@@ -769,9 +780,22 @@ static void race_reboot(int retrievers)
 			   strerror(-ret));
 }
 
-static void stage_1(void)
+/* What every stage starts with: the seed and /dev/liveupdate. */
+static void race_start(void)
 {
-	ksft_set_plan(2);
+	char val[32];
+
+	luo_require();
+	cur_stage = lu_stage();
+	seed = lu_cmdline_get("lu.race_seed", val, sizeof(val)) ?
+	       strtoul(val, NULL, 0) : (unsigned int)time(NULL);
+	ksft_print_msg("seed %u (lu.race_seed=%u replays it)\n", seed, seed);
+	luo = luo_open();
+}
+
+static void stage_1(const FIXTURE_VARIANT(race) *variant)
+{
+	race_start();
 	make_log("race-log1");
 	make_holes("race-holes1");
 	test_close_vs_preserve();
@@ -780,18 +804,18 @@ static void stage_1(void)
 	race_reboot(0);
 }
 
-static void stage_2(void)
+static void stage_2(const FIXTURE_VARIANT(race) *variant)
 {
 	const struct race_log *in;
 	int bad = 0, found;
 
-	ksft_set_plan(4);
+	race_start();
 	in = take_log("race-log1");
 	check_holes(in, "race-holes1");
 	check_passed();
 	found = check_workers(in, 1, &bad);
-	ksft_test_result(!bad && __luo_retrieve_session(luo, "closing") == -ENOENT,
-			 "every file preserved when reboot() won came over, and no closed session\n");
+	lu_check(!bad && __luo_retrieve_session(luo, "closing") == -ENOENT,
+		 "every file preserved when reboot() won came over, and no closed session\n");
 	/* The log, the holes, "passed", "child" and the spares. */
 	check_nothing_else(found + 4 + NR_SPARE);
 	make_log("race-log2");
@@ -799,17 +823,17 @@ static void stage_2(void)
 	race_reboot(1);
 }
 
-static void stage_3(void)
+static void stage_3(const FIXTURE_VARIANT(race) *variant)
 {
 	int bad = 0, found, got[NR_SPARE] = { 0 }, verified = 0, err;
 	const struct race_log *in;
 
-	ksft_set_plan(4);
+	race_start();
 	in = take_log("race-log2");
 	check_holes(in, "race-holes2");
 	found = check_workers(in, 2, &bad);
-	ksft_test_result(!bad,
-			 "the second race: every file preserved when reboot() won came over\n");
+	lu_check(!bad,
+		 "the second race: every file preserved when reboot() won came over\n");
 	check_nothing_else(found + 2);
 	bad = 0;
 
@@ -845,24 +869,35 @@ static void stage_3(void)
 			bad++;
 		}
 	}
-	ksft_test_result(!bad,
-			 "the retrievers: %d spares checked and finished before the reboot, none twice, none came over again\n",
-			 verified);
-	ksft_finished();
+	lu_check(!bad,
+		 "the retrievers: %d spares checked and finished before the reboot, none twice, none came over again\n",
+		 verified);
 }
 
-int main(void)
-{
-	static void (*const stages[])(void) = { stage_1, stage_2, stage_3 };
-	char val[32];
+FIXTURE_VARIANT_ADD(race, reboot_race) {
+	.stage = { stage_1, stage_2, stage_3 },
+};
 
-	lu_require_vm();
-	luo_require();
-	cur_stage = lu_stage();
-	seed = lu_cmdline_get("lu.race_seed", val, sizeof(val)) ?
-	       strtoul(val, NULL, 0) : (unsigned int)time(NULL);
-	ksft_print_header();
-	ksft_print_msg("seed %u (lu.race_seed=%u replays it)\n", seed, seed);
-	luo = luo_open();
-	lu_run_stages(stages, 3);
+FIXTURE_SETUP(race)
+{
+}
+
+FIXTURE_TEARDOWN(race)
+{
+}
+
+TEST_F_TIMEOUT(race, stages, LU_STAGE_TIMEOUT)
+{
+	int i = lu_stage_index(_metadata);
+
+	if (i < 0)
+		return;
+	ASSERT_NE(NULL, variant->stage[i]);
+	variant->stage[i](variant);
+	EXPECT_EQ(0, lu_checks_failed());
+}
+
+int main(int argc, char **argv)
+{
+	return lu_harness_main(argc, argv);
 }

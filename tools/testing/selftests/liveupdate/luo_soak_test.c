@@ -19,10 +19,12 @@
  * cold boot's, and the preserved memory handed over is the same every
  * time (to IN_SLACK_KIB). Then it rewrites the first memfd with the
  * stage's seed, preserves both again and kexecs, until stage
- * lu.soak_last (default 21: 20 updates). Each stage prints
- * one line of numbers: "update N: ...".
+ * lu.soak_last (default 21: 20 updates; LU_STAGES_MAX at most). Each
+ * stage prints one line of numbers: "update N: ...".
  *
  * Values from earlier stages come on the command line (lu.soak_*).
+ *
+ * One variant, luod_updates (lu.case= in vm/tests).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -39,9 +41,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "../kselftest.h"
+#include "lu_harness.h"
 #include "lu_luo.h"
-#include "lu_stage.h"
 #include "luod.h"
 
 #define MIB		(1024ULL * 1024)
@@ -70,6 +71,13 @@
 /* Not the previous boot's line, which luod copies to the log. */
 #define RELEASED	"] KHO: released the handover itself"
 
+FIXTURE(soak) {};
+
+FIXTURE_VARIANT(soak) {
+	void (*stage[LU_STAGES_MAX])(const FIXTURE_VARIANT(soak) *variant);
+};
+
+/* The directory of this program, where luod and luoctl are too. */
 static char here[PATH_MAX];
 
 static uint8_t pattern(uint64_t seed, uint64_t off)
@@ -220,31 +228,44 @@ static void preserve_soak(int sock, int data, int huge, int stage)
 	luod_or_die(luod_preserve_fd(sock, huge, TOKEN_HUGE), "PRESERVE huge");
 }
 
-static void stage_cold(void)
+/* What every stage starts with. */
+static void soak_start(void)
+{
+	char self[PATH_MAX];
+	ssize_t n;
+
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n < 0)
+		ksft_exit_fail_msg("/proc/self/exe: %s\n", strerror(errno));
+	self[n] = '\0';
+	snprintf(here, sizeof(here), "%s", dirname(self));
+	luo_require();
+}
+
+static void stage_cold(const FIXTURE_VARIANT(soak) *variant)
 {
 	char extra[256], cmd[PATH_MAX + 64];
 	int sock, data, huge;
 	long long counter;
 
-	ksft_print_header();
-	ksft_set_plan(3);
+	soak_start();
 	start_luod();
 	snprintf(cmd, sizeof(cmd), "%s/luoctl -s %s sessions | grep -q '^demo '",
 		 here, SOCK);
-	ksft_test_result(!client("init", &counter) && !run(cmd),
-			 "luod's client preserves its counter\n");
+	lu_check(!client("init", &counter) && !run(cmd),
+		 "luod's client preserves its counter\n");
 
 	data = memfd_create("soak-data", 0);
 	huge = memfd_create("soak-huge", MFD_HUGETLB);
-	ksft_test_result(data >= 0 && huge >= 0 && !ftruncate(data, DATA_SIZE) &&
-			 !ftruncate(huge, HUGE_SIZE),
-			 "a shmem and a HugeTLB memfd of 4 MiB\n");
-	if (ksft_get_fail_cnt())
-		ksft_finished();
+	lu_check(data >= 0 && huge >= 0 && !ftruncate(data, DATA_SIZE) &&
+		 !ftruncate(huge, HUGE_SIZE),
+		 "a shmem and a HugeTLB memfd of 4 MiB\n");
+	if (lu_checks_failed())
+		return;
 	fill(huge, HUGE_SIZE, HUGE_SEED);
 	sock = connect_luod();
 	preserve_soak(sock, data, huge, 1);
-	ksft_test_result_pass("session %s preserved\n", SESSION);
+	lu_check(true, "session %s preserved\n", SESSION);
 
 	snprintf(extra, sizeof(extra),
 		 "lu.soak_cold_total=%lld lu.soak_scratch=%lld",
@@ -254,7 +275,8 @@ static void stage_cold(void)
 	lu_kexec_next(extra);
 }
 
-static void stage_update(int stage, int last)
+/* Every stage after the cold boot: stage 2 to lu.soak_last. */
+static void stage_update(const FIXTURE_VARIANT(soak) *variant)
 {
 	long long total, before, tracker, scratch, in_kib, bad_data, bad_huge;
 	long long cold_total = cmdline_num("lu.soak_cold_total");
@@ -262,21 +284,23 @@ static void stage_update(int stage, int last)
 	long long first_tracker = cmdline_num("lu.soak_tracker");
 	long long first_in = cmdline_num("lu.soak_in");
 	long long cold_scratch = cmdline_num("lu.soak_scratch");
-	int sock, data, huge, released;
+	long long last = cmdline_num("lu.soak_last");
+	int sock, data, huge, released, stage = lu_stage();
 	char extra[512], buf[64];
 	long long counter;
 
-	ksft_print_header();
-	ksft_set_plan(9);
+	soak_start();
+	if (last < 2)
+		last = 21;
 	tracker = lu_read_num(KHO_IN "tracker_bytes") >> 10;
 	in_kib = lu_read_num(KHO_IN "preserved_bytes") >> 10;
 	scratch = scratch_kib(KHO_IN "scratch");
 	before = lu_meminfo_kib("MemTotal");
 
 	start_luod();
-	ksft_test_result(!client(stage < last ? "step" : "check", &counter) &&
-			 counter == stage - 1,
-			 "luod's client: counter %lld came over\n", counter);
+	lu_check(!client(stage < last ? "step" : "check", &counter) &&
+		 counter == stage - 1,
+		 "luod's client: counter %lld came over\n", counter);
 
 	sock = connect_luod();
 	luod_or_die(luod_retrieve_session(sock, SESSION), "RETRIEVE_SESSION");
@@ -284,38 +308,38 @@ static void stage_update(int stage, int last)
 	huge = luod_or_die(luod_retrieve_fd(sock, TOKEN_HUGE), "RETRIEVE huge");
 	bad_data = check(data, DATA_SIZE, stage - 1);
 	bad_huge = check(huge, HUGE_SIZE, HUGE_SEED);
-	ksft_test_result(bad_data < 0,
-			 "the memfd written before update %d came over (first wrong byte %lld)\n",
-			 stage - 1, bad_data);
-	ksft_test_result(bad_huge < 0,
-			 "the HugeTLB memfd came over (first wrong byte %lld)\n",
-			 bad_huge);
+	lu_check(bad_data < 0,
+		 "the memfd written before update %d came over (first wrong byte %lld)\n",
+		 stage - 1, bad_data);
+	lu_check(bad_huge < 0,
+		 "the HugeTLB memfd came over (first wrong byte %lld)\n",
+		 bad_huge);
 	luod_or_die(luod_finish(sock), "FINISH");
 
 	/* Every incoming session is finished: the handover is released. */
 	for (int i = 0; i < 50 && !kmsg_count(RELEASED); i++)
 		usleep(100 * 1000);
 	released = kmsg_count(RELEASED);
-	ksft_test_result(luo_sysfs("sessions_finished", buf, sizeof(buf)) ==
-			 luo_sysfs("sessions_in", buf, sizeof(buf)) &&
-			 released == 1 && lu_read_num(KHO_IN "tracker_bytes") == 0,
-			 "every session finished, the handover released, its tracker freed\n");
+	lu_check(luo_sysfs("sessions_finished", buf, sizeof(buf)) ==
+		 luo_sysfs("sessions_in", buf, sizeof(buf)) &&
+		 released == 1 && lu_read_num(KHO_IN "tracker_bytes") == 0,
+		 "every session finished, the handover released, its tracker freed\n");
 	total = lu_meminfo_kib("MemTotal");
 	if (first_total < 0)
 		first_total = total;
-	ksft_test_result(total <= first_total + DRIFT_KIB &&
-			 total >= first_total - DRIFT_KIB && cold_total > 0 &&
-			 (total - cold_total) * 200 <= cold_total &&
-			 (cold_total - total) * 200 <= cold_total,
-			 "MemTotal after it: %lld KiB, within %d KiB of the first update's (%lld), cold boot %lld\n",
-			 total, DRIFT_KIB, first_total, cold_total);
+	lu_check(total <= first_total + DRIFT_KIB &&
+		 total >= first_total - DRIFT_KIB && cold_total > 0 &&
+		 (total - cold_total) * 200 <= cold_total &&
+		 (cold_total - total) * 200 <= cold_total,
+		 "MemTotal after it: %lld KiB, within %d KiB of the first update's (%lld), cold boot %lld\n",
+		 total, DRIFT_KIB, first_total, cold_total);
 	if (first_tracker < 0)
 		first_tracker = tracker;
-	ksft_test_result(tracker > 0 && tracker <= first_tracker + TRACKER_SLACK_KIB,
-			 "the tracker handed over: %lld KiB, within %d KiB of the first update's (%lld)\n",
-			 tracker, TRACKER_SLACK_KIB, first_tracker);
-	ksft_test_result(scratch == cold_scratch,
-			 "scratch: %lld KiB, as the cold boot reserved\n", scratch);
+	lu_check(tracker > 0 && tracker <= first_tracker + TRACKER_SLACK_KIB,
+		 "the tracker handed over: %lld KiB, within %d KiB of the first update's (%lld)\n",
+		 tracker, TRACKER_SLACK_KIB, first_tracker);
+	lu_check(scratch == cold_scratch,
+		 "scratch: %lld KiB, as the cold boot reserved\n", scratch);
 
 	/*
 	 * What crossed: the two soak memfds, luod's state and its client's
@@ -323,27 +347,26 @@ static void stage_update(int stage, int last)
 	 */
 	if (first_in < 0)
 		first_in = in_kib;
-	ksft_test_result(in_kib >= (long long)(DATA_SIZE >> 10) &&
-			 in_kib <= first_in + IN_SLACK_KIB &&
-			 in_kib >= first_in - IN_SLACK_KIB,
-			 "preserved memory handed over: %lld KiB, within %d KiB of the first update's (%lld)\n",
-			 in_kib, IN_SLACK_KIB, first_in);
+	lu_check(in_kib >= (long long)(DATA_SIZE >> 10) &&
+		 in_kib <= first_in + IN_SLACK_KIB &&
+		 in_kib >= first_in - IN_SLACK_KIB,
+		 "preserved memory handed over: %lld KiB, within %d KiB of the first update's (%lld)\n",
+		 in_kib, IN_SLACK_KIB, first_in);
 	ksft_print_msg("update %d: in %lld KiB preserved, tracker %lld KiB, scratch %lld KiB\n",
 		       stage - 1, in_kib, tracker, scratch);
 	ksft_print_msg("update %d: MemTotal %lld KiB at boot, %lld after finish, cold %lld\n",
 		       stage - 1, before, total, cold_total);
 
 	if (stage == last) {
-		ksft_test_result(!run("kill -TERM $(pidof luod)"),
-				 "luod exits on SIGTERM\n");
-		ksft_finished();
+		lu_check(!run("kill -TERM $(pidof luod)"),
+			 "luod exits on SIGTERM\n");
+		return;
 	}
 	preserve_soak(sock, data, huge, stage);
-	ksft_test_result_pass("session %s preserved with seed %d\n", SESSION,
-			      stage);
-	if (ksft_get_fail_cnt()) {
+	lu_check(true, "session %s preserved with seed %d\n", SESSION, stage);
+	if (lu_checks_failed()) {
 		run("sed 's/^/# luod: /' /run/luod.log");
-		ksft_finished();
+		return;
 	}
 	snprintf(extra, sizeof(extra),
 		 "lu.soak_total=%lld lu.soak_tracker=%lld lu.soak_in=%lld",
@@ -351,26 +374,31 @@ static void stage_update(int stage, int last)
 	lu_kexec_next(extra);
 }
 
+/* Stage 1 is the cold boot; every later one an update. */
+FIXTURE_VARIANT_ADD(soak, luod_updates) {
+	.stage = { stage_cold, [1 ... LU_STAGES_MAX - 1] = stage_update },
+};
+
+FIXTURE_SETUP(soak)
+{
+}
+
+FIXTURE_TEARDOWN(soak)
+{
+}
+
+TEST_F_TIMEOUT(soak, stages, LU_STAGE_TIMEOUT)
+{
+	int i = lu_stage_index(_metadata);
+
+	if (i < 0)
+		return;
+	ASSERT_NE(NULL, variant->stage[i]);
+	variant->stage[i](variant);
+	EXPECT_EQ(0, lu_checks_failed());
+}
+
 int main(int argc, char **argv)
 {
-	long long last = cmdline_num("lu.soak_last");
-	char self[PATH_MAX];
-	ssize_t n;
-	int stage;
-
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n < 0)
-		ksft_exit_fail_msg("/proc/self/exe: %s\n", strerror(errno));
-	self[n] = '\0';
-	snprintf(here, sizeof(here), "%s", dirname(self));
-
-	lu_require_vm();
-	luo_require();
-	stage = lu_stage();
-	if (last < 2)
-		last = 21;
-	if (stage == 1)
-		stage_cold();
-	stage_update(stage, last);
-	return 0;
+	return lu_harness_main(argc, argv);
 }

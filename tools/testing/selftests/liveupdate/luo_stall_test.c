@@ -11,6 +11,8 @@
  * and goes through once the writer is done; and that closing a session
  * whose memfd's writer stalls returns at once, unpreserving it. Stage 2
  * checks the memfd byte for byte, both writes included.
+ *
+ * One variant, stalled_writer (lu.case= in vm/tests).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -27,15 +29,20 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 
-#include "../kselftest.h"
+#include "lu_harness.h"
 #include "lu_luo.h"
-#include "lu_stage.h"
 
 #define MEM_SIZE	0x100000UL	/* 1 MiB */
 #define PAGE		4096UL
 #define TOKEN		1
 /* The kernel waits 10 s; a TCG guest may be slow, but never this slow. */
 #define BOUND_SECS	60
+
+FIXTURE(stall) {};
+
+FIXTURE_VARIANT(stall) {
+	void (*stage[LU_STAGES_MAX])(const FIXTURE_VARIANT(stall) *variant);
+};
 
 static uint8_t byte_at(size_t off)
 {
@@ -182,20 +189,20 @@ static void test_close_under_stall(int luo)
 		usleep(100 * 1000);
 	}
 	in_time = __atomic_load_n(&c.done, __ATOMIC_ACQUIRE);
-	ksft_test_result(in_time,
-			 "closing a session under a stalled writer: done in %.1f s\n",
-			 in_time ? c.secs : (double)BOUND_SECS);
-	ksft_test_result(stall_release(&st, 'Y'), "the write ends\n");
+	lu_check(in_time,
+		 "closing a session under a stalled writer: done in %.1f s\n",
+		 in_time ? c.secs : (double)BOUND_SECS);
+	lu_check(stall_release(&st, 'Y'), "the write ends\n");
 	pthread_join(c.thread, NULL);
 	s = luo_create_session(luo, "stall-again");
 	again = __luo_preserve_fd(s, m, TOKEN);
-	ksft_test_result(!again, "the memfd was unpreserved: it can be preserved again (%s)\n",
-			 strerror(-again));
+	lu_check(!again, "the memfd was unpreserved: it can be preserved again (%s)\n",
+		 strerror(-again));
 	close(s);
 	close(m);
 }
 
-static void stage1(void)
+static void stage1(const FIXTURE_VARIANT(stall) *variant)
 {
 	struct stall st;
 	int luo, s, m, err;
@@ -203,8 +210,7 @@ static void stage1(void)
 	uint8_t *p;
 	size_t i;
 
-	ksft_print_header();
-	ksft_set_plan(11);
+	luo_require();
 	m = memfd_create("stalled", MFD_CLOEXEC);
 	if (m < 0 || ftruncate(m, MEM_SIZE))
 		ksft_exit_fail_msg("memfd: %s\n", strerror(errno));
@@ -219,17 +225,17 @@ static void stage1(void)
 
 	/* Preserve while a writer holds the lock: EBUSY, not a hang. */
 	stall_start(&st, m, 0);
-	ksft_test_result(st.written == -2, "the writer is stalled in its page fault\n");
+	lu_check(st.written == -2, "the writer is stalled in its page fault\n");
 	t = now();
 	err = __luo_preserve_fd(s, m, TOKEN);
 	t = now() - t;
-	ksft_test_result(err == -EBUSY && t < BOUND_SECS,
-			 "preserving under a stalled writer: %s after %.1f s\n",
-			 strerror(-err), t);
-	ksft_test_result(kmsg_has("preserving 'memfd:stalled': a writer has held it"),
-			 "one log line says why\n");
-	ksft_test_result(stall_release(&st, 'W') && !__luo_preserve_fd(s, m, TOKEN),
-			 "once the fault is served the write ends and preserve works\n");
+	lu_check(err == -EBUSY && t < BOUND_SECS,
+		 "preserving under a stalled writer: %s after %.1f s\n",
+		 strerror(-err), t);
+	lu_check(kmsg_has("preserving 'memfd:stalled': a writer has held it"),
+		 "one log line says why\n");
+	lu_check(stall_release(&st, 'W') && !__luo_preserve_fd(s, m, TOKEN),
+		 "once the fault is served the write ends and preserve works\n");
 
 	/* reboot() with a preserved memfd whose writer stalls. */
 	stall_start(&st, m, PAGE);
@@ -240,29 +246,26 @@ static void stage1(void)
 	t = now();
 	err = __lu_kexec_reboot();
 	t = now() - t;
-	ksft_test_result(err == -EBUSY && t < BOUND_SECS,
-			 "reboot() under a stalled writer: %s after %.1f s\n",
-			 strerror(-err), t);
-	ksft_test_result(kmsg_has("freezing 'memfd:stalled': a writer has held it"),
-			 "one log line says why\n");
-	ksft_test_result(stall_release(&st, 'X'), "the second write ends\n");
-	ksft_test_result(__luo_preserve_fd(s, m, TOKEN + 1) == -EBUSY,
-			 "the memfd is still preserved (a second preserve is EBUSY)\n");
+	lu_check(err == -EBUSY && t < BOUND_SECS,
+		 "reboot() under a stalled writer: %s after %.1f s\n",
+		 strerror(-err), t);
+	lu_check(kmsg_has("freezing 'memfd:stalled': a writer has held it"),
+		 "one log line says why\n");
+	lu_check(stall_release(&st, 'X'), "the second write ends\n");
+	lu_check(__luo_preserve_fd(s, m, TOKEN + 1) == -EBUSY,
+		 "the memfd is still preserved (a second preserve is EBUSY)\n");
 	test_close_under_stall(luo);
-	if (ksft_get_fail_cnt())
-		ksft_exit_fail();
 	lu_kexec_next(NULL);
 }
 
-static void stage2(void)
+static void stage2(const FIXTURE_VARIANT(stall) *variant)
 {
 	long bad = -1;
 	int luo, s, m;
 	uint8_t *p;
 	size_t i;
 
-	ksft_print_header();
-	ksft_set_plan(1);
+	luo_require();
 	luo = luo_open();
 	s = luo_retrieve_session(luo, "stall");
 	m = luo_retrieve_fd(s, TOKEN);
@@ -272,16 +275,35 @@ static void stage2(void)
 	for (i = 0; i < MEM_SIZE && bad < 0; i++)
 		if (p[i] != byte_at(i))
 			bad = (long)i;
-	ksft_test_result(bad < 0,
-			 "1 MiB byte for byte, both writes in (first bad: %ld)\n", bad);
+	lu_check(bad < 0,
+		 "1 MiB byte for byte, both writes in (first bad: %ld)\n", bad);
 	luo_finish(s);
-	ksft_finished();
 }
 
-int main(void)
-{
-	static void (*const stages[])(void) = { stage1, stage2 };
+FIXTURE_VARIANT_ADD(stall, stalled_writer) {
+	.stage = { stage1, stage2 },
+};
 
-	luo_require();
-	lu_run_stages(stages, ARRAY_SIZE(stages));
+FIXTURE_SETUP(stall)
+{
+}
+
+FIXTURE_TEARDOWN(stall)
+{
+}
+
+TEST_F_TIMEOUT(stall, stages, LU_STAGE_TIMEOUT)
+{
+	int i = lu_stage_index(_metadata);
+
+	if (i < 0)
+		return;
+	ASSERT_NE(NULL, variant->stage[i]);
+	variant->stage[i](variant);
+	EXPECT_EQ(0, lu_checks_failed());
+}
+
+int main(int argc, char **argv)
+{
+	return lu_harness_main(argc, argv);
 }

@@ -22,6 +22,8 @@
  * its kind and seals, gives each unit its session back by name, and
  * finishes "systemd" only when every token is taken: a token the index
  * does not list does not exist, and the fds stay good after finish.
+ *
+ * One variant, fdstore (lu.case= in vm/tests).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -39,9 +41,8 @@
 #include <sys/vfs.h>
 #include <sys/wait.h>
 
-#include "../kselftest.h"
+#include "lu_harness.h"
 #include "lu_luo.h"
-#include "lu_stage.h"
 
 #define MANAGER_SESSION	"systemd"
 #define NR_UNITS	3
@@ -54,6 +55,12 @@
 #define INNER_TOKEN	7
 #define INNER_SIZE	(64UL << 10)
 #define INDEX_SEALS	(F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+
+FIXTURE(systemd) {};
+
+FIXTURE_VARIANT(systemd) {
+	void (*stage[LU_STAGES_MAX])(const FIXTURE_VARIANT(systemd) *variant);
+};
 
 /* One fd store entry: a unit's named fd. */
 struct entry {
@@ -367,15 +374,15 @@ static bool hugetlb_ready(void)
 	return ok;
 }
 
-static void stage1(void)
+static void stage1(const FIXTURE_VARIANT(systemd) *variant)
 {
 	char name[LIVEUPDATE_SESSION_NAME_LENGTH], unit[32], *json;
 	int luo, s, idx, i, k, err, nr_fds = 0, nr_sessions = 0;
-	bool huge = hugetlb_ready(), refused = false;
+	bool huge, refused = false;
 	size_t used = 0, cap = 64 << 10;
 
-	ksft_print_header();
-	ksft_set_plan(5);
+	luo_require();
+	huge = hugetlb_ready();
 	for (k = 0; k < NR_UNITS; k++) {
 		snprintf(unit, sizeof(unit), "unit-%d.service", k);
 		run_unit(unit, unit_main, k, huge);
@@ -408,13 +415,13 @@ static void stage1(void)
 		snprintf(e->kind, sizeof(e->kind), "session");
 		snprintf(e->session, sizeof(e->session), "%s", name);
 	}
-	ksft_test_result(refused, "the session posing as '%s' was refused\n",
-			 MANAGER_SESSION);
+	lu_check(refused, "the session posing as '%s' was refused\n",
+		 MANAGER_SESSION);
 
 	luo = luo_open();
 	s = __luo_create_session(luo, MANAGER_SESSION);
-	ksft_test_result(s >= 0, "closing it freed the name: '%s' created\n",
-			 MANAGER_SESSION);
+	lu_check(s >= 0, "closing it freed the name: '%s' created\n",
+		 MANAGER_SESSION);
 	if (s < 0)
 		ksft_exit_fail_msg("create %s: %s\n", MANAGER_SESSION, strerror(-s));
 
@@ -450,17 +457,15 @@ static void stage1(void)
 	used += snprintf(json + used, cap - used, "{}\n]\n}\n");
 	if (used >= cap)
 		ksft_exit_fail_msg("index too long\n");
-	ksft_test_result(nr_fds > NR_CONN, "%d fds of 5 kinds preserved\n", nr_fds);
+	lu_check(nr_fds > NR_CONN, "%d fds of 5 kinds preserved\n", nr_fds);
 
 	idx = memfd_create("fdstore-index", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	err = idx < 0 || write(idx, json, used) != (ssize_t)used ||
 	      fcntl(idx, F_ADD_SEALS, INDEX_SEALS) ? -errno : 0;
-	ksft_test_result(!err, "index: %zu bytes of JSON, sealed\n", used);
+	lu_check(!err, "index: %zu bytes of JSON, sealed\n", used);
 	err = err ? err : __luo_preserve_fd(s, idx, 0);
-	ksft_test_result(!err, "index preserved as token 0: %s\n", strerror(-err));
+	lu_check(!err, "index preserved as token 0: %s\n", strerror(-err));
 	free(json);
-	if (ksft_get_fail_cnt())
-		ksft_exit_fail();
 	ksft_print_msg("%d unit sessions cross by name\n", nr_sessions);
 	/* Unit sessions stay open: the manager holds them through the kexec. */
 	lu_kexec_next(NULL);
@@ -487,7 +492,7 @@ static int parse_line(const char *line, struct entry *e)
 	return 0;
 }
 
-static void stage2(void)
+static void stage2(const FIXTURE_VARIANT(systemd) *variant)
 {
 	int luo, s, idx, fd, us, err, n, nr_files = 0, nr_sessions = 0;
 	char name[LIVEUPDATE_SESSION_NAME_LENGTH], why[128], *json, *line, *save;
@@ -497,24 +502,23 @@ static void stage2(void)
 	struct stat st;
 	ssize_t len;
 
-	ksft_print_header();
-	ksft_set_plan(11);
+	luo_require();
 	luo = luo_open();
 	s = luo_retrieve_session(luo, MANAGER_SESSION);
-	ksft_test_result(!__luo_get_session_name(s, name, sizeof(name)) &&
-			 !strcmp(name, MANAGER_SESSION),
-			 "session '%s' retrieved and named\n", MANAGER_SESSION);
+	lu_check(!__luo_get_session_name(s, name, sizeof(name)) &&
+		 !strcmp(name, MANAGER_SESSION),
+		 "session '%s' retrieved and named\n", MANAGER_SESSION);
 
 	idx = luo_retrieve_fd(s, 0);
-	ksft_test_result(fcntl(idx, F_GET_SEALS) == INDEX_SEALS &&
-			 write(idx, "x", 1) < 0 && errno == EPERM,
-			 "token 0, the index, is still sealed\n");
+	lu_check(fcntl(idx, F_GET_SEALS) == INDEX_SEALS &&
+		 write(idx, "x", 1) < 0 && errno == EPERM,
+		 "token 0, the index, is still sealed\n");
 	json = fstat(idx, &st) ? NULL : calloc(1, st.st_size + 1);
 	if (!json)
 		ksft_exit_fail_msg("index: %s\n", strerror(errno));
 	len = pread(idx, json, st.st_size, 0);
-	ksft_test_result(len == st.st_size && strstr(json, "\"manager\": \"lu-test\""),
-			 "the index is the manager's own (%zd bytes)\n", len);
+	lu_check(len == st.st_size && strstr(json, "\"manager\": \"lu-test\""),
+		 "the index is the manager's own (%zd bytes)\n", len);
 
 	/* Take every fd back in index order, and check it. */
 	for (line = strtok_r(json, "\n", &save); line;
@@ -557,37 +561,56 @@ static void stage2(void)
 			nr_sessions++;
 		}
 	}
-	ksft_test_result(!bad && nr_files > NR_CONN,
-			 "%d fds back in index order, kind, seals and bytes intact%s%s\n",
-			 nr_files, bad ? ": " : "", bad ? bad : "");
-	ksft_test_result(!bad && nr_sessions == NR_UNITS,
-			 "%d unit sessions back by name, each with its memfd\n",
-			 nr_sessions);
-	ksft_test_result(__luo_retrieve_session(luo, "unit-0") == -ENOENT,
-			 "a finished and closed unit session is gone\n");
-	ksft_test_result(__luo_retrieve_fd(s, max_token + 1) == -ENOENT &&
-			 __luo_retrieve_fd(s, 1) == -ENOENT,
-			 "no token beyond the index\n");
+	lu_check(!bad && nr_files > NR_CONN,
+		 "%d fds back in index order, kind, seals and bytes intact%s%s\n",
+		 nr_files, bad ? ": " : "", bad ? bad : "");
+	lu_check(!bad && nr_sessions == NR_UNITS,
+		 "%d unit sessions back by name, each with its memfd\n",
+		 nr_sessions);
+	lu_check(__luo_retrieve_session(luo, "unit-0") == -ENOENT,
+		 "a finished and closed unit session is gone\n");
+	lu_check(__luo_retrieve_fd(s, max_token + 1) == -ENOENT &&
+		 __luo_retrieve_fd(s, 1) == -ENOENT,
+		 "no token beyond the index\n");
 
 	/* Every token is taken: now finish, and the fds stay good. */
 	fd = luo_retrieve_fd(s, 1000);
-	ksft_test_result(__luo_finish(s) == 0, "'%s' finished\n", MANAGER_SESSION);
-	ksft_test_result(!check_file(fd, "unit-0.service", "memfd", "memfd", why,
-				     sizeof(why)),
-			 "a file taken back is intact after finish\n");
-	ksft_test_result(luo_sysfs("sessions_finished", name, sizeof(name)) ==
-			 1 + NR_UNITS, "sysfs: %d sessions finished\n", 1 + NR_UNITS);
+	lu_check(__luo_finish(s) == 0, "'%s' finished\n", MANAGER_SESSION);
+	lu_check(!check_file(fd, "unit-0.service", "memfd", "memfd", why,
+			     sizeof(why)),
+		 "a file taken back is intact after finish\n");
+	lu_check(luo_sysfs("sessions_finished", name, sizeof(name)) ==
+		 1 + NR_UNITS, "sysfs: %d sessions finished\n", 1 + NR_UNITS);
 	close(s);
-	ksft_test_result(__luo_retrieve_session(luo, MANAGER_SESSION) == -ENOENT,
-			 "'%s' is gone once closed\n", MANAGER_SESSION);
+	lu_check(__luo_retrieve_session(luo, MANAGER_SESSION) == -ENOENT,
+		 "'%s' is gone once closed\n", MANAGER_SESSION);
 	free(json);
-	ksft_finished();
 }
 
-int main(void)
-{
-	static void (*const stages[])(void) = { stage1, stage2 };
+FIXTURE_VARIANT_ADD(systemd, fdstore) {
+	.stage = { stage1, stage2 },
+};
 
-	luo_require();
-	lu_run_stages(stages, ARRAY_SIZE(stages));
+FIXTURE_SETUP(systemd)
+{
+}
+
+FIXTURE_TEARDOWN(systemd)
+{
+}
+
+TEST_F_TIMEOUT(systemd, stages, LU_STAGE_TIMEOUT)
+{
+	int i = lu_stage_index(_metadata);
+
+	if (i < 0)
+		return;
+	ASSERT_NE(NULL, variant->stage[i]);
+	variant->stage[i](variant);
+	EXPECT_EQ(0, lu_checks_failed());
+}
+
+int main(int argc, char **argv)
+{
+	return lu_harness_main(argc, argv);
 }

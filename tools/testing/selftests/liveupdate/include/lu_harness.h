@@ -48,7 +48,8 @@
 #include "../../kselftest_harness.h"
 #include "lu_stage.h"
 
-#define LU_STAGES_MAX		4
+/* Kernels a test may boot: luo_soak_test boots 21 (a cold boot, 20 updates). */
+#define LU_STAGES_MAX		32
 /* TCG is slow: a stage may take minutes; vm/tests bounds the whole run. */
 #define LU_STAGE_TIMEOUT	1800
 
