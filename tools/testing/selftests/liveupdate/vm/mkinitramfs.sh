@@ -74,9 +74,16 @@ fi
 	echo "file /lu/leak-scan $here/leak-scan.sh 0755 0 0"
 	echo "file /lu/tests/kselftest/ktap_helpers.sh" \
 		"$src/tools/testing/selftests/kselftest/ktap_helpers.sh 0644 0 0"
+	# Stripped: the next stage's kernel and initramfs are kexec
+	# segments, which must fit in the KHO scratch area.
+	mkdir -p "$out.bin"
 	for t in "$build"/selftests/*; do
-		[ -f "$t" ] && [ -x "$t" ] &&
-			echo "file /lu/tests/$(basename "$t") $t 0755 0 0"
+		[ -f "$t" ] && [ -x "$t" ] || continue
+		b=$out.bin/$(basename "$t")
+		if [ "$t" -nt "$b" ]; then
+			strip -o "$b" "$t" 2>/dev/null || cp "$t" "$b"
+		fi
+		echo "file /lu/tests/$(basename "$t") $b 0755 0 0"
 	done
 	for t in "$stdir"/*.sh; do
 		echo "file /lu/tests/$(basename "$t") $t 0755 0 0"
