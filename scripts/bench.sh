@@ -10,14 +10,27 @@
 # The host stamps every line of the serial console with its own
 # monotonic clock as it arrives; the guest prints "BENCH mark NAME" at
 # the instants that matter, so a blackout is the difference between two
-# host stamps: no guest clock has to survive the reboot. What only the
-# guest can see (reserve, restore, preserve and finish times, tracker
-# size) it measures itself and prints as "BENCH key=value". Each
-# scenario runs BENCH_RUNS times (default 3); the table shows the
-# median and, in brackets, the smallest and largest run. Everything is
-# measured once with CONFIG_DEFERRED_STRUCT_PAGE_INIT on and once off.
-# Under TCG every absolute time is inflated many times over; compare the
-# ratios, which are taken within one run of this script.
+# host stamps: no guest clock has to survive the reboot.
+#
+# A blackout is what the owner of the data feels: from "reboot" (just
+# before reboot(); the disk alternative and the VM: from "save") to
+# "usable", when the owner has its data back and can use it: every
+# session retrieved and its file mapped and readable (the disk: the data
+# read back into memory; the VM: the guest's first instruction after).
+# The guest then checks every word of the data, which a real owner would
+# not do; that check ends at "verified", is timed by the guest
+# ("check_ns") and reported in a table of its own, and its result
+# ("bad_words", "vm_bad") must be 0: a run whose check fails, or whose
+# check never ends, gives no blackout and is reported loudly.
+#
+# What only the guest can see (reserve, restore, preserve and finish
+# times, tracker size) it measures itself and prints as "BENCH
+# key=value". Each scenario runs BENCH_RUNS times (default 3); the
+# tables show the median and, in brackets, the smallest and largest
+# run. Everything is measured once with CONFIG_DEFERRED_STRUCT_PAGE_INIT
+# on and once off. Under TCG every absolute time is inflated many times
+# over; compare the ratios, which are taken within one run of this
+# script.
 #
 # Usage: bench.sh
 # Environment: BENCH_RUNS=N, BENCH_SIZES="0 64 256 1024" (MiB),
@@ -78,13 +91,20 @@ raw=$out/raw.txt
 [ "${BENCH_REPORT_ONLY:-0}" = 1 ] || : > "$raw"
 
 # boot VARIANT NAME RUN WORDS...: one VM run; appends "variant name run
-# key value" lines to $raw.
+# key value" lines to $raw: what the guest printed, then blackout_ms
+# (start to "usable") and verified_ms (start to "verified"), or
+# "failed 1".
 boot() {
-	local v=$1 name=$2 run=$3 k i log disk=() reboot=-no-reboot
+	local v=$1 name=$2 run=$3 k i log disk=() reboot=-no-reboot checked=0
 	shift 3
 	k=kernel_$v
 	i=initrd_$v
 	log=$out/logs/$v-$name-$run.log
+	# These modes check the data after the blackout; a run of one whose
+	# check did not end (or did not pass) gives no blackout.
+	case " $* " in
+	*" lu.bench=luo "* | *" lu.bench=disk "* | *" lu.bench=vm "*) checked=1 ;;
+	esac
 	if [ "$name" != "${name#disk}" ]; then
 		rm -f "$out/disk.img"
 		truncate -s 1200M "$out/disk.img"
@@ -99,27 +119,47 @@ boot() {
 		-serial stdio </dev/null 2>/dev/null |
 		perl -MTime::HiRes=time -ne 'BEGIN { $| = 1 } printf "%.6f %s", time, $_' \
 		> "$log"
-	awk -v v="$v" -v n="$name" -v r="$run" '
+	awk -v v="$v" -v n="$name" -v r="$run" -v checked="$checked" '
+		function loud(what) {
+			printf "  DATA CHECK FAILED: %s %s run %s: %s\n", v, n, r,
+				what > "/dev/stderr"
+			bad = 1
+		}
 		{ sub(/\r$/, "") }
 		$2 == "BENCH" && $3 == "mark" {
 			if (!($4 in t)) t[$4] = $1
+			next
+		}
+		$2 == "BENCH" && $3 == "ERROR:" {
+			$1 = $2 = $3 = ""
+			loud(substr($0, 4))
 			next
 		}
 		$2 == "BENCH" {
 			for (i = 3; i <= NF; i++) {
 				split($i, kv, "=")
 				print v, n, r, kv[1], kv[2]
-				if (kv[1] ~ /bad/ && kv[2] != 0)
-					bad = 1
+				if (kv[1] !~ /bad/)
+					continue
+				result = 1
+				if (kv[2] != 0)
+					loud($i)
 			}
 		}
 		END {
 			start = ("save" in t) ? t["save"] : t["reboot"]
-			if (!bad && start != "" && ("verified" in t))
+			if (checked && ("usable" in t) && !bad &&
+			    !(("verified" in t) && result))
+				loud("the check did not end")
+			if (!bad && start != "" && ("usable" in t)) {
 				printf "%s %s %s blackout_ms %.3f\n", v, n, r,
-					(t["verified"] - start) * 1000
-			else
+					(t["usable"] - start) * 1000
+				if ("verified" in t)
+					printf "%s %s %s verified_ms %.3f\n", v, n, r,
+						(t["verified"] - start) * 1000
+			} else {
 				printf "%s %s %s failed 1\n", v, n, r
+			}
 		}' "$log" >> "$raw"
 	grep -q "^$v $name $run failed" "$raw" &&
 		echo "  $v $name run $run: no result (see $log)" >&2
@@ -194,10 +234,15 @@ table=$out/table.md
 echo "variant,scenario,metric,median,min,max,runs" > "$csv"
 awk '{ printf "%s,%s,%s,%s,%s,%s,%s\n", $1, $2, $3, $4, $5, $6, $7 }' "$stats" >> "$csv"
 
+# Runs whose data check failed, and how many runs checked, or failed.
+corrupt=$(awk '$4 ~ /bad/ && $5 != 0 { print $1, $2, "run", $3 ":", $4 "=" $5 }' "$raw")
+checked=$(awk '$4 ~ /bad/' "$raw" | wc -l)
+failed=$(awk '$4 == "failed"' "$raw" | wc -l)
+
 {
 echo "Live update benchmark, $(date -u +%Y-%m-%d), $(nproc) CPUs, QEMU ${accel%% -cpu*} (${mem} guest), $(cat "$build/BASE_VERSION" 2>/dev/null)"
 echo
-echo "Blackout: from reboot() to every session retrieved and its data checked (ms; median [min-max] of $runs runs)."
+echo "Blackout: from reboot() to the data usable by its owner, every session retrieved and its file mapped and readable; for the disk, from the start of the copy to disk to the data read back into memory (ms; median [min-max] of $runs runs). The check of every word comes after it (next table)."
 echo
 echo "| deferred struct page init | preserved | live update | ratio to plain kexec | live update, 2 MiB HugeTLB | ratio to plain kexec | copy to disk + cold reboot | disk / live update |"
 echo "|---|---|---|---|---|---|---|---|"
@@ -212,7 +257,26 @@ for v in $variants; do
 	done
 done
 echo
-echo "VM blackout: a KVM guest with $vm_mib MiB of RAM that keeps counting, from its last instruction before the update to its first after it (ms; the guest's RAM stays in place), against a plain kexec; and the VMM's part of it, from opening /dev/liveupdate to the guest's first exit."
+echo "Check: after the blackout, the guest's time to check every word of the data (ms)."
+echo
+echo "| deferred struct page init | preserved | live update | live update, 2 MiB HugeTLB | copy to disk |"
+echo "|---|---|---|---|---|"
+for v in $variants; do
+	for s in $sizes; do
+		[ "$s" -gt 0 ] || continue
+		echo "| ${v/nodeferred/off} | $s MiB memfd | $(fmt "$v" "luo-$s" check_ns 1000000) | $(fmt "$v" "huge-$s" check_ns 1000000) | $(fmt "$v" "disk-$s" check_ns 1000000) |" | sed 's/| deferred |/| on |/'
+	done
+done
+echo
+if [ -z "$corrupt" ]; then
+	echo "Data: $checked runs checked their data after the blackout and found every word as it was preserved; $failed runs gave no result."
+else
+	echo "DATA CORRUPTED: $(echo "$corrupt" | wc -l) of $checked runs found data not as it was preserved ($failed runs gave no result, these among them):"
+	echo
+	while read -r line; do echo "    $line"; done <<< "$corrupt"
+fi
+echo
+echo "VM blackout: a KVM guest with $vm_mib MiB of RAM that keeps counting, from its last instruction before the update to its first after it (ms; the guest's RAM stays in place), against a plain kexec; and the VMM's part of it, from opening /dev/liveupdate to the guest's first exit. The check of the guest's RAM comes after it."
 echo
 echo "| deferred struct page init | plain kexec | guest RAM: shmem memfd | ratio to plain kexec | 2 MiB HugeTLB memfd | ratio | guest_memfd | ratio | VMM restore, shmem / HugeTLB / guest_memfd |"
 echo "|---|---|---|---|---|---|---|---|---|"
@@ -272,10 +336,10 @@ dat=$out/blackout.dat
 		echo "$line"
 	done
 } > "$dat"
-gnuplot <<EOF
+gnuplot <<EOF || die "gnuplot could not draw $out/bench.png"
 set terminal pngcairo size 900,540
 set output "$out/bench.png"
-set title "Blackout against preserved memory (median of $runs runs)"
+set title "Blackout, to the data usable, against preserved memory (median of $runs runs)"
 set xlabel "preserved memfd (MiB)"
 set ylabel "blackout (ms)"
 set key top left
@@ -290,3 +354,9 @@ plot "$dat" using 1:2 with linespoints title "live update, deferred init on", \
 EOF
 echo
 echo "Table: ${table#"$top"/}  CSV: ${csv#"$top"/}  plot: ${out#"$top"/}/bench.png"
+if [ -n "$corrupt" ]; then
+	echo >&2
+	echo "Error: DATA CORRUPTED: preserved data was not as it was preserved in:" >&2
+	while read -r line; do echo "  $line"; done <<< "$corrupt" >&2
+	exit 1
+fi
