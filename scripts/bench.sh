@@ -10,25 +10,43 @@
 # The host stamps every line of the serial console with its own
 # monotonic clock as it arrives; the guest prints "BENCH mark NAME" at
 # the instants that matter, so a blackout is the difference between two
-# host stamps: no guest clock has to survive the reboot. What only the
-# guest can see (reserve, restore, preserve and finish times, tracker
-# size) it measures itself and prints as "BENCH key=value". Each
-# scenario runs BENCH_RUNS times (default 3); the table shows the
-# median and, in brackets, the smallest and largest run. Everything is
-# measured once with CONFIG_DEFERRED_STRUCT_PAGE_INIT on and once off.
-# Under TCG every absolute time is inflated many times over; compare the
-# ratios, which are taken within one run of this script.
+# host stamps: no guest clock has to survive the reboot.
 #
-# Usage: bench.sh
-# Environment: BENCH_RUNS=N, BENCH_SIZES="0 64 256 1024" (MiB),
-# BENCH_REPORT_ONLY=1 (redo the table and plot from the last run),
-# BENCH_VARIANTS="deferred nodeferred", BENCH_VM_MIB=N (RAM of the KVM
-# guest of the VM scenarios, default 256), LU_KVM=1 (use KVM),
-# BENCH_OUT=DIR (default build/bench).
+# A blackout is what the owner of the data feels: from "reboot" (just
+# before reboot(); the disk alternative and the VM: from "save") to
+# "usable", when the owner has its data back and can use it: every
+# session retrieved and its file mapped and readable (the disk: the data
+# read back into memory; the VM: the guest's first instruction after).
+# The guest then checks every word of the data, which a real owner would
+# not do; that check ends at "verified", is timed by the guest
+# ("check_ns") and reported in a table of its own, and its result
+# ("bad_words", "vm_bad") must be 0: a run whose check fails, or whose
+# check never ends, gives no blackout and is reported loudly.
+#
+# What only the guest can see (reserve, restore, preserve and finish
+# times, tracker size) it measures itself and prints as "BENCH
+# key=value". Each scenario runs BENCH_RUNS times (default 3); the
+# tables show the median and, in brackets, the smallest and largest
+# run. Everything is measured once with CONFIG_DEFERRED_STRUCT_PAGE_INIT
+# on and once off. Under TCG every absolute time is inflated many times
+# over; compare the ratios, which are taken within one run of this
+# script, all scenarios booted with the same memory (-m).
 #
 # The VM scenarios run a KVM guest inside the test VM (nested: SVM and
 # NPT emulated by TCG) whose blackout is from its last instruction
-# before the update to its first after it.
+# before the update to its first after it, for each guest RAM size of
+# BENCH_VM_MIB and each backing (shmem memfd, 2 MiB HugeTLB memfd,
+# guest_memfd); build/bench/vm-blackout.png plots it against the size,
+# with the plain kexec as a line.
+#
+# Usage: bench.sh
+# Environment: BENCH_RUNS=N, BENCH_SIZES="0 64 256 1024" (MiB of memfd),
+# BENCH_VM_MIB="256 1024 2048" (MiB of RAM of the KVM guest),
+# BENCH_VARIANTS="deferred nodeferred", LU_KVM=1 (use KVM),
+# BENCH_OUT=DIR (default build/bench), BENCH_REPORT_ONLY=1 (redo the
+# tables and plots from the last run in BENCH_OUT, with its settings).
+# A short smoke run: BENCH_RUNS=1 BENCH_VARIANTS=deferred BENCH_SIZES=64
+# BENCH_VM_MIB=256.
 
 set -u
 
@@ -38,13 +56,61 @@ build=${LU_BUILD:-$top/build}
 out=${BENCH_OUT:-$build/bench}
 runs=${BENCH_RUNS:-3}
 sizes=${BENCH_SIZES:-0 64 256 1024}
-vm_mib=${BENCH_VM_MIB:-256}
-mem=3G
+vm_mibs=${BENCH_VM_MIB:-256 1024 2048}
+variants=${BENCH_VARIANTS:-deferred nodeferred}
+report_only=${BENCH_REPORT_ONLY:-0}
+raw=$out/raw.txt
+conf=$out/raw.conf
 
 die() {
 	echo "Error: $*" >&2
 	exit 2
 }
+
+# A report redone from the last run uses that run's settings.
+if [ "$report_only" = 1 ]; then
+	[ -s "$raw.last" ] || die "no earlier measurements in $raw.last (run bench.sh without BENCH_REPORT_ONLY first)"
+	[ -s "$conf" ] || die "no $conf: $raw.last predates this script's format (run bench.sh again)"
+	# shellcheck source=/dev/null
+	. "$conf"
+fi
+
+for n in $runs $sizes $vm_mibs; do
+	case $n in
+	*[!0-9]*) die "not a number: '$n' (BENCH_RUNS, BENCH_SIZES and BENCH_VM_MIB take whole numbers)" ;;
+	esac
+done
+[ "$runs" -gt 0 ] || die "BENCH_RUNS must be at least 1"
+[ -n "$sizes" ] || die "BENCH_SIZES is empty"
+[ -n "$vm_mibs" ] || die "BENCH_VM_MIB is empty"
+for n in $sizes $vm_mibs; do
+	# A HugeTLB memfd is made of whole 2 MiB pages.
+	[ $((n % 2)) = 0 ] || die "$n MiB: sizes must be a multiple of 2 MiB (HugeTLB)"
+done
+for n in $vm_mibs; do
+	[ "$n" -gt 0 ] || die "BENCH_VM_MIB: a guest needs some RAM (got 0)"
+done
+for v in $variants; do
+	case $v in
+	deferred | nodeferred) ;;
+	*) die "unknown variant '$v' (BENCH_VARIANTS takes deferred and nodeferred)" ;;
+	esac
+done
+
+# The memory of the test VM (-m), the same for every scenario so that
+# every ratio compares boots of the same machine. The largest HugeTLB
+# scenario of S MiB reserves a pool of S / 2 + 8 pages (hugepages=);
+# the next kernel, booted with the same command line, reserves its pool
+# again while the S MiB it adopts stay preserved: 2 (S + 16) MiB, plus
+# 768 MiB for the kernels, the initramfs and the programs; rounded up to
+# whole GiB, at least 3 GiB.
+if [ "$report_only" != 1 ]; then
+	# shellcheck disable=SC2086
+	largest=$(printf '%s\n' $sizes $vm_mibs | sort -n | tail -n 1)
+	mem_mib=$(( (2 * (largest + 16) + 768 + 1023) / 1024 * 1024 ))
+	[ "$mem_mib" -ge 3072 ] || mem_mib=3072
+	mem=$((mem_mib / 1024))G
+fi
 
 command -v gnuplot >/dev/null || {
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -56,38 +122,47 @@ command -v gnuplot >/dev/null || {
 	fi
 }
 
-variants=${BENCH_VARIANTS:-deferred nodeferred}
 kernel_deferred=$build/kernel/arch/x86/boot/bzImage
 initrd_deferred=$build/initramfs.cpio
 kernel_nodeferred=$build/kernel-nodeferred/arch/x86/boot/bzImage
 initrd_nodeferred=$build/initramfs-nodeferred.cpio
-for v in $variants; do
-	k=kernel_$v
-	i=initrd_$v
-	[ -f "${!k}" ] && [ -f "${!i}" ] || die "no ${!k} or ${!i} (run make bench)"
-done
-
-if [ "${LU_KVM:-0}" = 1 ]; then
-	accel="-accel kvm -cpu host"
-else
-	accel="-accel tcg -cpu qemu64,+svm,+npt"
+if [ "$report_only" != 1 ]; then
+	for v in $variants; do
+		k=kernel_$v
+		i=initrd_$v
+		[ -f "${!k}" ] && [ -f "${!i}" ] || die "no ${!k} or ${!i} (run make bench)"
+	done
+	if [ "${LU_KVM:-0}" = 1 ]; then
+		accel="-accel kvm -cpu host"
+	else
+		accel="-accel tcg -cpu qemu64,+svm,+npt"
+	fi
+	run_date=$(date -u +%Y-%m-%d)
+	cpus=$(nproc)
 fi
 
 mkdir -p "$out/logs"
-raw=$out/raw.txt
-[ "${BENCH_REPORT_ONLY:-0}" = 1 ] || : > "$raw"
+[ "$report_only" = 1 ] || : > "$raw"
 
 # boot VARIANT NAME RUN WORDS...: one VM run; appends "variant name run
-# key value" lines to $raw.
+# key value" lines to $raw: what the guest printed, then blackout_ms
+# (start to "usable") and verified_ms (start to "verified"), or
+# "failed 1".
 boot() {
-	local v=$1 name=$2 run=$3 k i log disk=() reboot=-no-reboot
+	local v=$1 name=$2 run=$3 k i log disk=() reboot=-no-reboot checked=0
 	shift 3
 	k=kernel_$v
 	i=initrd_$v
 	log=$out/logs/$v-$name-$run.log
-	if [ "$name" != "${name#disk}" ]; then
+	# These modes check the data after the blackout; a run of one whose
+	# check did not end (or did not pass) gives no blackout.
+	case " $* " in
+	*" lu.bench=luo "* | *" lu.bench=disk "* | *" lu.bench=vm "*) checked=1 ;;
+	esac
+	if [ "$name" != "${name#disk-}" ]; then
+		# The data and its header, with room to spare.
 		rm -f "$out/disk.img"
-		truncate -s 1200M "$out/disk.img"
+		truncate -s $((${name#disk-} + 176))M "$out/disk.img"
 		disk=(-drive "file=$out/disk.img,format=raw,if=virtio,cache=none")
 		reboot=
 	fi
@@ -99,37 +174,56 @@ boot() {
 		-serial stdio </dev/null 2>/dev/null |
 		perl -MTime::HiRes=time -ne 'BEGIN { $| = 1 } printf "%.6f %s", time, $_' \
 		> "$log"
-	awk -v v="$v" -v n="$name" -v r="$run" '
+	awk -v v="$v" -v n="$name" -v r="$run" -v checked="$checked" '
+		function loud(what) {
+			printf "  DATA CHECK FAILED: %s %s run %s: %s\n", v, n, r,
+				what > "/dev/stderr"
+			bad = 1
+		}
 		{ sub(/\r$/, "") }
 		$2 == "BENCH" && $3 == "mark" {
 			if (!($4 in t)) t[$4] = $1
+			next
+		}
+		$2 == "BENCH" && $3 == "ERROR:" {
+			$1 = $2 = $3 = ""
+			loud(substr($0, 4))
 			next
 		}
 		$2 == "BENCH" {
 			for (i = 3; i <= NF; i++) {
 				split($i, kv, "=")
 				print v, n, r, kv[1], kv[2]
-				if (kv[1] ~ /bad/ && kv[2] != 0)
-					bad = 1
+				if (kv[1] !~ /bad/)
+					continue
+				result = 1
+				if (kv[2] != 0)
+					loud($i)
 			}
 		}
 		END {
 			start = ("save" in t) ? t["save"] : t["reboot"]
-			if (!bad && start != "" && ("verified" in t))
+			if (checked && ("usable" in t) && !bad &&
+			    !(("verified" in t) && result))
+				loud("the check did not end")
+			if (!bad && start != "" && ("usable" in t)) {
 				printf "%s %s %s blackout_ms %.3f\n", v, n, r,
-					(t["verified"] - start) * 1000
-			else
+					(t["usable"] - start) * 1000
+				if ("verified" in t)
+					printf "%s %s %s verified_ms %.3f\n", v, n, r,
+						(t["verified"] - start) * 1000
+			} else {
 				printf "%s %s %s failed 1\n", v, n, r
+			}
 		}' "$log" >> "$raw"
 	grep -q "^$v $name $run failed" "$raw" &&
 		echo "  $v $name run $run: no result (see $log)" >&2
 }
 
-if [ "${BENCH_REPORT_ONLY:-0}" = 1 ]; then
-	[ -s "$raw.last" ] || die "no earlier measurements in $raw.last"
+if [ "$report_only" = 1 ]; then
 	cp "$raw.last" "$raw"
 else
-echo "Benchmark: $runs runs of each scenario, sizes $sizes MiB; logs in ${out#"$top"/}/logs"
+echo "Benchmark: $runs runs of each scenario, memfd sizes $sizes MiB, KVM guest RAM $vm_mibs MiB, $mem of memory; logs in ${out#"$top"/}/logs"
 for v in $variants; do
 	for run in $(seq 1 "$runs"); do
 		echo "  $v: run $run of $runs"
@@ -145,13 +239,19 @@ for v in $variants; do
 		done
 		s=${sizes##* }
 		boot "$v" "finish-$s" "$run" lu.bench=finish lu.size="$s"
-		boot "$v" vm-shmem "$run" lu.bench=vm lu.size="$vm_mib" lu.ram=shmem
-		boot "$v" vm-huge "$run" lu.bench=vm lu.size="$vm_mib" lu.ram=hugetlb \
-			hugepages=$((vm_mib / 2 + 8))
-		boot "$v" vm-gmem "$run" lu.bench=vm lu.size="$vm_mib" lu.ram=gmem
+		for g in $vm_mibs; do
+			boot "$v" "vm-shmem-$g" "$run" lu.bench=vm lu.size="$g" lu.ram=shmem
+			boot "$v" "vm-huge-$g" "$run" lu.bench=vm lu.size="$g" \
+				lu.ram=hugetlb hugepages=$((g / 2 + 8))
+			boot "$v" "vm-gmem-$g" "$run" lu.bench=vm lu.size="$g" lu.ram=gmem
+		done
 	done
 done
 cp "$raw" "$raw.last"
+# What BENCH_REPORT_ONLY=1 needs to redo the report of this run.
+for n in run_date cpus accel mem runs sizes vm_mibs variants; do
+	printf '%s=%q\n' "$n" "${!n}"
+done > "$conf"
 fi
 
 # Medians and spreads: "variant scenario key median min max n".
@@ -191,37 +291,77 @@ ratio() {	# ratio A B: A / B of medians
 
 csv=$out/bench.csv
 table=$out/table.md
-echo "variant,scenario,metric,median,min,max,runs" > "$csv"
-awk '{ printf "%s,%s,%s,%s,%s,%s,%s\n", $1, $2, $3, $4, $5, $6, $7 }' "$stats" >> "$csv"
+# The CSV splits a scenario into its kind and size ("luo-64": luo, 64;
+# "vm-huge-1024": vm-huge, 1024; "kexec": kexec, no size).
+echo "variant,scenario,kind,size_mib,metric,median,min,max,runs" > "$csv"
+awk '{
+	kind = $2
+	size = ""
+	if (match($2, /-[0-9]+$/)) {
+		kind = substr($2, 1, RSTART - 1)
+		size = substr($2, RSTART + 1)
+	}
+	printf "%s,%s,%s,%s,%s,%s,%s,%s,%s\n", $1, $2, kind, size, $3, $4, $5, $6, $7
+}' "$stats" >> "$csv"
+
+onoff() {	# onoff VARIANT: "on" or "off", as the tables say it
+	if [ "$1" = deferred ]; then echo on; else echo off; fi
+}
+
+# Runs whose data check failed, and how many runs checked, or failed.
+corrupt=$(awk '$4 ~ /bad/ && $5 != 0 { print $1, $2, "run", $3 ":", $4 "=" $5 }' "$raw")
+checked=$(awk '$4 ~ /bad/' "$raw" | wc -l)
+failed=$(awk '$4 == "failed"' "$raw" | wc -l)
 
 {
-echo "Live update benchmark, $(date -u +%Y-%m-%d), $(nproc) CPUs, QEMU ${accel%% -cpu*} (${mem} guest), $(cat "$build/BASE_VERSION" 2>/dev/null)"
+echo "Live update benchmark, $run_date, $cpus CPUs, QEMU ${accel%% -cpu*} (${mem} guest), $(cat "$build/BASE_VERSION" 2>/dev/null)"
 echo
-echo "Blackout: from reboot() to every session retrieved and its data checked (ms; median [min-max] of $runs runs)."
+echo "Blackout: from reboot() to the data usable by its owner, every session retrieved and its file mapped and readable; for the disk, from the start of the copy to disk to the data read back into memory (ms; median [min-max] of $runs runs). The check of every word comes after it (next table)."
 echo
 echo "| deferred struct page init | preserved | live update | ratio to plain kexec | live update, 2 MiB HugeTLB | ratio to plain kexec | copy to disk + cold reboot | disk / live update |"
 echo "|---|---|---|---|---|---|---|---|"
 for v in $variants; do
 	base=$(get "$v" kexec blackout_ms 4)
-	echo "| ${v/nodeferred/off} | nothing (plain kexec) | $(fmt "$v" kexec blackout_ms 1) | 1.00 | | | | |" | sed 's/| deferred |/| on |/'
+	echo "| $(onoff "$v") | nothing (plain kexec) | $(fmt "$v" kexec blackout_ms 1) | 1.00 | | | | |"
 	for s in $sizes; do
 		l=$(get "$v" "luo-$s" blackout_ms 4)
 		h=$(get "$v" "huge-$s" blackout_ms 4)
 		d=$(get "$v" "disk-$s" blackout_ms 4)
-		echo "| ${v/nodeferred/off} | $s MiB memfd | $(fmt "$v" "luo-$s" blackout_ms 1) | $(ratio "$l" "$base") | $(fmt "$v" "huge-$s" blackout_ms 1) | $(ratio "$h" "$base") | $(fmt "$v" "disk-$s" blackout_ms 1) | $(ratio "$d" "$l") |" | sed 's/| deferred |/| on |/'
+		echo "| $(onoff "$v") | $s MiB memfd | $(fmt "$v" "luo-$s" blackout_ms 1) | $(ratio "$l" "$base") | $(fmt "$v" "huge-$s" blackout_ms 1) | $(ratio "$h" "$base") | $(fmt "$v" "disk-$s" blackout_ms 1) | $(ratio "$d" "$l") |"
 	done
 done
 echo
-echo "VM blackout: a KVM guest with $vm_mib MiB of RAM that keeps counting, from its last instruction before the update to its first after it (ms; the guest's RAM stays in place), against a plain kexec; and the VMM's part of it, from opening /dev/liveupdate to the guest's first exit."
+echo "Check: after the blackout, the guest's time to check every word of the data (ms)."
 echo
-echo "| deferred struct page init | plain kexec | guest RAM: shmem memfd | ratio to plain kexec | 2 MiB HugeTLB memfd | ratio | guest_memfd | ratio | VMM restore, shmem / HugeTLB / guest_memfd |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| deferred struct page init | preserved | live update | live update, 2 MiB HugeTLB | copy to disk |"
+echo "|---|---|---|---|---|"
+for v in $variants; do
+	for s in $sizes; do
+		[ "$s" -gt 0 ] || continue
+		echo "| $(onoff "$v") | $s MiB memfd | $(fmt "$v" "luo-$s" check_ns 1000000) | $(fmt "$v" "huge-$s" check_ns 1000000) | $(fmt "$v" "disk-$s" check_ns 1000000) |"
+	done
+done
+echo
+if [ -z "$corrupt" ]; then
+	echo "Data: $checked runs checked their data after the blackout and found every word as it was preserved; $failed runs gave no result."
+else
+	echo "DATA CORRUPTED: $(echo "$corrupt" | wc -l) of $checked runs found data not as it was preserved ($failed runs gave no result, these among them):"
+	echo
+	while read -r line; do echo "    $line"; done <<< "$corrupt"
+fi
+echo
+echo "VM blackout: a KVM guest that keeps counting, from its last instruction before the update to its first after it (ms; the guest's RAM stays in place), against a plain kexec in the same run; and the VMM's part of it, from opening /dev/liveupdate to the guest's first exit. The check of the guest's RAM comes after it."
+echo
+echo "| deferred struct page init | guest RAM | plain kexec | shmem memfd | ratio to plain kexec | 2 MiB HugeTLB memfd | ratio | guest_memfd | ratio | VMM restore, shmem / HugeTLB / guest_memfd |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for v in $variants; do
 	base=$(get "$v" kexec blackout_ms 4)
-	vs=$(get "$v" vm-shmem blackout_ms 4)
-	vh=$(get "$v" vm-huge blackout_ms 4)
-	vg=$(get "$v" vm-gmem blackout_ms 4)
-	echo "| ${v/nodeferred/off} | $(fmt "$v" kexec blackout_ms 1) | $(fmt "$v" vm-shmem blackout_ms 1) | $(ratio "$vs" "$base") | $(fmt "$v" vm-huge blackout_ms 1) | $(ratio "$vh" "$base") | $(fmt "$v" vm-gmem blackout_ms 1) | $(ratio "$vg" "$base") | $(fmt "$v" vm-shmem vm_restore_ns 1000000) / $(fmt "$v" vm-huge vm_restore_ns 1000000) / $(fmt "$v" vm-gmem vm_restore_ns 1000000) |" | sed 's/| deferred |/| on |/'
+	for g in $vm_mibs; do
+		vs=$(get "$v" "vm-shmem-$g" blackout_ms 4)
+		vh=$(get "$v" "vm-huge-$g" blackout_ms 4)
+		vg=$(get "$v" "vm-gmem-$g" blackout_ms 4)
+		echo "| $(onoff "$v") | $g MiB | $(fmt "$v" kexec blackout_ms 1) | $(fmt "$v" "vm-shmem-$g" blackout_ms 1) | $(ratio "$vs" "$base") | $(fmt "$v" "vm-huge-$g" blackout_ms 1) | $(ratio "$vh" "$base") | $(fmt "$v" "vm-gmem-$g" blackout_ms 1) | $(ratio "$vg" "$base") | $(fmt "$v" "vm-shmem-$g" vm_restore_ns 1000000) / $(fmt "$v" "vm-huge-$g" vm_restore_ns 1000000) / $(fmt "$v" "vm-gmem-$g" vm_restore_ns 1000000) |"
+	done
 done
 echo
 echo "Restore: the next kernel's time to check and reserve preserved memory at boot, and to restore it (kho_restore_folio() of every folio), by folio order (ms)."
@@ -231,7 +371,7 @@ echo "|---|---|---|---|---|---|"
 for v in $variants; do
 	for s in $sizes; do
 		[ "$s" -gt 0 ] || continue
-		echo "| ${v/nodeferred/off} | $s MiB | $(fmt "$v" "kho0-$s" reserve_ns 1000000) | $(fmt "$v" "kho0-$s" restore_ns 1000000) | $(fmt "$v" "kho9-$s" reserve_ns 1000000) | $(fmt "$v" "kho9-$s" restore_ns 1000000) |" | sed 's/| deferred |/| on |/'
+		echo "| $(onoff "$v") | $s MiB | $(fmt "$v" "kho0-$s" reserve_ns 1000000) | $(fmt "$v" "kho0-$s" restore_ns 1000000) | $(fmt "$v" "kho9-$s" reserve_ns 1000000) | $(fmt "$v" "kho9-$s" restore_ns 1000000) |"
 	done
 done
 echo
@@ -245,17 +385,18 @@ for v in $variants; do
 	t9=$(get "$v" "kho9-$s" tracker_bytes 4)
 	p=$(get "$v" "luo-$s" preserve_ns 4)
 	f=$(get "$v" "finish-$s" finish_ns 4)
-	awk -v v="${v/nodeferred/off}" -v s="$s" -v t0="$t0" -v t9="$t9" -v p="$p" -v f="$f" 'BEGIN {
+	awk -v v="$(onoff "$v")" -v s="$s" -v t0="$t0" -v t9="$t9" -v p="$p" -v f="$f" 'BEGIN {
 		g = s / 1024
-		printf "| %s | %s | %s | %s | %s |\n", v == "deferred" ? "on" : v,
-			t0 == "" ? "-" : sprintf("%d", t0 / g), t9 == "" ? "-" : sprintf("%d", t9 / g),
-			p == "" ? "-" : sprintf("%.2f", g / (p / 1e9)),
-			f == "" ? "-" : sprintf("%.2f", g / (f / 1e9)) }'
+		printf "| %s | %s | %s | %s | %s |\n", v,
+			t0 == "" || !g ? "-" : sprintf("%d", t0 / g),
+			t9 == "" || !g ? "-" : sprintf("%d", t9 / g),
+			p == "" || !p ? "-" : sprintf("%.2f", g / (p / 1e9)),
+			f == "" || !f ? "-" : sprintf("%.2f", g / (f / 1e9)) }'
 done
 } > "$table"
 cat "$table"
 
-# The plot: blackout against preserved size.
+# The plot of the memfd scenarios: blackout against preserved size.
 dat=$out/blackout.dat
 {
 	echo "# size_mib luo_on disk_on luo_off disk_off kexec_on kexec_off huge_on"
@@ -272,10 +413,10 @@ dat=$out/blackout.dat
 		echo "$line"
 	done
 } > "$dat"
-gnuplot <<EOF
+gnuplot <<EOF || die "gnuplot could not draw $out/bench.png"
 set terminal pngcairo size 900,540
 set output "$out/bench.png"
-set title "Blackout against preserved memory (median of $runs runs)"
+set title "Blackout, to the data usable, against preserved memory (median of $runs runs)"
 set xlabel "preserved memfd (MiB)"
 set ylabel "blackout (ms)"
 set key top left
@@ -288,5 +429,54 @@ plot "$dat" using 1:2 with linespoints title "live update, deferred init on", \
      "$dat" using 1:3 with linespoints title "copy to disk + cold reboot, on", \
      "$dat" using 1:5 with linespoints title "copy to disk + cold reboot, off"
 EOF
+
+# The plot of the VM scenarios: the guest's blackout against its RAM,
+# a line per backing and variant, and the plain kexec as a flat line.
+# Columns: the size, then for each variant shmem, HugeTLB, guest_memfd
+# and the plain kexec.
+vdat=$out/vm-blackout.dat
+{
+	echo "# guest_ram_mib, then for each of $variants: shmem hugetlb gmem kexec"
+	for g in $vm_mibs; do
+		line=$g
+		for v in $variants; do
+			for sc in "vm-shmem-$g" "vm-huge-$g" "vm-gmem-$g" kexec; do
+				val=$(get "$v" "$sc" blackout_ms 4)
+				line="$line ${val:-NaN}"
+			done
+		done
+		echo "$line"
+	done
+} > "$vdat"
+plot=
+col=2
+dt=1
+for v in $variants; do
+	on=$(onoff "$v")
+	plot="$plot${plot:+, }\"$vdat\" using 1:$col with linespoints lc 1 dt $dt title \"shmem memfd, $on\""
+	plot="$plot, \"$vdat\" using 1:$((col + 1)) with linespoints lc 2 dt $dt title \"2 MiB HugeTLB memfd, $on\""
+	plot="$plot, \"$vdat\" using 1:$((col + 2)) with linespoints lc 3 dt $dt title \"guest_memfd, $on\""
+	plot="$plot, \"$vdat\" using 1:$((col + 3)) with lines lc 8 dt $((dt + 1)) title \"plain kexec, $on\""
+	col=$((col + 4))
+	dt=$((dt + 2))
+done
+gnuplot <<EOF || die "gnuplot could not draw $out/vm-blackout.png"
+set terminal pngcairo noenhanced size 1100,540
+set output "$out/vm-blackout.png"
+set title "KVM guest blackout against its RAM (median of $runs runs)"
+set xlabel "guest RAM (MiB)"
+set ylabel "guest blackout (ms)"
+set key outside right top
+set grid
+set yrange [0:*]
+set datafile missing "NaN"
+plot $plot
+EOF
 echo
-echo "Table: ${table#"$top"/}  CSV: ${csv#"$top"/}  plot: ${out#"$top"/}/bench.png"
+echo "Table: ${table#"$top"/}  CSV: ${csv#"$top"/}  plots: ${out#"$top"/}/bench.png, ${out#"$top"/}/vm-blackout.png"
+if [ -n "$corrupt" ]; then
+	echo >&2
+	echo "Error: DATA CORRUPTED: preserved data was not as it was preserved in:" >&2
+	while read -r line; do echo "  $line"; done <<< "$corrupt" >&2
+	exit 1
+fi
