@@ -44,6 +44,7 @@
  *    happens before the memory map is allocated, scratch only has to hold
  *    the kernel, its initrd and early page tables, and no struct page is
  *    written before it is initialized: deferred struct page init works.
+ *    How much of it early boot used is logged and kept for debugfs.
  * 4. kho_restore_*() claim blocks from the tracker, which stays in memory
  *    until step 5 and records, for each block, its order.
  * 5. kho_release_unclaimed(), once nobody will restore anything more,

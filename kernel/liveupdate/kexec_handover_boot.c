@@ -369,13 +369,57 @@ static int __init kho_reserve_all(const struct kho_tracker_node_ser *root,
 	return memblock_reserve(kho_in.tracker_phys, PAGE_SIZE);
 }
 
+/* Bytes of memblock.reserved inside [@base, @base + @size). */
+static u64 __init kho_reserved_in(u64 base, u64 size)
+{
+	struct memblock_type *rsv = &memblock.reserved;
+	unsigned long lo = 0, hi = rsv->cnt;
+	u64 end = base + size, used = 0;
+
+	/* The regions are sorted and disjoint: find the first past @base. */
+	while (lo < hi) {
+		unsigned long mid = lo + (hi - lo) / 2;
+		struct memblock_region *r = &rsv->regions[mid];
+
+		if (r->base + r->size <= base)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < rsv->cnt && rsv->regions[lo].base < end; lo++) {
+		struct memblock_region *r = &rsv->regions[lo];
+
+		used += min_t(u64, r->base + r->size, end) - max_t(u64, r->base, base);
+	}
+	return used;
+}
+
+/*
+ * Record how much of the scratch areas early boot uses at its peak: called
+ * once everything preserved is reserved, before the buffers of the walk are
+ * freed and memblock may allocate anywhere again. Scratch use only grows
+ * before that. The first MiB, which scratch-only mode allows as well, is
+ * the architecture's and not counted.
+ */
+static void __init kho_scratch_measure(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < kho_scratch_cnt; i++) {
+		kho_in.scratch_bytes += kho_scratch[i].size;
+		kho_in.scratch_used_bytes += kho_reserved_in(kho_scratch[i].addr,
+							     kho_scratch[i].size);
+	}
+}
+
 /**
  * kho_reserve_preserved - reserve the memory the previous kernel preserved
  *
  * Called by the architecture as soon as the direct map covers all memory,
  * before the memory map or anything large is allocated. Walks the tracker
  * once to check it (nothing is reserved if any address is wrong) and once
- * more to reserve, then lets memblock allocate from all memory again.
+ * more to reserve, records how much of the scratch areas early boot used,
+ * then lets memblock allocate from all memory again.
  *
  * Context: early boot.
  */
@@ -421,6 +465,7 @@ void __init kho_reserve_preserved(void)
 		 */
 		why = "out of scratch memory (raise kho_scratch= in the previous kernel)";
 	} else {
+		kho_scratch_measure();
 		kho_in.nr_blocks = w->nr_blocks;
 		kho_in.nr_bytes = w->nr_bytes;
 		kho_in.nr_runs = w->nr_runs;
@@ -445,6 +490,9 @@ out:
 	pr_info("reserved %llu KiB preserved by the previous kernel in %llu us: %llu blocks in %llu ranges, %llu tracker pages\n",
 		kho_in.nr_bytes >> 10, div_u64(kho_in.reserve_ns, NSEC_PER_USEC),
 		kho_in.nr_blocks, kho_in.nr_runs, kho_in.nr_pages);
+	pr_info("early boot used %llu MiB of %llu MiB scratch\n",
+		DIV_ROUND_UP_ULL(kho_in.scratch_used_bytes, SZ_1M),
+		kho_in.scratch_bytes >> 20);
 }
 
 /* The size of a cold boot's scratch area. */

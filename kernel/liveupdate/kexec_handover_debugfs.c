@@ -19,6 +19,11 @@
  *   the final release freed it)
  * - ``in/reserve_ns``: how long checking and reserving the preserved
  *   memory took at boot
+ * - ``in/scratch_bytes``: the size of the scratch areas
+ * - ``in/scratch_used_bytes``: how much of them early boot used at its
+ *   peak: what memblock had reserved inside them when scratch-only mode
+ *   ended (the kernel, its initrd, early page tables, memblock's arrays);
+ *   compare it with ``in/scratch_bytes`` to size ``kho_scratch=``
  * - ``in/status``: ``none``, ``accepted`` or ``refused: <why>``
  *
  * All files are read only.
@@ -46,6 +51,8 @@ enum kho_counter {
 	KHO_IN_BLOCKS,
 	KHO_IN_TRACKER,
 	KHO_IN_RESERVE_NS,
+	KHO_IN_SCRATCH,
+	KHO_IN_SCRATCH_USED,
 };
 
 static int kho_counter_get(void *data, u64 *val)
@@ -71,6 +78,12 @@ static int kho_counter_get(void *data, u64 *val)
 		break;
 	case KHO_IN_RESERVE_NS:
 		*val = kho_in.reserve_ns;
+		break;
+	case KHO_IN_SCRATCH:
+		*val = kho_in.scratch_bytes;
+		break;
+	case KHO_IN_SCRATCH_USED:
+		*val = kho_in.scratch_used_bytes;
 		break;
 	default:
 		return -EINVAL;
@@ -229,6 +242,8 @@ static int __init kho_debugfs_init(void)
 		kho_counter_create("preserved_blocks", in, KHO_IN_BLOCKS);
 		kho_counter_create("tracker_bytes", in, KHO_IN_TRACKER);
 		kho_counter_create("reserve_ns", in, KHO_IN_RESERVE_NS);
+		kho_counter_create("scratch_bytes", in, KHO_IN_SCRATCH);
+		kho_counter_create("scratch_used_bytes", in, KHO_IN_SCRATCH_USED);
 		subtrees = debugfs_create_dir("subtrees", in);
 		kho_debugfs_in_subtrees(subtrees);
 	}

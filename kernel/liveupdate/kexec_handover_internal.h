@@ -127,6 +127,10 @@ struct kho_out_state {
  * @nr_runs: ranges handed to memblock
  * @nr_pages: pages of the tracker, root included (0 once released)
  * @reserve_ns: time kho_reserve_preserved() took (local_clock())
+ * @scratch_bytes: size of the scratch areas handed over
+ * @scratch_used_bytes: bytes of them that early boot had reserved in
+ *			memblock at its peak, when the preserved memory was
+ *			reserved and scratch-only mode was about to end
  * @exec_from: the handing-over kernel's release string, "" if not given
  * @exec_count: kexec handovers since the cold boot, this one included
  *
@@ -153,6 +157,8 @@ struct kho_in_state {
 	u64 nr_runs;
 	u64 nr_pages;
 	u64 reserve_ns;
+	u64 scratch_bytes;
+	u64 scratch_used_bytes;
 	char exec_from[__NEW_UTS_LEN + 1];
 	u64 exec_count;
 };
