@@ -217,6 +217,21 @@ static void pci_lu_stop(u16 segment, u8 bus, u8 devfn, const char *why)
 }
 
 /*
+ * iommu_liveupdate_adopted_devices() and iommu_liveupdate_stray_devices()
+ * name a device by its PCI segment above PCI_DEVID(bus, devfn); the bus
+ * is PCI_BUS_NUM() of that.
+ */
+#define PCI_LU_ID_SEGMENT(id)	((u16)((id) >> 16))
+#define PCI_LU_ID_DEVFN(id)	((u8)(id))
+
+/* pci_lu_stop() for a device the IOMMU names by @id. */
+static void pci_lu_stop_id(u32 id, const char *why)
+{
+	pci_lu_stop(PCI_LU_ID_SEGMENT(id), PCI_BUS_NUM(id),
+		    PCI_LU_ID_DEVFN(id), why);
+}
+
+/*
  * Stop the devices the IOMMU found still bus mastering with nothing that
  * vouches for their DMA (no PCI state handed over): endpoints only (a
  * bridge's reset would reset what is behind it), and not once a driver
@@ -232,15 +247,14 @@ static void pci_lu_stop_strays(void)
 		struct pci_dev *pdev;
 		bool stop;
 
-		pdev = pci_get_domain_bus_and_slot(ids[i] >> 16,
-						   (ids[i] >> 8) & 0xff,
-						   ids[i] & 0xff);
+		pdev = pci_get_domain_bus_and_slot(PCI_LU_ID_SEGMENT(ids[i]),
+						   PCI_BUS_NUM(ids[i]),
+						   PCI_LU_ID_DEVFN(ids[i]));
 		stop = pdev && !pdev->subordinate && !pdev->dev.driver;
 		pci_dev_put(pdev);
 		if (stop)
-			pci_lu_stop(ids[i] >> 16, (ids[i] >> 8) & 0xff,
-				    ids[i] & 0xff,
-				    "left running with no state handed over");
+			pci_lu_stop_id(ids[i],
+				       "left running with no state handed over");
 	}
 }
 
@@ -277,8 +291,7 @@ static int __init pci_lu_boot(void)
 		       why);
 		n = iommu_liveupdate_adopted_devices(ids, ARRAY_SIZE(ids));
 		for (i = 0; i < n; i++)
-			pci_lu_stop(ids[i] >> 16, (ids[i] >> 8) & 0xff,
-				    ids[i] & 0xff, "not in the PCI state");
+			pci_lu_stop_id(ids[i], "not in the PCI state");
 		pci_lu_stop_strays();
 		goto out;
 	}

@@ -69,6 +69,14 @@ int kho_get_handover(u64 *fdt_addr, u64 *fdt_size, u64 *scratch_addr,
 		     u64 *scratch_size);
 int kho_locate_mem_hole(struct kexec_buf *kbuf,
 			int (*func)(struct resource *, void *));
+
+#ifdef CONFIG_KEXEC_HANDOVER_TEST
+/* Test only: the hook through which lib/test_kho.c damages the handover. */
+int kho_test_damage_out(int (*damage)(void *fdt,
+				      struct kho_scratch_ser *scratch,
+				      void *arg),
+			void *arg);
+#endif
 #else
 static inline bool kho_is_enabled(void)
 {

@@ -282,6 +282,11 @@ void liveupdate_folios_drop(const struct luo_folio_ser *list, u64 from,
 int liveupdate_held_init(struct liveupdate_held *held, u64 nr);
 void liveupdate_held_add(struct liveupdate_held *held, struct folio *folio);
 void liveupdate_held_done(struct liveupdate_held *held);
+
+#ifdef CONFIG_LIVEUPDATE_TEST
+/* Test only: the hook through which lib/test_luo.c damages a handover. */
+int luo_session_damage_file(const char *name, u64 token);
+#endif
 #else
 static inline struct liveupdate_catalog *
 liveupdate_catalog_parse(const void *image, size_t len)

@@ -350,6 +350,39 @@ int kho_retrieve_subtree(const char *name, phys_addr_t *phys)
 	return err;
 }
 
+#ifdef CONFIG_KEXEC_HANDOVER_TEST
+/**
+ * kho_test_damage_out - let a test damage the outgoing handover
+ * @damage: called with the root FDT (%KHO_FDT_MAX_SIZE bytes) and the
+ *	    scratch list this kernel hands over, and with @arg
+ * @arg: passed on to @damage
+ *
+ * Test only, for lib/test_kho.c (CONFIG_KEXEC_HANDOVER_TEST): just before
+ * a kexec reboot, it damages the handover the way a buggy or foreign
+ * kernel might, to check that the next kernel refuses it. @damage finds
+ * the rest (the tracker, the subtrees) through the root FDT, as the next
+ * kernel does; no subtree is added or removed, and the root FDT is not
+ * rewritten, while it runs.
+ *
+ * Context: may sleep; @damage runs under kho_out.lock.
+ * Return: what @damage returned; -EOPNOTSUPP when KHO is off.
+ */
+int kho_test_damage_out(int (*damage)(void *fdt,
+				      struct kho_scratch_ser *scratch,
+				      void *arg),
+			void *arg)
+{
+	int err;
+
+	if (!READ_ONCE(kho_out.ready))
+		return -EOPNOTSUPP;
+	mutex_lock(&kho_out.lock);
+	err = damage(kho_out.fdt, kho_out.scratch, arg);
+	mutex_unlock(&kho_out.lock);
+	return err;
+}
+#endif
+
 /* ---------------------------------------------------------------------- */
 /* kexec                                                                  */
 /* ---------------------------------------------------------------------- */

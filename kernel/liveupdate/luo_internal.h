@@ -147,7 +147,6 @@ long luo_session_ioctl_create(void __user *uarg);
 long luo_session_ioctl_retrieve(void __user *uarg);
 int luo_session_create(const char *name, struct file **filep);
 int luo_session_retrieve(const char *name, struct file **filep);
-int luo_session_damage_file(const char *name, u64 token);
 
 /* luo_file.c */
 int luo_file_preserve(struct luo_session *session, int fd, u64 token);

@@ -536,9 +536,9 @@ int luo_session_retrieve(const char *name, struct file **filep)
  * @name: the incoming session
  * @token: the file's token
  *
- * For the selftests (CONFIG_LIVEUPDATE_TEST): the file's handler is then
- * handed an address where the previous kernel preserved nothing, as a
- * buggy previous kernel might have written it.
+ * Test only, for lib/test_luo.c (CONFIG_LIVEUPDATE_TEST): the file's
+ * handler is then handed an address where the previous kernel preserved
+ * nothing, as a buggy previous kernel might have written it.
  *
  * Context: may sleep; takes luo_sessions_lock.
  * Return: 0; -ENOENT if there is no such incoming session or file (a

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KUnit tests of the kexec handover tracker.
+ * KUnit tests of the kexec handover tracker (kexec_handover_tracker.c),
+ * which they test from the inside, through kexec_handover_internal.h.
  */
 
 #include <kunit/test.h>
 #include <linux/mm.h>
 #include <linux/sizes.h>
 
-#include "kexec_handover_internal.h"
+#include "../kexec_handover_internal.h"
 
 struct walk_stats {
 	u64 runs;

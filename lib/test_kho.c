@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Kexec handover: test interface for the selftests.
+ *
+ * It uses KHO's API, and damages the outgoing handover through the one
+ * test-only hook, kho_test_damage_out(): everything it damages it finds
+ * through the root FDT, as the next kernel does.
  */
 
 /**
@@ -43,8 +47,10 @@
 #include <linux/gfp.h>
 #include <linux/ktime.h>
 #include <linux/init.h>
+#include <linux/io.h>
 #include <linux/kexec_handover.h>
 #include <linux/kho/abi/intel_iommu.h>
+#include <linux/kho/abi/kexec_handover.h>
 #include <linux/libfdt.h>
 #include <linux/list.h>
 #include <linux/mm.h>
@@ -57,8 +63,6 @@
 #include <linux/uaccess.h>
 #include <linux/unaligned.h>
 #include <linux/vmalloc.h>
-
-#include "kexec_handover_internal.h"
 
 #define KHO_TEST_NAME		"kho-test"
 #define KHO_TEST_COMPATIBLE	"kho-test-v1"
@@ -446,87 +450,125 @@ static int kho_test_fill(void)
 
 static char kho_test_corruption[48];
 
-/* Overwrite the compatible of subtree @name; kho_out.lock held. */
-static int kho_test_corrupt_subtree(const char *name)
+/*
+ * The blob of the outgoing subtree @name, found through the root FDT as
+ * the next kernel finds it; NULL if there is none.
+ */
+static void *kho_test_out_subtree(const void *root, const char *name)
 {
-	struct kho_subtree *sub;
+	const void *prop;
+	int off, len;
+
+	off = fdt_subnode_offset(root, 0, name);
+	if (off < 0)
+		return NULL;
+	prop = fdt_getprop(root, off, KHO_FDT_PROP_SUBTREE, &len);
+	if (!prop || len != sizeof(u64))
+		return NULL;
+	return phys_to_virt(get_unaligned_be64(prop));
+}
+
+/* Overwrite the compatible of subtree @name. */
+static int kho_test_corrupt_subtree(const void *root, const char *name)
+{
+	void *fdt = kho_test_out_subtree(root, name);
 	const char *compat;
 	char *junk;
 	int len, err;
 
-	list_for_each_entry(sub, &kho_out.subtrees, list) {
-		if (strcmp(sub->name, name))
-			continue;
-		compat = fdt_getprop(sub->fdt, 0, "compatible", &len);
-		if (!compat || len < 2)
-			return -EINVAL;
-		junk = kmalloc(len, GFP_KERNEL);
-		if (!junk)
-			return -ENOMEM;
-		memset(junk, 'x', len - 1);
-		junk[len - 1] = '\0';
-		err = fdt_setprop_inplace(sub->fdt, 0, "compatible", junk, len);
-		kfree(junk);
-		return err ? -EINVAL : 0;
-	}
-	return -ENOENT;
+	if (!fdt)
+		return -ENOENT;
+	compat = fdt_getprop(fdt, 0, "compatible", &len);
+	if (!compat || len < 2)
+		return -EINVAL;
+	junk = kmalloc(len, GFP_KERNEL);
+	if (!junk)
+		return -ENOMEM;
+	memset(junk, 'x', len - 1);
+	junk[len - 1] = '\0';
+	err = fdt_setprop_inplace(fdt, 0, "compatible", junk, len);
+	kfree(junk);
+	return err ? -EINVAL : 0;
 }
 
 /*
  * Unpreserve the top-level page table the first device of the Intel
- * IOMMU's subtree translates through; kho_out.lock held.
+ * IOMMU's subtree translates through.
  */
-static int kho_test_corrupt_iommu_table(void)
+static int kho_test_corrupt_iommu_table(const void *root)
 {
 	const struct intel_iommu_lu_dev_ser *dev;
-	struct kho_subtree *sub;
+	const void *fdt;
 	u64 table;
 	int len;
 
-	list_for_each_entry(sub, &kho_out.subtrees, list) {
-		if (strcmp(sub->name, INTEL_IOMMU_LU_SUBTREE))
-			continue;
-		dev = fdt_getprop(sub->fdt, 0, "devices", &len);
-		if (!dev || len < (int)sizeof(*dev))
-			return -ENOENT;
-		/* Bits 63:12 of the low quadword: the table's address. */
-		table = get_unaligned(&dev->context[0]) & PAGE_MASK;
-		return kho_unpreserve_pages(pfn_to_page(PHYS_PFN(table)), 1);
-	}
-	return -ENOENT;
+	fdt = kho_test_out_subtree(root, INTEL_IOMMU_LU_SUBTREE);
+	if (!fdt)
+		return -ENOENT;
+	dev = fdt_getprop(fdt, 0, "devices", &len);
+	if (!dev || len < (int)sizeof(*dev))
+		return -ENOENT;
+	/* Bits 63:12 of the low quadword: the table's address. */
+	table = get_unaligned(&dev->context[0]) & PAGE_MASK;
+	return kho_unpreserve_pages(pfn_to_page(PHYS_PFN(table)), 1);
 }
 
-/* Damage the outgoing handover; see the DOC above. */
-static int kho_test_corrupt(const char *what)
+/* The root page of the outgoing tracker, as the root FDT names it. */
+static struct kho_tracker_node_ser *kho_test_out_tracker(const void *root)
 {
-	int err = 0;
+	const void *prop;
+	int len;
 
-	mutex_lock(&kho_out.lock);
+	prop = fdt_getprop(root, 0, KHO_FDT_PROP_MEMORY_MAP, &len);
+	if (!prop || len != sizeof(u64))
+		return NULL;
+	return phys_to_virt(get_unaligned_be64(prop));
+}
+
+/*
+ * Damage the outgoing handover as @arg says (see the DOC above); called
+ * by kho_test_damage_out(), under KHO's lock, with the root FDT and the
+ * scratch list.
+ */
+static int kho_test_corrupt(void *root, struct kho_scratch_ser *scratch,
+			    void *arg)
+{
+	struct kho_tracker_node_ser *tracker;
+	const char *what = arg;
+
 	if (!strcmp(what, "compatible"))
-		err = fdt_setprop_inplace(kho_out.fdt, 0, "compatible",
-					  "kho-radix-v0", sizeof("kho-radix-v0"));
-	else if (!strcmp(what, "fdt"))
-		fdt_set_totalsize(kho_out.fdt, 2 * KHO_FDT_MAX_SIZE);
-	else if (!strcmp(what, "tracker"))
+		return fdt_setprop_inplace(root, 0, "compatible",
+					   "kho-radix-v0", sizeof("kho-radix-v0"));
+	if (!strcmp(what, "fdt")) {
+		fdt_set_totalsize(root, 2 * KHO_FDT_MAX_SIZE);
+		return 0;
+	}
+	if (!strcmp(what, "tracker")) {
+		tracker = kho_test_out_tracker(root);
+		if (!tracker)
+			return -ENOENT;
 		/* A page-aligned address far above any test VM's memory. */
-		WRITE_ONCE(kho_out.tracker.root->slot[KHO_ORDER_MAX], SZ_1G * 1024ULL);
-	else if (!strcmp(what, "scratch"))
-		kho_out.scratch[0].size = SZ_1G * 1024ULL;
-	else if (!strncmp(what, "subtree:", 8))
-		err = kho_test_corrupt_subtree(what + 8);
-	else if (!strcmp(what, "iommu-table"))
-		err = kho_test_corrupt_iommu_table();
-	else
-		err = -EINVAL;
-	mutex_unlock(&kho_out.lock);
-	return err;
+		WRITE_ONCE(tracker->slot[KHO_TRACKER_ORDERS - 1],
+			   SZ_1G * 1024ULL);
+		return 0;
+	}
+	if (!strcmp(what, "scratch")) {
+		scratch[0].size = SZ_1G * 1024ULL;
+		return 0;
+	}
+	if (!strncmp(what, "subtree:", 8))
+		return kho_test_corrupt_subtree(root, what + 8);
+	if (!strcmp(what, "iommu-table"))
+		return kho_test_corrupt_iommu_table(root);
+	return -EINVAL;
 }
 
 /* Reboot notifiers run after the live update handover has been written. */
 static int kho_test_reboot(struct notifier_block *nb, unsigned long action,
 			   void *data)
 {
-	if (kho_test_corruption[0] && kho_test_corrupt(kho_test_corruption))
+	if (kho_test_corruption[0] &&
+	    kho_test_damage_out(kho_test_corrupt, kho_test_corruption))
 		pr_err("cannot corrupt the %s\n", kho_test_corruption);
 	return NOTIFY_DONE;
 }
@@ -542,7 +584,7 @@ static int kho_test_arm_corruption(const char *what)
 	};
 	unsigned int i;
 
-	if (!kho_out.ready)
+	if (!kho_is_enabled())
 		return -EOPNOTSUPP;
 	for (i = 0; i < ARRAY_SIZE(known); i++)
 		if (!strcmp(what, known[i]))

@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Live Update Orchestrator: a file handler for the selftests.
+ *
+ * It uses the orchestrator's API, and damages an incoming file's record
+ * through the one test-only hook, luo_session_damage_file(). It is built
+ * as luo_test.o (see lib/Makefile): the selftests set luo_test.off= and
+ * use /sys/module/luo_test/parameters/.
  */
 
 /**
@@ -41,8 +46,6 @@
 #include <linux/moduleparam.h>
 #include <linux/shmem_fs.h>
 #include <linux/string.h>
-
-#include "luo_internal.h"
 
 #define LUO_TEST_PREFIX		"memfd:luo-test-"
 
