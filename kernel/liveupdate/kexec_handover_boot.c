@@ -397,19 +397,32 @@ static u64 __init kho_reserved_in(u64 base, u64 size)
 /*
  * Record how much of the scratch areas early boot uses at its peak: called
  * once everything preserved is reserved, before the buffers of the walk are
- * freed and memblock may allocate anywhere again. Scratch use only grows
- * before that. The first MiB, which scratch-only mode allows as well, is
- * the architecture's and not counted.
+ * freed and memblock may allocate anywhere again. Until then, what it holds
+ * only grows but for one transient: memblock_double_array() allocates the
+ * larger array of reserved regions while the old one, half its size, is
+ * still reserved, and frees the old one after. When the array lives in
+ * scratch, the peak held both, so the old one is counted too (at most a
+ * few KiB too many when the old one was the static array). The first MiB,
+ * which scratch-only mode allows as well, is the architecture's and not
+ * counted.
  */
 static void __init kho_scratch_measure(void)
 {
+	struct memblock_type *rsv = &memblock.reserved;
+	phys_addr_t array = __pa(rsv->regions);
+	bool array_in_scratch = false;
 	unsigned int i;
 
 	for (i = 0; i < kho_scratch_cnt; i++) {
 		kho_in.scratch_bytes += kho_scratch[i].size;
 		kho_in.scratch_used_bytes += kho_reserved_in(kho_scratch[i].addr,
 							     kho_scratch[i].size);
+		if (array >= kho_scratch[i].addr &&
+		    array - kho_scratch[i].addr < kho_scratch[i].size)
+			array_in_scratch = true;
 	}
+	if (array_in_scratch)
+		kho_in.scratch_used_bytes += rsv->max / 2 * sizeof(*rsv->regions);
 }
 
 /**
@@ -463,7 +476,7 @@ void __init kho_reserve_preserved(void)
 		 * Out of scratch memory for memblock's arrays. What is reserved
 		 * stays reserved (lost, not corrupted); the rest is released.
 		 */
-		why = "out of scratch memory (raise kho_scratch= in the previous kernel)";
+		why = "out of scratch memory (cold boot with a larger kho_scratch=)";
 	} else {
 		kho_scratch_measure();
 		kho_in.nr_blocks = w->nr_blocks;
