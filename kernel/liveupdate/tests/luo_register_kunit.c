@@ -68,7 +68,8 @@ static const char * const old_formats[] = {
 /*
  * Register @h: the result must be @want, or, for a handler the rules
  * accept (@want == 0), -EEXIST when the test module already reads its
- * format. Unregister it again if it was registered.
+ * format. Unregister it again if it was registered, whatever @want: a
+ * handler must not stay on LUO's list past the test.
  */
 static void expect_register(struct kunit *test,
 			    struct liveupdate_file_handler *h, int want)
@@ -76,7 +77,7 @@ static void expect_register(struct kunit *test,
 	int ret = liveupdate_register_file_handler(h);
 
 	if (!ret)
-		KUNIT_EXPECT_EQ(test, liveupdate_unregister_file_handler(h), 0);
+		KUNIT_ASSERT_EQ(test, liveupdate_unregister_file_handler(h), 0);
 	if (!want && ret == -EEXIST)
 		ret = 0;
 	KUNIT_EXPECT_EQ(test, ret, want);
@@ -84,14 +85,14 @@ static void expect_register(struct kunit *test,
 
 static void luo_handler_needs_ops(struct kunit *test)
 {
-	struct liveupdate_file_handler none = {
+	static struct liveupdate_file_handler none = {
 		.compatible = LUO_TEST_COMPATIBLE,
 	};
-	struct liveupdate_file_handler no_finish = {
+	static struct liveupdate_file_handler no_finish = {
 		.ops = &ops_no_finish,
 		.compatible = LUO_TEST_COMPATIBLE,
 	};
-	struct liveupdate_file_handler ok = {
+	static struct liveupdate_file_handler ok = {
 		.ops = &ops_required,
 		.compatible = LUO_TEST_COMPATIBLE,
 	};
@@ -105,12 +106,12 @@ static void luo_handler_needs_ops(struct kunit *test)
 /* Only freeze can write the older format the next kernel may read. */
 static void luo_handler_old_formats_need_freeze(struct kunit *test)
 {
-	struct liveupdate_file_handler no_freeze = {
+	static struct liveupdate_file_handler no_freeze = {
 		.ops = &ops_required,
 		.compatible = LUO_TEST_COMPATIBLE,
 		.old_compatibles = old_formats,
 	};
-	struct liveupdate_file_handler with_freeze = {
+	static struct liveupdate_file_handler with_freeze = {
 		.ops = &ops_with_freeze,
 		.compatible = LUO_TEST_COMPATIBLE,
 		.old_compatibles = old_formats,
@@ -126,28 +127,31 @@ static void luo_handler_format_checked(struct kunit *test)
 		UNKNOWN_FORMAT,
 		NULL
 	};
-	struct liveupdate_file_handler empty = {
+	static struct liveupdate_file_handler empty = {
 		.ops = &ops_required,
 	};
-	struct liveupdate_file_handler unknown = {
+	static struct liveupdate_file_handler unknown = {
 		.ops = &ops_required,
 		.compatible = UNKNOWN_FORMAT,
 	};
-	struct liveupdate_file_handler unknown_older = {
+	static struct liveupdate_file_handler unknown_older = {
 		.ops = &ops_with_freeze,
 		.compatible = LUO_TEST_COMPATIBLE,
 		.old_compatibles = unknown_old,
 	};
-	struct liveupdate_file_handler unterminated = {
-		.ops = &ops_required,
-	};
+	struct liveupdate_file_handler *unterminated;
 
-	memset((char *)unterminated.compatible, 'x',
-	       sizeof(unterminated.compatible));
+	/* A compatible with no NUL: only allocated storage may be filled so. */
+	unterminated = kunit_kzalloc(test, sizeof(*unterminated), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, unterminated);
+	unterminated->ops = &ops_required;
+	memset((void *)unterminated->compatible, 'x',
+	       sizeof(unterminated->compatible));
+
 	expect_register(test, &empty, -EINVAL);
 	expect_register(test, &unknown, -EINVAL);
 	expect_register(test, &unknown_older, -EINVAL);
-	expect_register(test, &unterminated, -EINVAL);
+	expect_register(test, unterminated, -EINVAL);
 }
 
 static int test_global_preserve(struct liveupdate_global *global, u64 *data)
@@ -161,10 +165,11 @@ static void luo_global_needs_ops(struct kunit *test)
 	static const struct liveupdate_global_ops no_unpreserve = {
 		.preserve = test_global_preserve,
 	};
-	struct liveupdate_global none = {
+	/* Static: there is no unregistering a global that was let in. */
+	static struct liveupdate_global none = {
 		.compatible = LUO_TEST_GLOBAL_COMPATIBLE,
 	};
-	struct liveupdate_global half = {
+	static struct liveupdate_global half = {
 		.ops = &no_unpreserve,
 		.compatible = LUO_TEST_GLOBAL_COMPATIBLE,
 	};
