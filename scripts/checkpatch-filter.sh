@@ -18,8 +18,13 @@ while IFS= read -r line; do
 		f=${line%%:*}
 		n=${line#*:}
 		n=${n%%:*}
+		# Dropped only if no other "x *y" is left on the line once
+		# the FIXTURE_VARIANT() types are taken out.
 		if [ -f "$f" ] &&
-		   sed -n "${n}p" "$f" | grep -q -E 'FIXTURE_VARIANT\([A-Za-z0-9_]+\) \*'; then
+		   sed -n "${n}p" "$f" | grep -q -E 'FIXTURE_VARIANT\([A-Za-z0-9_]+\) \*' &&
+		   ! sed -n "${n}p" "$f" |
+			sed -E 's/FIXTURE_VARIANT\([A-Za-z0-9_]+\) \*//g' |
+			grep -q -E '[^ ] \*[^ ]'; then
 			continue
 		fi
 		;;

@@ -385,11 +385,11 @@ static void vm_stage2(void)
 		err = lu_vmm_restore(&v, &st);
 	if (!err)
 		err = lu_vmm_run_until(&v, 0);
-	bench_mark("usable");
-	restore = now_ns() - t;
 	if (err)
 		ksft_exit_fail_msg("VM: %s: %s\n", why ? why : "run",
 				   strerror(-err));
+	bench_mark("usable");
+	restore = now_ns() - t;
 	/* The guest went on from its count, its RAM as it was. */
 	t = now_ns();
 	bad = lu_vmm_counter(&v) != st.counter + LU_VMM_EXIT_EVERY ||

@@ -185,7 +185,7 @@ static void refuse_stage1(const FIXTURE_VARIANT(compat) *variant)
 		 image);
 	lu_check(!run(out), "its JSON names memfd-v1 as not read\n");
 
-	err = __lu_kexec_load_next(NULL);
+	err = __lu_kexec_load_refused(NULL);
 	if (err)
 		ksft_exit_fail_msg("kexec_file_load(%s): %s\n", image,
 				   strerror(-err));
@@ -219,7 +219,9 @@ static void refuse_stage1(const FIXTURE_VARIANT(compat) *variant)
 	if (lu_checks_failed())
 		return;
 	ksft_print_msg("rebooting into %s with session huge\n", image);
-	err = reboot_kexec();
+	err = __lu_kexec_load_next(NULL);
+	if (!err)
+		err = reboot_kexec();
 	ksft_exit_fail_msg("reboot() after closing mem: %s\n", strerror(-err));
 }
 
@@ -323,7 +325,7 @@ static void stock_stage2(const FIXTURE_VARIANT(compat) *variant)
 	luo_preserve_fd(s, fd, 1);
 	luo_preserve_fd(s, e.dev, 2);
 
-	err = __lu_kexec_load_next(NULL);
+	err = __lu_kexec_load_refused(NULL);
 	if (err)
 		ksft_exit_fail_msg("kexec_file_load(stock): %s\n", strerror(-err));
 	err = reboot_kexec();
@@ -349,7 +351,9 @@ static void stock_stage2(const FIXTURE_VARIANT(compat) *variant)
 	/* In flight through the reboot, if nothing stopped the device. */
 	lu_edu_dma_start(&e, IOVA, LU_EDU_DMA_MAX, true);
 	lu_expect_log("liveupdate: dropping 1 sessions (2 files) as asked");
-	err = reboot_kexec();
+	err = __lu_kexec_load_next(NULL);
+	if (!err)
+		err = reboot_kexec();
 	ksft_exit_fail_msg("reboot() with on_incompatible=drop: %s\n",
 			   strerror(-err));
 }
@@ -418,7 +422,7 @@ static void badcat_stage1(const FIXTURE_VARIANT(compat) *variant)
 		 strerror(-err));
 	close(fd);
 
-	err = __lu_kexec_load_next(NULL);
+	err = __lu_kexec_load_refused(NULL);
 	if (err)
 		ksft_exit_fail_msg("kexec_file_load: %s\n", strerror(-err));
 	lu_check(kmsg_has("image has an unknown catalog version"),

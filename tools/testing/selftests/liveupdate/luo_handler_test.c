@@ -84,7 +84,7 @@ static void stage1(const FIXTURE_VARIANT(handler) *variant)
 	luo_preserve_fd(s, bad, 2);
 	luo_preserve_fd(t, test, 1);
 
-	ret = __lu_kexec_load_next("luo_test.off=1");
+	ret = __lu_kexec_load_refused("luo_test.off=1");
 	if (ret)
 		ksft_exit_fail_msg("kexec_file_load: %s\n", strerror(-ret));
 	ret = __lu_kexec_reboot();
@@ -105,7 +105,9 @@ static void stage1(const FIXTURE_VARIANT(handler) *variant)
 	lu_check(true, "session s rebuilt without the failing file\n");
 	if (lu_checks_failed())
 		return;
-	ret = __lu_kexec_reboot();
+	ret = __lu_kexec_load_next("luo_test.off=1");
+	if (!ret)
+		ret = __lu_kexec_reboot();
 	ksft_exit_fail_msg("the second reboot failed: %s\n", strerror(-ret));
 }
 

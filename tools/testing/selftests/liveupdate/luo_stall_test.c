@@ -239,7 +239,7 @@ static void stage1(const FIXTURE_VARIANT(stall) *variant)
 
 	/* reboot() with a preserved memfd whose writer stalls. */
 	stall_start(&st, m, PAGE);
-	err = __lu_kexec_load_next(NULL);
+	err = __lu_kexec_load_refused(NULL);
 	if (err)
 		ksft_exit_fail_msg("kexec_file_load: %s\n", strerror(-err));
 	fflush(stdout);

@@ -262,7 +262,7 @@ static void race_stage1(const FIXTURE_VARIANT(vfio) *variant)
 	lu_check(!err, "preserved while its domain and mappings change (%d tries): %s\n",
 		 tries, strerror(-err));
 	if (err)
-		ksft_exit_fail();
+		ksft_exit_fail_msg("stopping: %s\n", strerror(-err));
 	/* Let the threads try for a while. */
 	while (__atomic_load_n(&r.after, __ATOMIC_RELAXED) < 2000)
 		usleep(10000);
@@ -272,8 +272,7 @@ static void race_stage1(const FIXTURE_VARIANT(vfio) *variant)
 	lu_check(r.last_err == -EBUSY, "they fail with EBUSY\n");
 	lu_check(lu_edu_dma(&e, LU_VFIO_IOVA, LU_EDU_DMA_MAX, false) == 0,
 		 "the device still does DMA through its domain\n");
-	if (lu_checks_failed())
-		ksft_exit_fail();
+	lu_checks_stop();
 
 	/* In flight through the reboot, with the threads still trying. */
 	lu_edu_dma_start(&e, LU_VFIO_IOVA + LU_VFIO_PAGE(16), LU_EDU_DMA_MAX,

@@ -216,8 +216,7 @@ static void retrieve_stage1(const FIXTURE_VARIANT(vfio) *variant)
 	lu_check(!err, "iommufd preserved: %s\n", strerror(-err));
 	err = __luo_preserve_fd(session, e.dev, 3);
 	lu_check(!err, "vfio device file preserved: %s\n", strerror(-err));
-	if (lu_checks_failed())
-		ksft_exit_fail();
+	lu_checks_stop();
 
 	/* Its mappings are what the next kernel gets: fixed until then. */
 	err = lu_edu_map(&e, ram, LU_VFIO_PAGE(1),
@@ -230,8 +229,7 @@ static void retrieve_stage1(const FIXTURE_VARIANT(vfio) *variant)
 		 "preserved iommufd: IOMMU_IOAS_UNMAP fails: %s\n",
 		 strerror(-err));
 	scratch_refusals(luo, ram);
-	if (lu_checks_failed())
-		ksft_exit_fail();
+	lu_checks_stop();
 
 	/* In flight through the reboot: the device writes 100 ms later. */
 	lu_edu_dma_start(&e, LU_VFIO_IOVA + LU_VFIO_PAGE(16), LU_EDU_DMA_MAX,
@@ -305,8 +303,7 @@ static void retrieve_stage2(const FIXTURE_VARIANT(vfio) *variant)
 		 "then its iommufd (%s) and memfd (%s)\n",
 		 strerror(iommufd < 0 ? -iommufd : 0),
 		 strerror(memfd < 0 ? -memfd : 0));
-	if (lu_checks_failed())
-		ksft_exit_fail();
+	lu_checks_stop();
 	ram = mmap(NULL, LU_VFIO_RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
 		   memfd, 0);
 	if (ram == MAP_FAILED)

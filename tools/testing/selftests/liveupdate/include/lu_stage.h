@@ -41,6 +41,18 @@ bool lu_cmdline_get(const char *key, char *buf, size_t len);
  */
 int lu_next_image(char *path, size_t len);
 int __lu_kexec_load_next(const char *extra);
+/*
+ * The kernel word a reboot() that must be refused loads the next stage
+ * with: should that kernel ever boot, lu_stage_index() fails the test.
+ */
+#define LU_REFUSED_WORD		"lu.refused_reboot=1"
+/*
+ * Load the next stage for a reboot() that the kernel must refuse (with
+ * LU_REFUSED_WORD); load again, with __lu_kexec_load_next() or
+ * lu_kexec_next(), before a reboot meant to go through.
+ */
+int __lu_kexec_load_refused(const char *extra);
+/* Reboot into the loaded kernel; -ECANCELED after a failed lu_check(). */
 int __lu_kexec_reboot(void);
 /*
  * Ask the harness to find @text in a kernel log line after this point of
@@ -73,9 +85,10 @@ void lu_require_vm(void);
 /*
  * Report one check of a stage: "# ok: ..." or "# FAIL: ...", and count
  * failures; evaluates to the outcome. @cond is evaluated before the
- * message's arguments (which may read errno). lu_kexec_next() refuses to
- * move on after a failed check, and LU_STAGES_TEST fails the last stage
- * after one.
+ * message's arguments (which may read errno). No reboot follows a failed
+ * check (lu_kexec_next() fails the test, __lu_kexec_reboot() returns
+ * -ECANCELED), and the last stage fails the test after one (see
+ * lu_harness.h).
  */
 #define lu_check(cond, fmt, ...) ({					\
 	bool __lu_ok = (cond);						\
@@ -84,6 +97,8 @@ void lu_require_vm(void);
 })
 bool __lu_check(bool ok, const char *fmt, ...) __printf(2, 3);
 int lu_checks_failed(void);
+/* End the test here, failed, if a check of this stage failed. */
+void lu_checks_stop(void);
 /* Run stages[lu_stage() - 1] (after lu_require_vm()); a stage must not return. */
 void lu_run_stages(void (*const stages[])(void), int nr) __noreturn;
 

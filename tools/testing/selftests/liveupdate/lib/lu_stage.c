@@ -17,6 +17,9 @@
 #include "lu_stage.h"
 
 #define CMDLINE_MAX	4096
+/* Failed lu_check()s of this stage. */
+static int checks_failed;
+
 /* Offset of hdr.type_of_loader in struct boot_params (x86 boot protocol). */
 #define BOOT_PARAMS_LOADER_OFF	0x210
 
@@ -203,6 +206,15 @@ void lu_leak_scan(void)
 		ksft_print_msg("/lu/leak-scan failed\n");
 }
 
+int __lu_kexec_load_refused(const char *extra)
+{
+	char words[512];
+
+	snprintf(words, sizeof(words), "%s%s%s", extra ? extra : "",
+		 extra ? " " : "", LU_REFUSED_WORD);
+	return __lu_kexec_load_next(words);
+}
+
 /* Reboot into the loaded kernel; returns only on failure, with -errno. */
 int __lu_kexec_reboot(void)
 {
@@ -211,14 +223,18 @@ int __lu_kexec_reboot(void)
 	/* Never reboot a machine the harness did not boot. */
 	if (!lu_cmdline_get("lu.stage", val, sizeof(val)))
 		return -EPERM;
+	/* Nor past a failed check, which the next stage could not report. */
+	if (checks_failed) {
+		ksft_print_msg("not rebooting: %d check(s) failed\n",
+			       checks_failed);
+		return -ECANCELED;
+	}
 	fflush(stdout);
 	sync();
 	syscall(SYS_reboot, LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2,
 		LINUX_REBOOT_CMD_KEXEC, NULL);
 	return -errno;
 }
-
-static int checks_failed;
 
 bool __lu_check(bool ok, const char *fmt, ...)
 {
@@ -237,6 +253,13 @@ bool __lu_check(bool ok, const char *fmt, ...)
 int lu_checks_failed(void)
 {
 	return checks_failed;
+}
+
+void lu_checks_stop(void)
+{
+	if (checks_failed)
+		ksft_exit_fail_msg("stage %d: %d check(s) failed, stopping\n",
+				   lu_stage(), checks_failed);
 }
 
 void lu_kexec_next(const char *extra)

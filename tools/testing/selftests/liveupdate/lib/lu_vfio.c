@@ -224,8 +224,7 @@ void lu_vfio_hitless_preserve(struct lu_edu *e, int session)
 	err = __luo_preserve_fd(session, e->dev, 3);
 	lu_check(err == -EBUSY || err == -EEXIST,
 		 "preserving it twice is refused: %s\n", strerror(-err));
-	if (lu_checks_failed())
-		ksft_exit_fail();
+	lu_checks_stop();
 }
 
 uint8_t *lu_vfio_retrieve_ram(int *session, int *fdp)

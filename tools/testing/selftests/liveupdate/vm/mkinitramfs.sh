@@ -80,9 +80,7 @@ fi
 	for t in "$build"/selftests/*; do
 		[ -f "$t" ] && [ -x "$t" ] || continue
 		b=$out.bin/$(basename "$t")
-		if [ "$t" -nt "$b" ]; then
-			strip -o "$b" "$t" 2>/dev/null || cp "$t" "$b"
-		fi
+		strip -o "$b" "$t" 2>/dev/null || cp "$t" "$b"
 		echo "file /lu/tests/$(basename "$t") $b 0755 0 0"
 	done
 	for t in "$stdir"/*.sh; do
