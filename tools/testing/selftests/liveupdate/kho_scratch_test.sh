@@ -70,7 +70,7 @@ if [ "$(lu_stage)" = 1 ]; then
 	mib=$((free - $(scratch_mib "$kho/out/scratch") - 768))
 	[ "$mib" -lt "$want_mib" ] || mib=$want_mib
 	[ "$mib" -ge 1024 ] ||
-		ktap_exit_fail_msg "only $mib MiB to preserve outside scratch: give the VM more memory"
+		ktap_exit_fail_msg "only $mib MiB free outside scratch: give the VM more memory"
 	ktap_print_msg "MemFree $free MiB, scratch $(scratch_mib "$kho/out/scratch") MiB:" \
 		"preserving $mib MiB ($want_mib wanted)"
 	ktap_test_result "preserve $mib MiB (seed 5001)" ctl preserve "$mib" 5001
