@@ -33,16 +33,9 @@ case=$(lu_cmdline_get lu.case) || ktap_exit_fail_msg "no lu.case= on the command
 
 [ -w "$ctl" ] || ktap_skip_all "no $ctl (CONFIG_KEXEC_HANDOVER_TEST)"
 
-ctl() {
-	echo "$*" > "$ctl" 2>/dev/null
-	local rc=$?
-	ktap_print_msg "$*: $(cat "$ctl")"
-	return $rc
-}
-
 # ktap_test_result runs its command unquoted: keep the tests in functions.
 ctl_fails() {
-	! ctl "$@"
+	! lu_kho_ctl "$@"
 }
 
 status_is() {
@@ -69,9 +62,9 @@ refusal_lines_are() {
 ktap_print_header
 if [ "$(lu_stage)" = 1 ]; then
 	ktap_set_plan 3
-	ktap_test_result "cold boot: fill all free memory" ctl fill
+	ktap_test_result "cold boot: fill all free memory" lu_kho_ctl fill
 	cold="lu.cold_total=$(lu_mem_total) lu.cold_fill=$(filled_mib)"
-	ktap_test_result "preserve 64 MiB" ctl preserve 64 3001
+	ktap_test_result "preserve 64 MiB" lu_kho_ctl preserve 64 3001
 	case "$case" in
 	kho-off)
 		ktap_test_pass "next kernel gets kho=off"
@@ -81,7 +74,7 @@ if [ "$(lu_stage)" = 1 ]; then
 		LU_KEXEC_LOAD=1
 		set -- ;;
 	*)
-		ktap_test_result "corrupt the $case" ctl corrupt "$case"
+		ktap_test_result "corrupt the $case" lu_kho_ctl corrupt "$case"
 		set -- ;;
 	esac
 	[ $KTAP_CNT_FAIL = 0 ] || ktap_finished
@@ -101,13 +94,13 @@ else
 	ktap_test_result "exactly one error line says so" refusal_lines_are 1
 fi
 ktap_test_result "nothing can be restored" ctl_fails verify
-ktap_test_result "all memory is usable" ctl fill
+ktap_test_result "all memory is usable" lu_kho_ctl fill
 lu_mem_like_cold "$(filled_mib)"
 if [ "$case" = kho-off ]; then
 	ktap_test_result "preserving is refused when off" \
 		ctl_fails preserve 16 3002
 else
 	ktap_test_result "this kernel preserves memory again" \
-		ctl preserve 16 3002
+		lu_kho_ctl preserve 16 3002
 fi
 ktap_finished

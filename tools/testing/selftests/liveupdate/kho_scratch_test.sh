@@ -30,14 +30,6 @@ want_mib=6144
 
 [ -w "$ctl" ] || ktap_skip_all "no $ctl (CONFIG_KEXEC_HANDOVER_TEST, kho=on)"
 
-# ctl CMD: run a kho_test command; print its outcome; fail if it failed.
-ctl() {
-	echo "$*" > "$ctl" 2>/dev/null
-	local rc=$?
-	ktap_print_msg "$*: $(cat "$ctl")"
-	return $rc
-}
-
 # MiB of the scratch areas listed in FILE ("0xstart 0xsize" lines)
 scratch_mib() {
 	local sum=0 size
@@ -73,7 +65,7 @@ if [ "$(lu_stage)" = 1 ]; then
 		ktap_exit_fail_msg "only $mib MiB free outside scratch: give the VM more memory"
 	ktap_print_msg "MemFree $free MiB, scratch $(scratch_mib "$kho/out/scratch") MiB:" \
 		"preserving $mib MiB ($want_mib wanted)"
-	ktap_test_result "preserve $mib MiB (seed 5001)" ctl preserve "$mib" 5001
+	ktap_test_result "preserve $mib MiB (seed 5001)" lu_kho_ctl preserve "$mib" 5001
 	bytes=$(cat "$kho/out/preserved_bytes")
 	ktap_test_result "the tracker holds at least $mib MiB" \
 		[ "$bytes" -ge $((mib << 20)) ]
@@ -99,5 +91,5 @@ ktap_test_result "no more than there is" used_fits
 ktap_test_result "the boot log says how much" logged_use
 ktap_test_result "at least $mib MiB was reserved" \
 	[ "$(cat "$kho/in/preserved_bytes")" -ge $((mib << 20)) ]
-ktap_test_result "verify what stage 1 preserved (seed 5001)" ctl verify
+ktap_test_result "verify what stage 1 preserved (seed 5001)" lu_kho_ctl verify
 ktap_finished

@@ -86,6 +86,15 @@ lu_start_luod() {
 	ktap_exit_fail_msg "luod did not answer on $3 within 10 s"
 }
 
+# lu_kho_ctl CMD...: run a command of the KHO test module (lib/test_kho.c,
+# its debugfs file kho_test/ctl), print its outcome; fail if it failed.
+lu_kho_ctl() {
+	echo "$*" > /sys/kernel/debug/kho_test/ctl 2>/dev/null
+	local rc=$?
+	ktap_print_msg "$*: $(cat /sys/kernel/debug/kho_test/ctl)"
+	return $rc
+}
+
 lu_kexec_next() {
 	local next="" w k keep extra
 
