@@ -193,6 +193,7 @@ struct liveupdate_subtree {
 /**
  * struct liveupdate_folios - the folios of a file being preserved
  * @nr: how many folios are kept; read it, do not change it
+ * @nr_pages: how many pages they have; read it, do not change it
  *
  * The outgoing half of a preserved folio list (see
  * include/linux/kho/abi/luo_folios.h): liveupdate_folios_keep() preserves
@@ -204,6 +205,7 @@ struct liveupdate_subtree {
  */
 struct liveupdate_folios {
 	unsigned long nr;
+	unsigned long nr_pages;
 	/* private: */
 	struct folio **folios;		/* @nr kept folios, each referenced */
 	unsigned long cap;		/* room in @folios */
@@ -274,6 +276,8 @@ int liveupdate_folios_write(struct liveupdate_folios *lf,
 void liveupdate_folios_release(struct liveupdate_folios *lf);
 struct luo_folio_ser *
 liveupdate_folios_restore_list(const struct kho_vmalloc *list, u64 nr);
+int liveupdate_folio_check(const struct luo_folio_ser *entry,
+			   struct liveupdate_folio_bounds *bounds);
 struct folio *liveupdate_folio_restore(const struct luo_folio_ser *entry,
 				       struct liveupdate_folio_bounds *bounds,
 				       struct liveupdate_held *held);

@@ -22,7 +22,9 @@
  * Incoming, liveupdate_folios_restore_list() maps the list again; the
  * handler checks and restores its entries one by one with
  * liveupdate_folio_restore(), against a &struct liveupdate_folio_bounds,
- * and puts each folio into the new file. A device kept running through
+ * and puts each folio into the new file; or it checks them all first with
+ * liveupdate_folio_check() and restores them later, in any order (the
+ * lazy fill of a shmem memfd). A device kept running through
  * the update may write those folios without holding them, so the handler
  * passes every folio it restored to a &struct liveupdate_held, which
  * hands them to liveupdate_hold_for_dma() at the end, whether the
@@ -87,6 +89,7 @@ int liveupdate_folios_keep(struct liveupdate_folios *lf, struct folio *folio)
 		return err;
 	folio_get(folio);
 	lf->folios[lf->nr++] = folio;
+	lf->nr_pages += folio_nr_pages(folio);
 	return 0;
 }
 EXPORT_SYMBOL_GPL(liveupdate_folios_keep);
@@ -142,7 +145,14 @@ int liveupdate_folios_write(struct liveupdate_folios *lf,
 		lf->list[i].index = lf->folios[i]->index;
 		lf->list[i].order = folio_order(lf->folios[i]);
 	}
-	sort(lf->list, lf->nr, sizeof(*lf->list), luo_folio_cmp_index, NULL);
+	/* Collected in index order, unless holes filled in since. */
+	for (i = 1; i < lf->nr; i++) {
+		if (lf->list[i].index <= lf->list[i - 1].index) {
+			sort(lf->list, lf->nr, sizeof(*lf->list),
+			     luo_folio_cmp_index, NULL);
+			break;
+		}
+	}
 	err = kho_preserve_vmalloc(lf->list, &lf->list_vm);
 	if (err) {
 		vfree(lf->list);
@@ -205,6 +215,32 @@ liveupdate_folios_restore_list(const struct kho_vmalloc *list, u64 nr)
 EXPORT_SYMBOL_GPL(liveupdate_folios_restore_list);
 
 /**
+ * liveupdate_folio_check - check an entry of a folio list
+ * @entry: the entry
+ * @bounds: what it may hold; @bounds->next is advanced past the folio
+ *
+ * For a handler that checks a whole list before it restores any of its
+ * folios, in any order, with liveupdate_folio_restore() and a
+ * &struct liveupdate_folio_bounds of its own for each entry.
+ *
+ * Return: 0 if @entry is within @bounds; -EINVAL if not.
+ */
+int liveupdate_folio_check(const struct luo_folio_ser *entry,
+			   struct liveupdate_folio_bounds *bounds)
+{
+	if (entry->order < bounds->min_order ||
+	    entry->order > min_t(unsigned int, bounds->max_order,
+				 LIVEUPDATE_FOLIO_MAX_ORDER) ||
+	    entry->reserved ||
+	    entry->index < bounds->next || entry->index >= bounds->end ||
+	    !IS_ALIGNED(entry->index, 1UL << entry->order))
+		return -EINVAL;
+	bounds->next = entry->index + (1UL << entry->order);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(liveupdate_folio_check);
+
+/**
  * liveupdate_folio_restore - check an entry of a folio list, restore it
  * @entry: the entry
  * @bounds: what it may hold; @bounds->next is advanced past the folio
@@ -225,14 +261,10 @@ struct folio *liveupdate_folio_restore(const struct luo_folio_ser *entry,
 				       struct liveupdate_folio_bounds *bounds,
 				       struct liveupdate_held *held)
 {
+	struct liveupdate_folio_bounds b = *bounds;
 	struct folio *folio;
 
-	if (entry->order < bounds->min_order ||
-	    entry->order > min_t(unsigned int, bounds->max_order,
-				 LIVEUPDATE_FOLIO_MAX_ORDER) ||
-	    entry->reserved ||
-	    entry->index < bounds->next || entry->index >= bounds->end ||
-	    !IS_ALIGNED(entry->index, 1UL << entry->order))
+	if (liveupdate_folio_check(entry, &b))
 		return ERR_PTR(-EINVAL);
 	folio = kho_restore_folio(entry->phys);
 	if (!folio)
@@ -241,7 +273,7 @@ struct folio *liveupdate_folio_restore(const struct luo_folio_ser *entry,
 		liveupdate_held_add(held, folio);
 		return ERR_PTR(-EINVAL);
 	}
-	bounds->next = entry->index + (1UL << entry->order);
+	bounds->next = b.next;
 	return folio;
 }
 EXPORT_SYMBOL_GPL(liveupdate_folio_restore);

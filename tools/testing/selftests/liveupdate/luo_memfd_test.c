@@ -14,7 +14,18 @@
  * the sysfs status, finishes (which frees the unretrieved 16 MiB), then
  * preserves the big memfd again and kexecs. Stage 3 checks it once more.
  *
- * One variant, memfd (lu.case= in vm/tests).
+ * lazy checks that a retrieved shmem memfd gets its folios into its page
+ * cache lazily, and that no lookup ever mistakes one still to come for a
+ * hole. Stage 1 preserves a 64 MiB memfd, a sparse 1 GiB one with three
+ * pages and an 8 MiB one. Stage 2 turns the background fill off
+ * (memfd_luo.test_no_fill_worker, CONFIG_LIVEUPDATE_TEST) and retrieves
+ * the first two: the page cache (Shmem) does not grow, then grows only
+ * by what read(), a page fault and write() touch, and each of them
+ * sees the data; SEEK_DATA and SEEK_HOLE find the sparse file's pages
+ * where they are. Finish puts in the rest. With the fill on again, the
+ * 8 MiB memfd goes in untouched, in the background.
+ *
+ * Variants memfd and lazy (lu.case= in vm/tests).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -319,6 +330,145 @@ static void stage3(const FIXTURE_VARIANT(memfd) *variant)
 
 FIXTURE_VARIANT_ADD(memfd, memfd) {
 	.stage = { stage1, stage2, stage3 },
+};
+
+#define LAZY_PARAM	"/sys/module/memfd_luo/parameters/test_no_fill_worker"
+#define LAZY_SIZE	(64 * MIB)
+#define BG_SIZE		(8 * MIB)
+#define TOKEN_BG	6
+
+static void lazy_stage1(const FIXTURE_VARIANT(memfd) *variant)
+{
+	int luo, s, big, sparse, bg;
+	size_t i;
+
+	luo_require();
+	big = make_memfd("lazy", 0, LAZY_SIZE);
+	fill(big, 11, 0, LAZY_SIZE);
+	sparse = make_memfd("sparse", 0, SPARSE_SIZE);
+	for (i = 0; i < ARRAY_SIZE(sparse_offsets); i++)
+		fill(sparse, 12, sparse_offsets[i], 4096);
+	bg = make_memfd("background", 0, BG_SIZE);
+	fill(bg, 13, 0, BG_SIZE);
+
+	luo = luo_open();
+	s = luo_create_session(luo, "lazy");
+	luo_preserve_fd(s, big, TOKEN_BIG);
+	luo_preserve_fd(s, sparse, TOKEN_SPARSE);
+	s = luo_create_session(luo, "background");
+	luo_preserve_fd(s, bg, TOKEN_BG);
+	lu_check(true, "stage 1 preserved three memfds\n");
+	lu_kexec_next(NULL);
+}
+
+static void set_fill_worker(bool on)
+{
+	int fd = open(LAZY_PARAM, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		ksft_exit_skip("%s: %s (CONFIG_LIVEUPDATE_TEST)\n", LAZY_PARAM,
+			       strerror(errno));
+	if (write(fd, on ? "0" : "1", 1) != 1)
+		ksft_exit_fail_msg("%s: %s\n", LAZY_PARAM, strerror(errno));
+	close(fd);
+}
+
+/* How much the page cache of shmem grew since @base, in KiB. */
+static long long shmem_grew(long long base)
+{
+	return lu_meminfo_kib("Shmem") - base;
+}
+
+static void lazy_stage2(const FIXTURE_VARIANT(memfd) *variant)
+{
+	long long base, grew;
+	int luo, s, big, sparse, bg, i;
+	uint8_t byte = 0x5a, page[4096];
+	off_t bad, data, hole;
+	uint8_t *map;
+
+	luo_require();
+	set_fill_worker(false);
+	luo = luo_open();
+	s = luo_retrieve_session(luo, "lazy");
+	base = lu_meminfo_kib("Shmem");
+	big = luo_retrieve_fd(s, TOKEN_BIG);
+	sparse = luo_retrieve_fd(s, TOKEN_SPARSE);
+	grew = shmem_grew(base);
+	lu_check(grew < 1024,
+		 "retrieve puts no folio into the page cache (Shmem +%lld KiB)\n",
+		 grew);
+
+	bad = check(big, 11, 32 * MIB, 4096);
+	grew = shmem_grew(base);
+	lu_check(bad < 0 && grew > 0 && grew <= 4096,
+		 "read() of a page finds its data, and puts in its block only (+%lld KiB)\n",
+		 grew);
+
+	map = mmap(NULL, LAZY_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, big, 0);
+	if (map == MAP_FAILED)
+		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
+	for (i = 0; i < 4096 && map[48 * MIB + i] == pattern(11, 48 * MIB + i); i++)
+		;
+	grew = shmem_grew(base);
+	lu_check(i == 4096 && grew <= 2 * 4096,
+		 "a page fault finds its data, and puts in its block only (+%lld KiB)\n",
+		 grew);
+	munmap(map, LAZY_SIZE);
+
+	/* A write into a page still to come keeps the rest of the page. */
+	if (pwrite(big, &byte, 1, 40 * MIB + 100) != 1 ||
+	    pread(big, page, sizeof(page), 40 * MIB) != sizeof(page))
+		ksft_exit_fail_msg("pwrite/pread: %s\n", strerror(errno));
+	for (i = 0; i < 4096; i++)
+		if (page[i] != (i == 100 ? byte : pattern(11, 40 * MIB + i)))
+			break;
+	lu_check(i == 4096, "write() into a page still to come keeps its data\n");
+
+	data = lseek(sparse, 4096, SEEK_DATA);
+	hole = lseek(sparse, 300 * MIB, SEEK_HOLE);
+	lu_check(data == (off_t)(300 * MIB) && hole == (off_t)(300 * MIB + 4096),
+		 "SEEK_DATA and SEEK_HOLE find the sparse memfd's pages still to come (%lld, %lld)\n",
+		 (long long)data, (long long)hole);
+
+	luo_finish(s);
+	grew = shmem_grew(base);
+	lu_check(grew >= (long long)(LAZY_SIZE >> 10),
+		 "finish puts in every folio (+%lld KiB)\n", grew);
+	bad = check(big, 11, 0, 40 * MIB + 100);
+	if (bad < 0)
+		bad = check(big, 11, 40 * MIB + 101, LAZY_SIZE - 40 * MIB - 101);
+	for (i = 0; bad < 0 && i < (int)ARRAY_SIZE(sparse_offsets); i++)
+		bad = check(sparse, 12, sparse_offsets[i], 4096);
+	lu_check(bad < 0, "both memfds have all their data (first bad byte %lld)\n",
+		 (long long)bad);
+	lu_check(!ftruncate(big, MIB), "after finish the memfd may shrink\n");
+	close(big);
+	close(sparse);
+	close(s);
+
+	/* The background fill puts in a memfd nobody touches. */
+	set_fill_worker(true);
+	s = luo_retrieve_session(luo, "background");
+	base = lu_meminfo_kib("Shmem");
+	bg = luo_retrieve_fd(s, TOKEN_BG);
+	for (i = 0; i < 200; i++) {
+		grew = shmem_grew(base);
+		if (grew >= (long long)(BG_SIZE >> 10))
+			break;
+		usleep(50 * 1000);
+	}
+	lu_check(grew >= (long long)(BG_SIZE >> 10),
+		 "the background fill puts in an untouched memfd (+%lld KiB)\n",
+		 grew);
+	bad = check(bg, 13, 0, BG_SIZE);
+	lu_check(bad < 0, "with all its data (first bad byte %lld)\n",
+		 (long long)bad);
+	luo_finish(s);
+}
+
+FIXTURE_VARIANT_ADD(memfd, lazy) {
+	.stage = { lazy_stage1, lazy_stage2 },
 };
 
 FIXTURE_SETUP(memfd)
