@@ -53,6 +53,8 @@ int kho_tracker_covering_order(const struct kho_tracker_node_ser *root,
 			       unsigned long pfn);
 bool kho_tracker_test_and_clear(struct kho_tracker_node_ser *root,
 				unsigned long pfn, unsigned int order);
+int kho_tracker_claim_lowest(struct kho_tracker_node_ser *root,
+			     unsigned long pfn);
 bool kho_tracker_mark(struct kho_tracker_node_ser *root, unsigned long pfn,
 		      unsigned int order);
 

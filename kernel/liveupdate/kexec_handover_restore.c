@@ -76,22 +76,16 @@ static void kho_init_pages(struct page *page, unsigned int order, bool folio)
 struct folio *kho_restore_folio(phys_addr_t phys)
 {
 	unsigned long pfn = PHYS_PFN(phys);
-	bool claimed = false;
+	int order = -ENOENT;
 	struct page *page;
-	int order = 0;
 
 	if (!PAGE_ALIGNED(phys))
 		return NULL;
 	rcu_read_lock();
-	if (kho_in_readable()) {
-		for (order = 0; order <= KHO_ORDER_MAX; order++)
-			if (kho_tracker_test(kho_in.tracker, pfn, order))
-				break;
-		claimed = order <= KHO_ORDER_MAX &&
-			  kho_tracker_test_and_clear(kho_in.tracker, pfn, order);
-	}
+	if (kho_in_readable())
+		order = kho_tracker_claim_lowest(kho_in.tracker, pfn);
 	rcu_read_unlock();
-	if (!claimed)
+	if (order < 0)
 		return NULL;
 
 	page = pfn_to_page(pfn);

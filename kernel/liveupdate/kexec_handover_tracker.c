@@ -23,10 +23,11 @@
  * Life cycle: kho_tracker_init() allocates the root, kho_tracker_set() and
  * kho_tracker_clear() flip bits (allocating nodes on demand, lock free),
  * the next kernel walks the tree with kho_tracker_walk() to reserve the
- * memory, and claims blocks with kho_tracker_test_and_clear() as they are
- * restored. Interior nodes are never freed while the tracker is live; the
- * next kernel frees the whole tracker with kho_tracker_release_in() once
- * nothing can be restored any more.
+ * memory, and claims blocks with kho_tracker_test_and_clear() or
+ * kho_tracker_claim_lowest() as they are restored. Interior nodes are
+ * never freed while the tracker is live; the next kernel frees the whole
+ * tracker with kho_tracker_release_in() once nothing can be restored any
+ * more.
  */
 
 #include <linux/bitops.h>
@@ -336,6 +337,35 @@ bool kho_tracker_test_and_clear(struct kho_tracker_node_ser *root,
 					      NULL);
 
 	return leaf && test_and_clear_bit(bit, leaf);
+}
+
+/**
+ * kho_tracker_claim_lowest - claim the block of the lowest order at a pfn
+ * @root: root page of the tracker
+ * @pfn: first pfn of the block
+ *
+ * As kho_tracker_test() for each order in turn, then
+ * kho_tracker_test_and_clear() at the first order recorded, but with one
+ * lookup per order: orders @pfn is not aligned to are not even looked at.
+ *
+ * Context: any; never sleeps.
+ * Return: the order of the block claimed, or -ENOENT if no block starts
+ * at @pfn or the lowest one recorded there was claimed under us.
+ */
+int kho_tracker_claim_lowest(struct kho_tracker_node_ser *root,
+			     unsigned long pfn)
+{
+	unsigned long *leaf;
+	unsigned int order, bit;
+
+	for (order = 0; order <= KHO_ORDER_MAX; order++) {
+		if (pfn & ((1UL << order) - 1))
+			break;
+		leaf = kho_tracker_bit(root, NULL, pfn, order, &bit, NULL);
+		if (leaf && test_bit(bit, leaf))
+			return test_and_clear_bit(bit, leaf) ? order : -ENOENT;
+	}
+	return -ENOENT;
 }
 
 /**

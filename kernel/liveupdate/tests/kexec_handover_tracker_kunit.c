@@ -218,6 +218,27 @@ static void tracker_claim(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, kho_tracker_mark(t->root, 1UL << 30, 0));
 }
 
+/*
+ * Test case: the lowest order recorded at a pfn is claimed first, then
+ * the next; a pfn where nothing starts gives -ENOENT.
+ */
+static void tracker_claim_lowest(struct kunit *test)
+{
+	struct kho_tracker *t = test->priv;
+
+	KUNIT_ASSERT_EQ(test, kho_tracker_set(t, 4096, 0), 0);
+	KUNIT_ASSERT_EQ(test, kho_tracker_set(t, 4096, 10), 0);
+	KUNIT_ASSERT_EQ(test, kho_tracker_set(t, 8192 + 512, 9), 0);
+	KUNIT_EXPECT_EQ(test, kho_tracker_claim_lowest(t->root, 4096), 0);
+	KUNIT_EXPECT_EQ(test, kho_tracker_claim_lowest(t->root, 4096), 10);
+	KUNIT_EXPECT_EQ(test, kho_tracker_claim_lowest(t->root, 4096), -ENOENT);
+	KUNIT_EXPECT_EQ(test, kho_tracker_claim_lowest(t->root, 8192), -ENOENT);
+	KUNIT_EXPECT_EQ(test, kho_tracker_claim_lowest(t->root, 8192 + 513),
+			-ENOENT);
+	KUNIT_EXPECT_EQ(test, kho_tracker_claim_lowest(t->root, 8192 + 512), 9);
+	KUNIT_EXPECT_EQ(test, walk(test, t, -1).runs, 0);
+}
+
 /* Test case: tracker size for 1 GiB preserved at order 0 and at order 9. */
 static void tracker_size_1g(struct kunit *test)
 {
@@ -265,6 +286,7 @@ static struct kunit_case kho_tracker_cases[] = {
 	KUNIT_CASE(tracker_sparse),
 	KUNIT_CASE(tracker_covering),
 	KUNIT_CASE(tracker_claim),
+	KUNIT_CASE(tracker_claim_lowest),
 	KUNIT_CASE(tracker_size_1g),
 	KUNIT_CASE(tracker_walk_error),
 	{}
