@@ -364,14 +364,14 @@ for v in $variants; do
 	done
 done
 echo
-echo "Restore: the next kernel's time to check and reserve preserved memory at boot, and to restore it (kho_restore_folio() of every folio), by folio order (ms)."
+echo "Restore: the next kernel's time to check and reserve preserved memory at boot, and to restore it, by folio order (ms): in bulk (kho_restore_folios() in batches of 512) and one folio at a time (kho_restore_folio()), each estimated from half of the folios of the same run."
 echo
-echo "| deferred struct page init | preserved | order-0 reserve | order-0 restore | order-9 reserve | order-9 restore |"
-echo "|---|---|---|---|---|---|"
+echo "| deferred struct page init | preserved | order-0 reserve | order-0 restore | one by one | order-9 reserve | order-9 restore | one by one |"
+echo "|---|---|---|---|---|---|---|---|"
 for v in $variants; do
 	for s in $sizes; do
 		[ "$s" -gt 0 ] || continue
-		echo "| $(onoff "$v") | $s MiB | $(fmt "$v" "kho0-$s" reserve_ns 1000000) | $(fmt "$v" "kho0-$s" restore_ns 1000000) | $(fmt "$v" "kho9-$s" reserve_ns 1000000) | $(fmt "$v" "kho9-$s" restore_ns 1000000) |"
+		echo "| $(onoff "$v") | $s MiB | $(fmt "$v" "kho0-$s" reserve_ns 1000000) | $(fmt "$v" "kho0-$s" restore_ns 1000000) | $(fmt "$v" "kho0-$s" restore1_ns 1000000) | $(fmt "$v" "kho9-$s" reserve_ns 1000000) | $(fmt "$v" "kho9-$s" restore_ns 1000000) | $(fmt "$v" "kho9-$s" restore1_ns 1000000) |"
 	done
 done
 echo

@@ -43,6 +43,8 @@ int kho_preserve_vmalloc(void *ptr, struct kho_vmalloc *preservation);
 int kho_unpreserve_vmalloc(struct kho_vmalloc *preservation);
 
 struct folio *kho_restore_folio(phys_addr_t phys);
+unsigned long kho_restore_folios(const phys_addr_t *phys, unsigned long nr,
+				 unsigned int order, struct folio **folios);
 struct page *kho_restore_pages(phys_addr_t phys, unsigned long nr_pages);
 void *kho_restore_vmalloc(const struct kho_vmalloc *preservation);
 unsigned long kho_release_unclaimed(void);
@@ -118,6 +120,18 @@ static inline int kho_unpreserve_vmalloc(struct kho_vmalloc *preservation)
 static inline struct folio *kho_restore_folio(phys_addr_t phys)
 {
 	return NULL;
+}
+
+static inline unsigned long kho_restore_folios(const phys_addr_t *phys,
+					       unsigned long nr,
+					       unsigned int order,
+					       struct folio **folios)
+{
+	unsigned long i;
+
+	for (i = 0; i < nr; i++)
+		folios[i] = NULL;
+	return 0;
 }
 
 static inline struct page *kho_restore_pages(phys_addr_t phys,

@@ -53,6 +53,28 @@ int kho_tracker_covering_order(const struct kho_tracker_node_ser *root,
 			       unsigned long pfn);
 bool kho_tracker_test_and_clear(struct kho_tracker_node_ser *root,
 				unsigned long pfn, unsigned int order);
+int kho_tracker_claim_lowest(struct kho_tracker_node_ser *root,
+			     unsigned long pfn);
+
+/**
+ * struct kho_tracker_cursor - the leaf kho_tracker_claim() found last
+ * @leaf: its bitmap, or NULL before the first lookup
+ * @base: the key of its first bit
+ * @order: the order it records
+ *
+ * Consecutive blocks of one order mostly share a leaf: a claim in the
+ * same leaf as the one before it needs no walk. Only valid while the
+ * tracker's nodes cannot be freed.
+ */
+struct kho_tracker_cursor {
+	unsigned long *leaf;
+	u64 base;
+	unsigned int order;
+};
+
+bool kho_tracker_claim(struct kho_tracker_node_ser *root,
+		       struct kho_tracker_cursor *cursor, unsigned long pfn,
+		       unsigned int order);
 bool kho_tracker_mark(struct kho_tracker_node_ser *root, unsigned long pfn,
 		      unsigned int order);
 

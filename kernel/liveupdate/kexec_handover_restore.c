@@ -51,7 +51,7 @@ static bool kho_pages_untouched(struct page *page, unsigned long nr)
 }
 
 /* Hand reserved pages to their new owner, as a folio or as plain pages. */
-static void kho_init_pages(struct page *page, unsigned int order, bool folio)
+static void kho_prep_pages(struct page *page, unsigned int order, bool folio)
 {
 	unsigned long i, nr = 1UL << order;
 
@@ -61,12 +61,47 @@ static void kho_init_pages(struct page *page, unsigned int order, bool folio)
 	}
 	if (folio && order)
 		prep_compound_page(page, order);
-	adjust_managed_page_count(page, nr);
+}
+
+/* As kho_prep_pages(), and count them in their zone's managed pages. */
+static void kho_init_pages(struct page *page, unsigned int order, bool folio)
+{
+	kho_prep_pages(page, order, folio);
+	adjust_managed_page_count(page, 1UL << order);
+}
+
+/*
+ * Pages restored but not yet counted in their zone's managed pages: a
+ * bulk restore adjusts the (atomic) counters once per run of one zone.
+ */
+struct kho_managed_count {
+	struct page *page;	/* a page of the zone, when @nr */
+	long nr;
+};
+
+static void kho_managed_flush(struct kho_managed_count *m)
+{
+	if (m->nr)
+		adjust_managed_page_count(m->page, m->nr);
+	m->nr = 0;
+}
+
+static void kho_managed_add(struct kho_managed_count *m, struct page *page,
+			    unsigned int order)
+{
+	if (m->nr && page_zone(m->page) != page_zone(page))
+		kho_managed_flush(m);
+	if (!m->nr)
+		m->page = page;
+	m->nr += 1L << order;
 }
 
 /**
  * kho_restore_folio - take back a folio the previous kernel preserved
  * @phys: its physical address
+ *
+ * To restore many folios whose order the caller knows, kho_restore_folios()
+ * is much cheaper.
  *
  * Context: after the page allocator is up; may be called from any context
  * that can touch every struct page of the folio.
@@ -76,22 +111,16 @@ static void kho_init_pages(struct page *page, unsigned int order, bool folio)
 struct folio *kho_restore_folio(phys_addr_t phys)
 {
 	unsigned long pfn = PHYS_PFN(phys);
-	bool claimed = false;
+	int order = -ENOENT;
 	struct page *page;
-	int order = 0;
 
 	if (!PAGE_ALIGNED(phys))
 		return NULL;
 	rcu_read_lock();
-	if (kho_in_readable()) {
-		for (order = 0; order <= KHO_ORDER_MAX; order++)
-			if (kho_tracker_test(kho_in.tracker, pfn, order))
-				break;
-		claimed = order <= KHO_ORDER_MAX &&
-			  kho_tracker_test_and_clear(kho_in.tracker, pfn, order);
-	}
+	if (kho_in_readable())
+		order = kho_tracker_claim_lowest(kho_in.tracker, pfn);
 	rcu_read_unlock();
-	if (!claimed)
+	if (order < 0)
 		return NULL;
 
 	page = pfn_to_page(pfn);
@@ -104,6 +133,94 @@ struct folio *kho_restore_folio(phys_addr_t phys)
 	return page_folio(page);
 }
 EXPORT_SYMBOL_GPL(kho_restore_folio);
+
+/*
+ * Entries a bulk restore handles in one RCU read-side section, with one
+ * cursor into the tracker; it may reschedule between two such chunks.
+ */
+#define KHO_RESTORE_CHUNK	512UL
+
+static unsigned long kho_restore_folios_chunk(const phys_addr_t *phys,
+					      unsigned long nr,
+					      unsigned int order,
+					      struct folio **folios)
+{
+	struct kho_tracker_cursor cursor = { };
+	struct kho_managed_count managed = { };
+	unsigned long i, pfn, done = 0;
+	struct page *page;
+
+	rcu_read_lock();
+	if (!kho_in_readable()) {
+		rcu_read_unlock();
+		memset(folios, 0, nr * sizeof(*folios));
+		return 0;
+	}
+	for (i = 0; i < nr; i++) {
+		folios[i] = NULL;
+		pfn = PHYS_PFN(phys[i]);
+		if (!PAGE_ALIGNED(phys[i]) ||
+		    !kho_tracker_claim(kho_in.tracker, &cursor, pfn, order))
+			continue;
+		page = pfn_to_page(pfn);
+		if (!kho_pages_untouched(page, 1UL << order)) {
+			pr_warn_once("preserved block at pfn %#lx is in use; not restored\n",
+				     pfn);
+			continue;
+		}
+		kho_prep_pages(page, order, true);
+		kho_managed_add(&managed, page, order);
+		folios[i] = page_folio(page);
+		done++;
+	}
+	rcu_read_unlock();
+	kho_managed_flush(&managed);
+	return done;
+}
+
+/**
+ * kho_restore_folios - take back many folios of one order at once
+ * @phys: their physical addresses
+ * @nr: the number of entries in @phys and @folios
+ * @order: the order every one of them was preserved with
+ * @folios: filled in with the folio restored for each entry, or NULL
+ *
+ * kho_restore_folio() for each of @phys[0..@nr), at a fraction of the
+ * cost: the caller's @order spares the search for it, consecutive blocks
+ * in one leaf of the tracker take one lookup, and the zone counters are
+ * adjusted once per run of one zone instead of per folio.
+ *
+ * @folios[i] is a folio of @order, with one reference, when a block of
+ * exactly @order was preserved at @phys[i], nobody restored it yet and
+ * its struct pages are as early boot reserved them. Otherwise it is NULL;
+ * a block whose pages are in use is claimed, warned about and left
+ * alone, as kho_restore_folio() does. Each entry is restored or not on
+ * its own: one that is not undoes nothing done for the others. Unlike
+ * kho_restore_folio(), which takes the block of the lowest order that
+ * starts at an address, this only restores blocks of @order; a block of
+ * another order stays for whoever restores it so.
+ *
+ * Context: may sleep (between chunks of 512 entries); after the page
+ * allocator is up, in a context that can touch every struct page of the
+ * folios.
+ * Return: the number of folios restored, that is of entries of @folios
+ * that are not NULL.
+ */
+unsigned long kho_restore_folios(const phys_addr_t *phys, unsigned long nr,
+				 unsigned int order, struct folio **folios)
+{
+	unsigned long i, n, done = 0;
+
+	might_sleep();
+	for (i = 0; i < nr; i += n) {
+		if (i)
+			cond_resched();
+		n = min(nr - i, KHO_RESTORE_CHUNK);
+		done += kho_restore_folios_chunk(phys + i, n, order, folios + i);
+	}
+	return done;
+}
+EXPORT_SYMBOL_GPL(kho_restore_folios);
 
 /**
  * kho_restore_pages - take back pages the previous kernel preserved

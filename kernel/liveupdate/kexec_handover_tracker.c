@@ -23,9 +23,11 @@
  * Life cycle: kho_tracker_init() allocates the root, kho_tracker_set() and
  * kho_tracker_clear() flip bits (allocating nodes on demand, lock free),
  * the next kernel walks the tree with kho_tracker_walk() to reserve the
- * memory, and claims blocks with kho_tracker_test_and_clear() as they are
- * restored. Interior nodes are never freed while the tracker is live; the
- * next kernel frees the whole tracker with kho_tracker_release_in() once
+ * memory, and claims blocks as they are restored: one with
+ * kho_tracker_test_and_clear() or kho_tracker_claim_lowest(), a series
+ * with kho_tracker_claim(), which reuses the leaf of the claim before it.
+ * Interior nodes are never freed while the tracker is live; the next
+ * kernel frees the whole tracker with kho_tracker_release_in() once
  * nothing can be restored any more.
  */
 
@@ -336,6 +338,71 @@ bool kho_tracker_test_and_clear(struct kho_tracker_node_ser *root,
 					      NULL);
 
 	return leaf && test_and_clear_bit(bit, leaf);
+}
+
+/**
+ * kho_tracker_claim_lowest - claim the block of the lowest order at a pfn
+ * @root: root page of the tracker
+ * @pfn: first pfn of the block
+ *
+ * As kho_tracker_test() for each order in turn, then
+ * kho_tracker_test_and_clear() at the first order recorded, but with one
+ * lookup per order: orders @pfn is not aligned to are not even looked at.
+ *
+ * Context: any; never sleeps.
+ * Return: the order of the block claimed, or -ENOENT if no block starts
+ * at @pfn or the lowest one recorded there was claimed under us.
+ */
+int kho_tracker_claim_lowest(struct kho_tracker_node_ser *root,
+			     unsigned long pfn)
+{
+	unsigned long *leaf;
+	unsigned int order, bit;
+
+	for (order = 0; order <= KHO_ORDER_MAX; order++) {
+		if (pfn & ((1UL << order) - 1))
+			break;
+		leaf = kho_tracker_bit(root, NULL, pfn, order, &bit, NULL);
+		if (leaf && test_bit(bit, leaf))
+			return test_and_clear_bit(bit, leaf) ? order : -ENOENT;
+	}
+	return -ENOENT;
+}
+
+/**
+ * kho_tracker_claim - claim a recorded block, looking up few leaves
+ * @root: root page of the tracker
+ * @cursor: the leaf the last claim found; zeroed before the first claim
+ * @pfn: first pfn of the block
+ * @order: order of the block
+ *
+ * As kho_tracker_test_and_clear(), for a series of blocks: the leaf of
+ * the last one is kept in @cursor, and a block in the same leaf (32768
+ * blocks of one order) is claimed without walking the tree again.
+ *
+ * Context: any; never sleeps. @cursor is valid as long as the tracker's
+ * nodes are: for the tracker the previous kernel handed over, inside one
+ * RCU read-side section (see kho_in_readable()).
+ * Return: true if the block was recorded (and now is not).
+ */
+bool kho_tracker_claim(struct kho_tracker_node_ser *root,
+		       struct kho_tracker_cursor *cursor, unsigned long pfn,
+		       unsigned int order)
+{
+	u64 key, base;
+
+	if (!kho_block_valid(pfn, order))
+		return false;
+	key = (u64)pfn >> order;
+	base = key & ~(u64)(KHO_TRACKER_LEAF_BITS - 1);
+	if (!cursor->leaf || cursor->order != order || cursor->base != base) {
+		cursor->leaf = kho_tracker_leaf(root, NULL, order, key);
+		if (!cursor->leaf)
+			return false;
+		cursor->order = order;
+		cursor->base = base;
+	}
+	return test_and_clear_bit(key - base, cursor->leaf);
 }
 
 /**

@@ -218,6 +218,62 @@ static void tracker_claim(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, kho_tracker_mark(t->root, 1UL << 30, 0));
 }
 
+/*
+ * Test case: the lowest order recorded at a pfn is claimed first, then
+ * the next; a pfn where nothing starts gives -ENOENT.
+ */
+static void tracker_claim_lowest(struct kunit *test)
+{
+	struct kho_tracker *t = test->priv;
+
+	KUNIT_ASSERT_EQ(test, kho_tracker_set(t, 4096, 0), 0);
+	KUNIT_ASSERT_EQ(test, kho_tracker_set(t, 4096, 10), 0);
+	KUNIT_ASSERT_EQ(test, kho_tracker_set(t, 8192 + 512, 9), 0);
+	KUNIT_EXPECT_EQ(test, kho_tracker_claim_lowest(t->root, 4096), 0);
+	KUNIT_EXPECT_EQ(test, kho_tracker_claim_lowest(t->root, 4096), 10);
+	KUNIT_EXPECT_EQ(test, kho_tracker_claim_lowest(t->root, 4096), -ENOENT);
+	KUNIT_EXPECT_EQ(test, kho_tracker_claim_lowest(t->root, 8192), -ENOENT);
+	KUNIT_EXPECT_EQ(test, kho_tracker_claim_lowest(t->root, 8192 + 513),
+			-ENOENT);
+	KUNIT_EXPECT_EQ(test, kho_tracker_claim_lowest(t->root, 8192 + 512), 9);
+	KUNIT_EXPECT_EQ(test, walk(test, t, -1).runs, 0);
+}
+
+/*
+ * Test case: claims through one cursor across leaves and orders find
+ * every block once, refuse other orders and invalid blocks, and leave
+ * nothing behind.
+ */
+static void tracker_claim_cursor(struct kunit *test)
+{
+	const unsigned long leaf = KHO_TRACKER_LEAF_BITS;
+	struct kho_tracker_cursor cursor = { };
+	struct kho_tracker *t = test->priv;
+	struct kho_tracker_node_ser *root = t->root;
+
+	KUNIT_ASSERT_EQ(test, kho_tracker_set(t, 0, 0), 0);
+	KUNIT_ASSERT_EQ(test, kho_tracker_set(t, 1, 0), 0);
+	KUNIT_ASSERT_EQ(test, kho_tracker_set(t, leaf, 0), 0);
+	KUNIT_ASSERT_EQ(test, kho_tracker_set(t, leaf + 1, 0), 0);
+	KUNIT_ASSERT_EQ(test, kho_tracker_set(t, 512, 9), 0);
+
+	KUNIT_EXPECT_TRUE(test, kho_tracker_claim(root, &cursor, 0, 0));
+	KUNIT_EXPECT_TRUE(test, kho_tracker_claim(root, &cursor, leaf, 0));
+	/* Same pfn as a block of order 9, but order 0: not that block. */
+	KUNIT_EXPECT_FALSE(test, kho_tracker_claim(root, &cursor, 512, 0));
+	KUNIT_EXPECT_TRUE(test, kho_tracker_claim(root, &cursor, 512, 9));
+	KUNIT_EXPECT_FALSE(test, kho_tracker_claim(root, &cursor, 512, 9));
+	KUNIT_EXPECT_TRUE(test, kho_tracker_claim(root, &cursor, 1, 0));
+	KUNIT_EXPECT_FALSE(test, kho_tracker_claim(root, &cursor, 1, 0));
+	KUNIT_EXPECT_FALSE(test, kho_tracker_claim(root, &cursor, 3, 1));
+	KUNIT_EXPECT_FALSE(test, kho_tracker_claim(root, &cursor, 0,
+						   KHO_ORDER_MAX + 1));
+	/* No leaf there. */
+	KUNIT_EXPECT_FALSE(test, kho_tracker_claim(root, &cursor, 1UL << 30, 0));
+	KUNIT_EXPECT_TRUE(test, kho_tracker_claim(root, &cursor, leaf + 1, 0));
+	KUNIT_EXPECT_EQ(test, walk(test, t, -1).runs, 0);
+}
+
 /* Test case: tracker size for 1 GiB preserved at order 0 and at order 9. */
 static void tracker_size_1g(struct kunit *test)
 {
@@ -265,6 +321,8 @@ static struct kunit_case kho_tracker_cases[] = {
 	KUNIT_CASE(tracker_sparse),
 	KUNIT_CASE(tracker_covering),
 	KUNIT_CASE(tracker_claim),
+	KUNIT_CASE(tracker_claim_lowest),
+	KUNIT_CASE(tracker_claim_cursor),
 	KUNIT_CASE(tracker_size_1g),
 	KUNIT_CASE(tracker_walk_error),
 	{}

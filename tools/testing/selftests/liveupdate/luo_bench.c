@@ -31,7 +31,8 @@
  *           into memory
  *   kho     lu.size MiB in folios of order lu.order through the KHO test
  *           interface: tracker size, and the next kernel's reserve and
- *           restore times
+ *           restore times (restore_ns with kho_restore_folios(),
+ *           restore1_ns with kho_restore_folio() one folio at a time)
  *   vm      a KVM guest with lu.size MiB of RAM (lu.ram=shmem, hugetlb
  *           or gmem) that keeps counting, live updated the way a VMM
  *           would: RAM and an empty state memfd are preserved while the
@@ -296,16 +297,24 @@ static void kho_stage1(void)
 	kexec_reboot();
 }
 
+/* The number after @key in the outcome of "verify", or -1. */
+static long long verify_num(const char *out, const char *key)
+{
+	const char *p = strstr(out, key);
+
+	return p ? strtoll(p + strlen(key), NULL, 10) : -1;
+}
+
 static void kho_stage2(void)
 {
-	char out[256], *p;
+	char out[256];
 
 	bench_mark("usable");
 	printf("BENCH reserve_ns=%lld\n", lu_read_num(KHO_DIR "in/reserve_ns"));
 	if (kho_ctl("verify", out, sizeof(out)))
 		ksft_exit_fail_msg("verify: %s", out);
-	p = strstr(out, "restore_ns ");
-	printf("BENCH restore_ns=%s", p ? p + 11 : "-1\n");
+	printf("BENCH restore_ns=%lld\n", verify_num(out, " restore_ns "));
+	printf("BENCH restore1_ns=%lld\n", verify_num(out, " restore1_ns "));
 }
 
 static enum lu_vmm_ram vm_ram(void)
