@@ -620,7 +620,7 @@ err_put:
  * @work: the background fill
  */
 struct memfd_luo_lazy {
-	struct mutex lock;
+	struct mutex lock;	/* serialises the fill */
 	struct inode *inode;
 	struct luo_folio_ser *list;
 	u64 nr;
@@ -665,6 +665,7 @@ static void memfd_luo_fill_one(struct memfd_luo_lazy *lz, u64 i)
 		goto bad;
 	lz->acct -= 1L << e->order;
 	__clear_bit(i, lz->pending);
+	/* Pairs with memfd_luo_fill(): the folio is in before the count. */
 	smp_store_release(&lz->nr_pending, lz->nr_pending - 1);
 	return;
 
@@ -672,6 +673,7 @@ bad:
 	__clear_bit(i, lz->pending);
 	__set_bit(i, lz->bad);
 	WRITE_ONCE(lz->nr_bad, lz->nr_bad + 1);
+	/* Pairs with memfd_luo_fill(): @bad is set before the count drops. */
 	smp_store_release(&lz->nr_pending, lz->nr_pending - 1);
 	pr_warn_ratelimited("cannot restore the folio at index %llu of a retrieved memfd: %d; reading it fails with EIO\n",
 			    e->index, err);
@@ -714,6 +716,10 @@ int memfd_luo_fill(struct inode *inode, pgoff_t start, pgoff_t end)
 	int err = 0;
 	u64 i;
 
+	/*
+	 * Pairs with the release in memfd_luo_fill_one(): once nothing is
+	 * pending, every folio is in the page cache the caller looks up.
+	 */
 	if (!smp_load_acquire(&lz->nr_pending) && !READ_ONCE(lz->nr_bad))
 		return 0;
 	start = round_down(start, block);
@@ -771,7 +777,7 @@ static void memfd_luo_lazy_drop(struct memfd_luo_lazy *lz)
 	liveupdate_folios_drop(lz->list, 0, n, MEMFD_LUO_DROP_MAX_ORDER,
 			       "memfd_luo");
 	bitmap_zero(lz->pending, lz->nr);
-	smp_store_release(&lz->nr_pending, 0);
+	WRITE_ONCE(lz->nr_pending, 0);	/* nobody looks: the inode is evicted */
 }
 
 /* Free what only the fill needs; @lz->lock held, nothing pending. */

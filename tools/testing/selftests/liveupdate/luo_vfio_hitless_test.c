@@ -37,8 +37,8 @@
  *
  * kept does split's stage 1 with a second memfd mapped too. In stage 2 a
  * strict overcommit limit makes the second one's retrieve fail (it
- * accounts for the whole file before it puts any folio in); the first is retrieved, its session finished, then it is
- * truncated and closed; and the device's own record is damaged. Free
+ * accounts for the whole file before it puts any folio in); the first
+ * is retrieved, its session finished, then it is truncated and closed; and the device's own record is damaged. Free
  * memory filled with a pattern shows the device's writes land in none of
  * it; finishing the device's session ends its translation (its record is
  * unreadable, but it was the last device), and only then does the memory
