@@ -81,17 +81,14 @@
 #include <linux/jiffies.h>
 #include <linux/kexec_handover.h>
 #include <linux/kho/abi/memfd.h>
-#include <linux/memcontrol.h>
 #include <linux/liveupdate.h>
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
 #include <linux/pagemap.h>
 #include <linux/pagevec.h>
-#include <linux/sched/mm.h>
 #include <linux/shmem_fs.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
-#include <linux/workqueue.h>
 
 #include "internal.h"
 
@@ -599,227 +596,43 @@ err_put:
 	return ERR_PTR(-EINVAL);
 }
 
-/**
- * struct memfd_luo_lazy - a retrieved shmem memfd whose folios go in lazily
- * @lock: serialises the insertions; protects every field below
- * @inode: the memfd's inode
- * @list: the folio list the previous kernel wrote, checked in full; NULL
- *	  once every entry is done and none failed
- * @nr: the number of entries in @list
- * @bounds: the limits each entry was checked against
- * @pending: entries whose folio is not in the page cache yet
- * @bad: entries whose folio could not be restored (their range reads EIO)
- * @nr_pending: the bits set in @pending; read without @lock (acquire) by
- *		the lookups that only need to know it is zero
- * @nr_bad: the bits set in @bad; read without @lock likewise
- * @cursor: where the background fill looks for the next pending entry
- * @acct: pages accounted for (shmem_insert_acct()) and not inserted yet
- * @held: the restored folios, held while a device may still write them
- * @memcg: the memory cgroup of the task that retrieved the memfd, which
- *	   every folio is charged to, whoever touches it first
- * @work: the background fill
- */
-struct memfd_luo_lazy {
-	struct mutex lock;	/* serialises the fill */
-	struct inode *inode;
-	struct luo_folio_ser *list;
-	u64 nr;
-	struct liveupdate_folio_bounds bounds;
-	unsigned long *pending;
-	unsigned long *bad;
-	u64 nr_pending;
-	u64 nr_bad;
-	u64 cursor;
-	long acct;
-	struct liveupdate_held held;
-	struct mem_cgroup *memcg;
-	struct work_struct work;
-};
+/* The largest folio shmem may allocate itself: a lookup fills its block. */
+#define MEMFD_LUO_FILL_BLOCK	BIT(MAX_PAGECACHE_ORDER)
 
-/* Entries the background fill inserts per hold of the lock. */
-#define MEMFD_LUO_FILL_BATCH	512
-
-/* Restore entry @i and insert its folio; @lz->lock held. */
-static void memfd_luo_fill_one(struct memfd_luo_lazy *lz, u64 i)
+static int memfd_luo_insert(struct inode *inode, struct folio *folio,
+			    pgoff_t index)
 {
-	const struct luo_folio_ser *e = &lz->list[i];
-	struct liveupdate_folio_bounds bounds = lz->bounds;
-	struct mem_cgroup *old;
-	struct folio *folio;
-	int err;
-
-	/* Checked against the whole list at retrieve. */
-	bounds.next = e->index;
-	folio = liveupdate_folio_restore(e, &bounds, &lz->held);
-	if (IS_ERR(folio)) {
-		err = PTR_ERR(folio);
-		goto bad;
-	}
 	if (folio_order(folio) > 1)
 		page_rmappable_folio(&folio->page);
-	old = set_active_memcg(lz->memcg);
-	err = shmem_insert_folio(lz->inode, folio, e->index);
-	set_active_memcg(old);
-	liveupdate_held_add(&lz->held, folio);
-	if (err)
-		goto bad;
-	lz->acct -= 1L << e->order;
-	__clear_bit(i, lz->pending);
-	/* Pairs with memfd_luo_fill(): the folio is in before the count. */
-	smp_store_release(&lz->nr_pending, lz->nr_pending - 1);
-	return;
-
-bad:
-	__clear_bit(i, lz->pending);
-	__set_bit(i, lz->bad);
-	WRITE_ONCE(lz->nr_bad, lz->nr_bad + 1);
-	/* Pairs with memfd_luo_fill(): @bad is set before the count drops. */
-	smp_store_release(&lz->nr_pending, lz->nr_pending - 1);
-	pr_warn_ratelimited("cannot restore the folio at index %llu of a retrieved memfd: %d; reading it fails with EIO\n",
-			    e->index, err);
+	return shmem_insert_folio(inode, folio, index);
 }
 
-/* The first entry of @lz that ends after @index. */
-static u64 memfd_luo_lazy_find(struct memfd_luo_lazy *lz, pgoff_t index)
-{
-	u64 lo = 0, hi = lz->nr, mid;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (lz->list[mid].index + (1ULL << lz->list[mid].order) <= index)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
+static const struct liveupdate_lazy_ops memfd_luo_lazy_ops = {
+	.insert = memfd_luo_insert,
+	.unacct = shmem_insert_unacct,
+};
 
 /**
  * memfd_luo_fill - put a retrieved memfd's folios of a range into it
- * @inode: the memfd's inode, which has a &struct memfd_luo_lazy
+ * @inode: the memfd's inode, filled lazily
  * @start: the first page index about to be looked up
  * @end: the last one
  *
  * Called through shmem_liveupdate_fill() by every shmem lookup that may
- * find a hole. Fills the range widened to the largest folio the page
- * cache may allocate, so that no large folio is allocated over a folio
- * still to come.
+ * meet a hole (see liveupdate_lazy_fill()).
  *
- * Context: may sleep; takes no inode lock, so it may be called in a page
- * fault and with the inode locked.
+ * Context: may sleep; takes no inode lock.
  * Return: 0; -EIO if a folio of the range could not be restored.
  */
 int memfd_luo_fill(struct inode *inode, pgoff_t start, pgoff_t end)
 {
-	struct memfd_luo_lazy *lz = READ_ONCE(SHMEM_I(inode)->liveupdate_fill);
-	const pgoff_t block = 1UL << MAX_PAGECACHE_ORDER;
-	int err = 0;
-	u64 i;
-
-	/*
-	 * Pairs with the release in memfd_luo_fill_one(): once nothing is
-	 * pending, every folio is in the page cache the caller looks up.
-	 */
-	if (!smp_load_acquire(&lz->nr_pending) && !READ_ONCE(lz->nr_bad))
-		return 0;
-	start = round_down(start, block);
-	end = end >= ULONG_MAX - block ? ULONG_MAX : (end | (block - 1));
-
-	mutex_lock(&lz->lock);
-	for (i = memfd_luo_lazy_find(lz, start);
-	     i < lz->nr && lz->list[i].index <= end; i++) {
-		if (test_bit(i, lz->pending))
-			memfd_luo_fill_one(lz, i);
-		if (test_bit(i, lz->bad))
-			err = -EIO;
-		if (need_resched()) {
-			mutex_unlock(&lz->lock);
-			cond_resched();
-			mutex_lock(&lz->lock);
-		}
-	}
-	mutex_unlock(&lz->lock);
-	return err;
-}
-
-/* Insert the folios nobody asked for yet, in the background. */
-static void memfd_luo_fill_work(struct work_struct *work)
-{
-	struct memfd_luo_lazy *lz = container_of(work, struct memfd_luo_lazy,
-						 work);
-	bool more = true;
-	int n;
-
-	while (more) {
-		mutex_lock(&lz->lock);
-		for (n = 0; more && n < MEMFD_LUO_FILL_BATCH; n++) {
-			lz->cursor = find_next_bit(lz->pending, lz->nr,
-						   lz->cursor);
-			more = lz->cursor < lz->nr;
-			if (more)
-				memfd_luo_fill_one(lz, lz->cursor);
-		}
-		mutex_unlock(&lz->lock);
-		cond_resched();
-	}
-}
-
-/*
- * Give back what was never inserted (an inode evicted before its session
- * was finished): @lz->lock held. The list is not used afterwards.
- */
-static void memfd_luo_lazy_drop(struct memfd_luo_lazy *lz)
-{
-	u64 i, n = 0;
-
-	for_each_set_bit(i, lz->pending, lz->nr)
-		lz->list[n++] = lz->list[i];
-	liveupdate_folios_drop(lz->list, 0, n, MEMFD_LUO_DROP_MAX_ORDER,
-			       "memfd_luo");
-	bitmap_zero(lz->pending, lz->nr);
-	WRITE_ONCE(lz->nr_pending, 0);	/* nobody looks: the inode is evicted */
-}
-
-/* Free what only the fill needs; @lz->lock held, nothing pending. */
-static void memfd_luo_lazy_done(struct memfd_luo_lazy *lz, bool all)
-{
-	liveupdate_held_done(&lz->held);
-	if (lz->acct)
-		shmem_insert_unacct(lz->inode, lz->acct);
-	lz->acct = 0;
-	mem_cgroup_put(lz->memcg);
-	lz->memcg = NULL;
-	/* A range that could not be restored keeps failing with EIO. */
-	if (lz->nr_bad && !all)
-		return;
-	vfree(lz->list);
-	lz->list = NULL;
-	lz->nr = 0;
-	kvfree(lz->pending);
-	lz->pending = NULL;
-	kvfree(lz->bad);
-	lz->bad = NULL;
-	WRITE_ONCE(lz->nr_bad, 0);
-}
-
-/* The session is finished: every folio goes in now. */
-static void memfd_luo_lazy_finish(struct inode *inode)
-{
-	struct memfd_luo_lazy *lz = SHMEM_I(inode)->liveupdate_fill;
-
-	if (!lz)
-		return;
-	memfd_luo_fill(inode, 0, ULONG_MAX);
-	flush_work(&lz->work);
-	mutex_lock(&lz->lock);
-	if (lz->list)
-		memfd_luo_lazy_done(lz, false);
-	mutex_unlock(&lz->lock);
+	return liveupdate_lazy_fill(READ_ONCE(SHMEM_I(inode)->liveupdate_fill),
+				    start, end);
 }
 
 /**
  * memfd_luo_evict - free the lazy fill of a memfd's inode being evicted
- * @inode: the inode, with a &struct memfd_luo_lazy
+ * @inode: the inode, filled lazily
  *
  * Called by shmem_evict_inode(). Folios never inserted (the session was
  * not finished) go back: at once, or held while a device may write them.
@@ -828,72 +641,38 @@ static void memfd_luo_lazy_finish(struct inode *inode)
  */
 void memfd_luo_evict(struct inode *inode)
 {
-	struct memfd_luo_lazy *lz = SHMEM_I(inode)->liveupdate_fill;
+	struct liveupdate_lazy *lz = SHMEM_I(inode)->liveupdate_fill;
 
-	cancel_work_sync(&lz->work);
-	mutex_lock(&lz->lock);
-	if (lz->list) {
-		if (lz->nr_pending)
-			memfd_luo_lazy_drop(lz);
-		memfd_luo_lazy_done(lz, true);
-	}
-	mutex_unlock(&lz->lock);
 	WRITE_ONCE(SHMEM_I(inode)->liveupdate_fill, NULL);
-	mutex_destroy(&lz->lock);
-	kfree(lz);
+	liveupdate_lazy_free(lz);
 }
 
 /*
- * Set up the lazy fill of a shmem memfd from its checked list, which it
- * takes over; account for all its pages first. Nothing is restored yet.
+ * Fill a shmem memfd lazily from its checked list, which the fill takes
+ * over; account for all its pages first. Nothing is restored yet.
  */
 static int memfd_luo_lazy_start(struct inode *inode, struct luo_folio_ser *list,
 				u64 nr, const struct liveupdate_folio_bounds *b)
 {
-	struct memfd_luo_lazy *lz;
+	struct liveupdate_lazy *lz;
 	long pages = 0;
 	u64 i;
 	int err;
 
 	for (i = 0; i < nr; i++)
 		pages += 1L << list[i].order;
-	lz = kzalloc(sizeof(*lz), GFP_KERNEL);
-	if (!lz)
-		return -ENOMEM;
-	lz->pending = kvcalloc(BITS_TO_LONGS(nr), sizeof(long), GFP_KERNEL);
-	lz->bad = kvcalloc(BITS_TO_LONGS(nr), sizeof(long), GFP_KERNEL);
-	err = -ENOMEM;
-	if (!lz->pending || !lz->bad)
-		goto err_free;
-	err = liveupdate_held_init(&lz->held, nr);
-	if (err)
-		goto err_free;
 	err = shmem_insert_acct(inode, pages);
 	if (err)
-		goto err_held;
-
-	mutex_init(&lz->lock);
-	INIT_WORK(&lz->work, memfd_luo_fill_work);
-	lz->inode = inode;
-	lz->list = list;
-	lz->nr = nr;
-	lz->bounds = *b;
-	lz->acct = pages;
-	lz->memcg = get_mem_cgroup_from_mm(current->mm);
-	bitmap_fill(lz->pending, nr);
-	lz->nr_pending = nr;
+		return err;
+	lz = liveupdate_lazy_start(inode, list, nr, b, &memfd_luo_lazy_ops,
+				   pages, MEMFD_LUO_FILL_BLOCK,
+				   !memfd_luo_test_no_fill_worker);
+	if (IS_ERR(lz)) {
+		shmem_insert_unacct(inode, pages);
+		return PTR_ERR(lz);
+	}
 	WRITE_ONCE(SHMEM_I(inode)->liveupdate_fill, lz);
-	if (!memfd_luo_test_no_fill_worker)
-		queue_work(system_unbound_wq, &lz->work);
 	return 0;
-
-err_held:
-	liveupdate_held_done(&lz->held);
-err_free:
-	kvfree(lz->bad);
-	kvfree(lz->pending);
-	kfree(lz);
-	return err;
 }
 
 static int memfd_luo_retrieve(struct liveupdate_file_op_args *args)
@@ -1034,8 +813,9 @@ static void memfd_luo_finish(struct liveupdate_file_op_args *args)
 		struct inode *inode = file_inode(args->file);
 
 		/* Every folio goes in before the file may change size. */
-		if (!memfd_luo_is_hugetlb(args))
-			memfd_luo_lazy_finish(inode);
+		if (!memfd_luo_is_hugetlb(args) &&
+		    SHMEM_I(inode)->liveupdate_fill)
+			liveupdate_lazy_finish(SHMEM_I(inode)->liveupdate_fill);
 		inode_lock(inode);
 		*memfd_luo_flag(inode, memfd_luo_is_hugetlb(args)) = false;
 		inode_unlock(inode);

@@ -14,6 +14,7 @@
 
 struct file;
 struct folio;
+struct inode;
 struct luo_folio_ser;
 struct liveupdate_file_handler;
 struct liveupdate_session;
@@ -249,6 +250,23 @@ struct liveupdate_folio_bounds {
 	pgoff_t next;
 };
 
+struct liveupdate_lazy;
+
+/**
+ * struct liveupdate_lazy_ops - how a lazily filled file takes its folios
+ * @insert: put @folio, restored and with the caller's reference (which
+ *	    the caller keeps), into the file at @index; return 0 or an
+ *	    error, the range then failing with EIO
+ * @unacct: give back @pages the handler accounted for and that were never
+ *	    inserted (optional)
+ *
+ * See liveupdate_lazy_start().
+ */
+struct liveupdate_lazy_ops {
+	int (*insert)(struct inode *inode, struct folio *folio, pgoff_t index);
+	void (*unacct)(struct inode *inode, long pages);
+};
+
 #ifdef CONFIG_LIVEUPDATE
 bool liveupdate_enabled(void);
 int liveupdate_register_global(struct liveupdate_global *global);
@@ -286,6 +304,15 @@ void liveupdate_folios_drop(const struct luo_folio_ser *list, u64 from,
 int liveupdate_held_init(struct liveupdate_held *held, u64 nr);
 void liveupdate_held_add(struct liveupdate_held *held, struct folio *folio);
 void liveupdate_held_done(struct liveupdate_held *held);
+struct liveupdate_lazy *
+liveupdate_lazy_start(struct inode *inode, struct luo_folio_ser *list, u64 nr,
+		      const struct liveupdate_folio_bounds *bounds,
+		      const struct liveupdate_lazy_ops *ops, long acct,
+		      pgoff_t block, bool background);
+int liveupdate_lazy_fill(struct liveupdate_lazy *lz, pgoff_t start,
+			 pgoff_t end);
+void liveupdate_lazy_finish(struct liveupdate_lazy *lz);
+void liveupdate_lazy_free(struct liveupdate_lazy *lz);
 
 #ifdef CONFIG_LIVEUPDATE_TEST
 /* Test only: the hook through which lib/test_luo.c damages a handover. */

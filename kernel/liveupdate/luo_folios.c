@@ -40,14 +40,19 @@
  * "kvm_gmem_luo:"), as those handlers logged it before they shared it.
  */
 
+#include <linux/bitmap.h>
 #include <linux/kexec_handover.h>
 #include <linux/kho/abi/luo_folios.h>
 #include <linux/liveupdate.h>
+#include <linux/memcontrol.h>
 #include <linux/mm.h>
+#include <linux/mutex.h>
 #include <linux/overflow.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/vmalloc.h>
+#include <linux/workqueue.h>
 
 /* The largest order whose page count fits an unsigned long. */
 #define LIVEUPDATE_FOLIO_MAX_ORDER	(BITS_PER_LONG - PAGE_SHIFT - 1)
@@ -396,3 +401,302 @@ void liveupdate_held_done(struct liveupdate_held *held)
 	held->nr = 0;
 }
 EXPORT_SYMBOL_GPL(liveupdate_held_done);
+
+/**
+ * struct liveupdate_lazy - a retrieved file whose folios go in lazily
+ * @lock: serialises the insertions; protects every field below
+ * @inode: the file's inode
+ * @ops: how a folio goes into the file
+ * @list: the folio list the previous kernel wrote, checked in full; NULL
+ *	  once every entry is done and none failed
+ * @nr: the number of entries in @list
+ * @bounds: the limits each entry was checked against
+ * @block: a lookup fills the entries of its block of this many pages
+ * @pending: entries whose folio is not in the file yet
+ * @bad: entries whose folio could not be restored (their range reads EIO)
+ * @nr_pending: the bits set in @pending; read without @lock (acquire) by
+ *		the lookups that only need to know it is zero
+ * @nr_bad: the bits set in @bad; read without @lock likewise
+ * @cursor: where the background fill looks for the next pending entry
+ * @acct: pages accounted for by the handler and not inserted yet
+ * @held: the restored folios, held while a device may still write them
+ * @memcg: the memory cgroup of the task that retrieved the file, which
+ *	   every folio is charged to, whoever touches it first
+ * @work: the background fill
+ */
+struct liveupdate_lazy {
+	struct mutex lock;	/* serialises the fill */
+	struct inode *inode;
+	const struct liveupdate_lazy_ops *ops;
+	struct luo_folio_ser *list;
+	u64 nr;
+	struct liveupdate_folio_bounds bounds;
+	pgoff_t block;
+	unsigned long *pending;
+	unsigned long *bad;
+	u64 nr_pending;
+	u64 nr_bad;
+	u64 cursor;
+	long acct;
+	struct liveupdate_held held;
+	struct mem_cgroup *memcg;
+	struct work_struct work;
+};
+
+/* Entries the background fill inserts per hold of the lock. */
+#define LIVEUPDATE_LAZY_BATCH	512
+
+/* Restore entry @i and insert its folio; @lz->lock held. */
+static void luo_lazy_fill_one(struct liveupdate_lazy *lz, u64 i)
+{
+	const struct luo_folio_ser *e = &lz->list[i];
+	struct liveupdate_folio_bounds bounds = lz->bounds;
+	struct mem_cgroup *old;
+	struct folio *folio;
+	int err;
+
+	/* Checked against the whole list at the start. */
+	bounds.next = e->index;
+	folio = liveupdate_folio_restore(e, &bounds, &lz->held);
+	if (IS_ERR(folio)) {
+		err = PTR_ERR(folio);
+		goto bad;
+	}
+	old = set_active_memcg(lz->memcg);
+	err = lz->ops->insert(lz->inode, folio, e->index);
+	set_active_memcg(old);
+	liveupdate_held_add(&lz->held, folio);
+	if (err)
+		goto bad;
+	lz->acct -= 1L << e->order;
+	__clear_bit(i, lz->pending);
+	/* Pairs with liveupdate_lazy_fill(): the folio is in before the count. */
+	smp_store_release(&lz->nr_pending, lz->nr_pending - 1);
+	return;
+
+bad:
+	__clear_bit(i, lz->pending);
+	__set_bit(i, lz->bad);
+	WRITE_ONCE(lz->nr_bad, lz->nr_bad + 1);
+	/* Pairs with liveupdate_lazy_fill(): @bad is set before the count. */
+	smp_store_release(&lz->nr_pending, lz->nr_pending - 1);
+	pr_warn_ratelimited("liveupdate: cannot restore the folio at index %llu of a retrieved file: %d; reading it fails with EIO\n",
+			    e->index, err);
+}
+
+/* The first entry of @lz that ends after @index. */
+static u64 luo_lazy_find(struct liveupdate_lazy *lz, pgoff_t index)
+{
+	u64 lo = 0, hi = lz->nr, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (lz->list[mid].index + (1ULL << lz->list[mid].order) <= index)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/**
+ * liveupdate_lazy_fill - put a retrieved file's folios of a range into it
+ * @lz: the file's lazy fill
+ * @start: the first page index about to be looked up
+ * @end: the last one
+ *
+ * For the lookups of the file that may meet a hole: they call this
+ * first, so that none takes a folio still to come for a hole. The range
+ * is widened to whole blocks (see liveupdate_lazy_start()).
+ *
+ * Context: may sleep; takes no inode lock, so it may be called in a page
+ * fault and with the inode locked.
+ * Return: 0; -EIO if a folio of the range could not be restored.
+ */
+int liveupdate_lazy_fill(struct liveupdate_lazy *lz, pgoff_t start,
+			 pgoff_t end)
+{
+	int err = 0;
+	u64 i;
+
+	/*
+	 * Pairs with the release in luo_lazy_fill_one(): once nothing is
+	 * pending, every folio is in the page cache the caller looks up.
+	 */
+	if (!smp_load_acquire(&lz->nr_pending) && !READ_ONCE(lz->nr_bad))
+		return 0;
+	start = round_down(start, lz->block);
+	end = end >= ULONG_MAX - lz->block ? ULONG_MAX : (end | (lz->block - 1));
+
+	mutex_lock(&lz->lock);
+	for (i = luo_lazy_find(lz, start);
+	     i < lz->nr && lz->list[i].index <= end; i++) {
+		if (test_bit(i, lz->pending))
+			luo_lazy_fill_one(lz, i);
+		if (test_bit(i, lz->bad))
+			err = -EIO;
+		if (need_resched()) {
+			mutex_unlock(&lz->lock);
+			cond_resched();
+			mutex_lock(&lz->lock);
+		}
+	}
+	mutex_unlock(&lz->lock);
+	return err;
+}
+EXPORT_SYMBOL_GPL(liveupdate_lazy_fill);
+
+/* Insert the folios nobody asked for yet, in the background. */
+static void luo_lazy_work(struct work_struct *work)
+{
+	struct liveupdate_lazy *lz = container_of(work, struct liveupdate_lazy,
+						  work);
+	bool more = true;
+	int n;
+
+	while (more) {
+		mutex_lock(&lz->lock);
+		for (n = 0; more && n < LIVEUPDATE_LAZY_BATCH; n++) {
+			lz->cursor = find_next_bit(lz->pending, lz->nr,
+						   lz->cursor);
+			more = lz->cursor < lz->nr;
+			if (more)
+				luo_lazy_fill_one(lz, lz->cursor);
+		}
+		mutex_unlock(&lz->lock);
+		cond_resched();
+	}
+}
+
+/* Free what only the fill needs; @lz->lock held, nothing pending. */
+static void luo_lazy_done(struct liveupdate_lazy *lz, bool all)
+{
+	liveupdate_held_done(&lz->held);
+	if (lz->acct && lz->ops->unacct)
+		lz->ops->unacct(lz->inode, lz->acct);
+	lz->acct = 0;
+	mem_cgroup_put(lz->memcg);
+	lz->memcg = NULL;
+	/* A range that could not be restored keeps failing with EIO. */
+	if (lz->nr_bad && !all)
+		return;
+	vfree(lz->list);
+	lz->list = NULL;
+	lz->nr = 0;
+	kvfree(lz->pending);
+	lz->pending = NULL;
+	kvfree(lz->bad);
+	lz->bad = NULL;
+	WRITE_ONCE(lz->nr_bad, 0);
+}
+
+/**
+ * liveupdate_lazy_finish - put every folio still to come into the file
+ * @lz: the file's lazy fill
+ *
+ * For the handler's finish: once the session is finished, the file is
+ * whole and may change size. Only the ranges that failed keep failing.
+ *
+ * Context: may sleep.
+ */
+void liveupdate_lazy_finish(struct liveupdate_lazy *lz)
+{
+	liveupdate_lazy_fill(lz, 0, ULONG_MAX);
+	flush_work(&lz->work);
+	mutex_lock(&lz->lock);
+	if (lz->list)
+		luo_lazy_done(lz, false);
+	mutex_unlock(&lz->lock);
+}
+EXPORT_SYMBOL_GPL(liveupdate_lazy_finish);
+
+/**
+ * liveupdate_lazy_free - free the lazy fill of a file that goes away
+ * @lz: the file's lazy fill, or NULL
+ *
+ * Folios never inserted (the session was not finished) go back: at once,
+ * or held while a device may still write them.
+ *
+ * Context: may sleep; nobody looks the file up any more.
+ */
+void liveupdate_lazy_free(struct liveupdate_lazy *lz)
+{
+	u64 i, n = 0;
+
+	if (!lz)
+		return;
+	cancel_work_sync(&lz->work);
+	if (lz->list) {
+		/* The list is not looked up again: squeeze what is left. */
+		for_each_set_bit(i, lz->pending, lz->nr)
+			lz->list[n++] = lz->list[i];
+		liveupdate_folios_drop(lz->list, 0, n, LIVEUPDATE_FOLIO_MAX_ORDER,
+				       "liveupdate");
+		luo_lazy_done(lz, true);
+	}
+	mutex_destroy(&lz->lock);
+	kfree(lz);
+}
+EXPORT_SYMBOL_GPL(liveupdate_lazy_free);
+
+/**
+ * liveupdate_lazy_start - fill a retrieved file lazily
+ * @inode: the file's inode
+ * @list: its folio list, as liveupdate_folios_restore_list() returned it,
+ *	  every entry checked with liveupdate_folio_check() against @bounds;
+ *	  the lazy fill takes it over
+ * @nr: the number of entries in @list
+ * @bounds: the limits the entries were checked against
+ * @ops: how a folio goes into the file
+ * @acct: pages the handler accounted for beforehand; those never inserted
+ *	  are given back with @ops->unacct
+ * @block: a lookup fills every entry of its block of this many pages (a
+ *	   power of two: the largest folio the file may allocate itself)
+ * @background: start a worker that fills the rest, in index order
+ *
+ * Restores nothing: the folios stay reserved where the previous kernel
+ * left them until a lookup (liveupdate_lazy_fill()), the worker or
+ * liveupdate_lazy_finish() puts them in, charged to the memory cgroup of
+ * the caller. The handler makes every lookup of the file that may meet a
+ * hole call liveupdate_lazy_fill() first, liveupdate_lazy_finish() at
+ * finish, and liveupdate_lazy_free() when the file goes.
+ *
+ * Context: may sleep.
+ * Return: the lazy fill, or ERR_PTR(-ENOMEM).
+ */
+struct liveupdate_lazy *
+liveupdate_lazy_start(struct inode *inode, struct luo_folio_ser *list, u64 nr,
+		      const struct liveupdate_folio_bounds *bounds,
+		      const struct liveupdate_lazy_ops *ops, long acct,
+		      pgoff_t block, bool background)
+{
+	struct liveupdate_lazy *lz;
+
+	lz = kzalloc(sizeof(*lz), GFP_KERNEL);
+	if (!lz)
+		return ERR_PTR(-ENOMEM);
+	lz->pending = kvcalloc(BITS_TO_LONGS(nr), sizeof(long), GFP_KERNEL);
+	lz->bad = kvcalloc(BITS_TO_LONGS(nr), sizeof(long), GFP_KERNEL);
+	if (!lz->pending || !lz->bad || liveupdate_held_init(&lz->held, nr)) {
+		kvfree(lz->bad);
+		kvfree(lz->pending);
+		kfree(lz);
+		return ERR_PTR(-ENOMEM);
+	}
+	mutex_init(&lz->lock);
+	INIT_WORK(&lz->work, luo_lazy_work);
+	lz->inode = inode;
+	lz->ops = ops;
+	lz->list = list;
+	lz->nr = nr;
+	lz->bounds = *bounds;
+	lz->block = max_t(pgoff_t, block, 1);
+	lz->acct = acct;
+	lz->memcg = get_mem_cgroup_from_mm(current->mm);
+	bitmap_fill(lz->pending, nr);
+	lz->nr_pending = nr;
+	if (background)
+		queue_work(system_unbound_wq, &lz->work);
+	return lz;
+}
+EXPORT_SYMBOL_GPL(liveupdate_lazy_start);

@@ -12,6 +12,15 @@
  * puts the same folios into a new guest_memfd of the same size and
  * flags. Nothing is copied.
  *
+ * Retrieve checks the whole list of folios and returns without putting
+ * any of them into the new file's page cache (a microsecond a folio,
+ * seconds for a large guest, all inside its blackout): each lookup of
+ * the file (a guest fault, fallocate(), a user mapping's fault) puts in
+ * the folio at its index first, and a worker puts in the rest in the
+ * background (see liveupdate_lazy_start()). Until then a folio stays
+ * reserved where the previous kernel left it. Finishing the session puts
+ * in what is left.
+ *
  * The folios that hold guest data, those KVM or a user mapping has
  * prepared (zeroed and marked up to date), are preserved. A folio that
  * fallocate() allocated but nothing prepared holds nothing yet and is
@@ -228,25 +237,78 @@ err_put:
 	return ERR_PTR(-EINVAL);
 }
 
+static int kvm_gmem_luo_insert(struct inode *inode, struct folio *folio,
+			       pgoff_t index)
+{
+	int err;
+
+	/* The memory exists already: charge it even past the limit. */
+	err = filemap_add_folio(inode->i_mapping, folio, index,
+				GFP_KERNEL | __GFP_NOFAIL);
+	if (err)
+		return err;
+	/* Prepared before the update: the guest's data, as it was. */
+	folio_mark_uptodate(folio);
+	folio_unlock(folio);
+	return 0;
+}
+
+static const struct liveupdate_lazy_ops kvm_gmem_luo_lazy_ops = {
+	.insert = kvm_gmem_luo_insert,
+};
+
+/*
+ * A retrieved guest_memfd's lazy fill hangs off its mapping's
+ * i_private_data, which nothing else uses in a guest_memfd (buffer heads
+ * use it in other file systems); set at retrieve, cleared at release.
+ */
+
+/**
+ * kvm_gmem_luo_fill - put a retrieved guest_memfd's folio at @index in
+ * @inode: the guest_memfd's inode
+ * @index: the page index about to be looked up
+ *
+ * Called by every lookup of a guest_memfd that may meet a hole.
+ *
+ * Context: may sleep; takes no inode lock.
+ * Return: 0; -EIO if the folio could not be restored.
+ */
+int kvm_gmem_luo_fill(struct inode *inode, pgoff_t index)
+{
+	struct liveupdate_lazy *lz = READ_ONCE(inode->i_mapping->i_private_data);
+
+	return lz ? liveupdate_lazy_fill(lz, index, index) : 0;
+}
+
+/**
+ * kvm_gmem_luo_release - free the lazy fill of a guest_memfd going away
+ * @inode: the guest_memfd's inode
+ *
+ * Context: may sleep; from the file's release.
+ */
+void kvm_gmem_luo_release(struct inode *inode)
+{
+	struct liveupdate_lazy *lz = inode->i_mapping->i_private_data;
+
+	WRITE_ONCE(inode->i_mapping->i_private_data, NULL);
+	liveupdate_lazy_free(lz);
+}
+
 static int kvm_gmem_luo_retrieve(struct liveupdate_file_op_args *args)
 {
 	struct liveupdate_folio_bounds bounds = {};
-	struct liveupdate_held held;
 	struct luo_folio_ser *list;
 	struct kvm_gmem_luo_ser *ser;
 	struct folio *ser_folio;
+	struct liveupdate_lazy *lz;
 	struct address_space *mapping;
 	struct file *file;
-	u64 i = 0;
-	int err;
+	u64 i;
+	int err = 0;
 
 	ser = kvm_gmem_luo_restore_ser(args->serialized_data, &ser_folio, &list);
 	if (IS_ERR(ser))
 		return PTR_ERR(ser);
-	/* A device kept running may write them: see liveupdate_hold_for_dma(). */
-	err = liveupdate_held_init(&held, ser->nr_folios);
-	if (err)
-		goto err_drop;
 
 	file = kvm_gmem_create_file(NULL, ser->size, ser->flags);
 	if (IS_ERR(file)) {
@@ -257,45 +319,33 @@ static int kvm_gmem_luo_retrieve(struct liveupdate_file_op_args *args)
 
 	/* Sorted, distinct, inside the file, single pages. */
 	bounds.end = ser->size >> PAGE_SHIFT;
-	for (i = 0; i < ser->nr_folios; i++) {
-		struct luo_folio_ser *e = &list[i];
-		struct folio *folio;
-
-		folio = liveupdate_folio_restore(e, &bounds, &held);
-		if (IS_ERR(folio)) {
-			err = PTR_ERR(folio);
-			goto err_put;
-		}
-		err = filemap_add_folio(mapping, folio, e->index, GFP_KERNEL);
-		if (err) {
-			liveupdate_held_add(&held, folio);
-			goto err_put;
-		}
-		/* Prepared before the update: the guest's data, as it was. */
-		folio_mark_uptodate(folio);
-		folio_unlock(folio);
-		liveupdate_held_add(&held, folio);
-		cond_resched();
+	for (i = 0; !err && i < ser->nr_folios; i++)
+		err = liveupdate_folio_check(&list[i], &bounds);
+	if (err)
+		goto err_put;
+	/* guest_memfd allocates single pages: a lookup fills its own. */
+	lz = liveupdate_lazy_start(file_inode(file), list, ser->nr_folios,
+				   &bounds, &kvm_gmem_luo_lazy_ops, 0, 1, true);
+	if (IS_ERR(lz)) {
+		err = PTR_ERR(lz);
+		goto err_put;
 	}
+	WRITE_ONCE(mapping->i_private_data, lz);
+	list = NULL;
 
 	/* Until finished, a device may still write it: no hole is punched. */
 	filemap_invalidate_lock(mapping);
 	kvm_gmem_set_liveupdate(file_inode(file), true);
 	filemap_invalidate_unlock(mapping);
-	liveupdate_held_done(&held);
-	vfree(list);
 	folio_put(ser_folio);
 	args->file = file;
 	return 0;
 
 err_put:
-	i++;		/* the one that failed is restored or bad */
-	/* Frees the folios added so far, unless a device may write them. */
 	fput(file);
 err_drop:
-	liveupdate_held_done(&held);
-	/* Those not restored are held too while a device may write them. */
-	liveupdate_folios_drop(list, i, ser->nr_folios, 0, "kvm_gmem_luo");
+	/* Nothing was restored: held while a device may write them. */
+	liveupdate_folios_drop(list, 0, ser->nr_folios, 0, "kvm_gmem_luo");
 	pr_warn("cannot rebuild a guest_memfd of %llu bytes: %d\n", ser->size,
 		err);
 	vfree(list);
@@ -315,7 +365,11 @@ static void kvm_gmem_luo_finish(struct liveupdate_file_op_args *args)
 	 */
 	if (args->retrieved) {
 		struct address_space *mapping = args->file->f_mapping;
+		struct liveupdate_lazy *lz = READ_ONCE(mapping->i_private_data);
 
+		/* Every folio goes in before a hole may be punched. */
+		if (lz)
+			liveupdate_lazy_finish(lz);
 		filemap_invalidate_lock(mapping);
 		kvm_gmem_set_liveupdate(file_inode(args->file), false);
 		filemap_invalidate_unlock(mapping);

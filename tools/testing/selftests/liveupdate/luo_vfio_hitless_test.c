@@ -38,11 +38,12 @@
  * kept does split's stage 1 with a second memfd mapped too. In stage 2 a
  * strict overcommit limit makes the second one's retrieve fail (it
  * accounts for the whole file before it puts any folio in); the first
- * is retrieved, its session finished, then it is truncated and closed; and the device's own record is damaged. Free
- * memory filled with a pattern shows the device's writes land in none of
- * it; finishing the device's session ends its translation (its record is
- * unreadable, but it was the last device), and only then does the memory
- * of both memfds come back.
+ * is retrieved, its session finished, then it is truncated and closed;
+ * and the device's own record is damaged. Free memory filled with a
+ * pattern shows the device's writes land in none of it; finishing the
+ * device's session ends its translation (its record is unreadable, but
+ * it was the last device), and only then does the memory of both memfds
+ * come back.
  *
  * race does the hitless stage 1 while two threads detach and attach the
  * device and map and unmap part of its memfd in its IOAS, in a loop:
