@@ -223,18 +223,8 @@ static void memfd_luo_split(struct file *file, pgoff_t index)
 	folio_unlock(folio);
 	folio_put(folio);
 }
-
-/*
- * For the selftests: retrieve starts no background fill, so that only
- * lookups put folios into a retrieved memfd, until its session is
- * finished.
- */
-static bool memfd_luo_test_no_fill_worker;
-module_param_named(test_no_fill_worker, memfd_luo_test_no_fill_worker, bool,
-		   0644);
 #else
 #define memfd_luo_test_split false
-#define memfd_luo_test_no_fill_worker false
 static void memfd_luo_split(struct file *file, pgoff_t index) { }
 #endif
 
@@ -665,8 +655,7 @@ static int memfd_luo_lazy_start(struct inode *inode, struct luo_folio_ser *list,
 	if (err)
 		return err;
 	lz = liveupdate_lazy_start(inode, list, nr, b, &memfd_luo_lazy_ops,
-				   pages, MEMFD_LUO_FILL_BLOCK,
-				   !memfd_luo_test_no_fill_worker);
+				   pages, MEMFD_LUO_FILL_BLOCK, true);
 	if (IS_ERR(lz)) {
 		shmem_insert_unacct(inode, pages);
 		return PTR_ERR(lz);

@@ -46,6 +46,7 @@
 #include <linux/liveupdate.h>
 #include <linux/memcontrol.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/overflow.h>
 #include <linux/sched/mm.h>
@@ -446,6 +447,20 @@ struct liveupdate_lazy {
 /* Entries the background fill inserts per hold of the lock. */
 #define LIVEUPDATE_LAZY_BATCH	512
 
+#ifdef CONFIG_LIVEUPDATE_TEST
+/*
+ * For the selftests: no background fill, so that only lookups put folios
+ * into a retrieved file until its session is finished
+ * (liveupdate.test_no_fill_worker).
+ */
+#undef MODULE_PARAM_PREFIX
+#define MODULE_PARAM_PREFIX "liveupdate."
+static bool luo_lazy_test_no_worker;
+module_param_named(test_no_fill_worker, luo_lazy_test_no_worker, bool, 0644);
+#else
+#define luo_lazy_test_no_worker false
+#endif
+
 /* Restore entry @i and insert its folio; @lz->lock held. */
 static void luo_lazy_fill_one(struct liveupdate_lazy *lz, u64 i)
 {
@@ -695,7 +710,7 @@ liveupdate_lazy_start(struct inode *inode, struct luo_folio_ser *list, u64 nr,
 	lz->memcg = get_mem_cgroup_from_mm(current->mm);
 	bitmap_fill(lz->pending, nr);
 	lz->nr_pending = nr;
-	if (background)
+	if (background && !luo_lazy_test_no_worker)
 		queue_work(system_unbound_wq, &lz->work);
 	return lz;
 }

@@ -18,7 +18,7 @@
  * cache lazily, and that no lookup ever mistakes one still to come for a
  * hole. Stage 1 preserves a 64 MiB memfd, a sparse 1 GiB one with three
  * pages and an 8 MiB one. Stage 2 turns the background fill off
- * (memfd_luo.test_no_fill_worker, CONFIG_LIVEUPDATE_TEST) and retrieves
+ * (liveupdate.test_no_fill_worker, CONFIG_LIVEUPDATE_TEST) and retrieves
  * the first two: the page cache (Shmem) does not grow, then grows only
  * by what read(), a page fault and write() touch, and each of them
  * sees the data; SEEK_DATA and SEEK_HOLE find the sparse file's pages
@@ -332,7 +332,6 @@ FIXTURE_VARIANT_ADD(memfd, memfd) {
 	.stage = { stage1, stage2, stage3 },
 };
 
-#define LAZY_PARAM	"/sys/module/memfd_luo/parameters/test_no_fill_worker"
 #define LAZY_SIZE	(64 * MIB)
 #define BG_SIZE		(8 * MIB)
 #define TOKEN_BG	6
@@ -363,14 +362,13 @@ static void lazy_stage1(const FIXTURE_VARIANT(memfd) *variant)
 
 static void set_fill_worker(bool on)
 {
-	int fd = open(LAZY_PARAM, O_WRONLY | O_CLOEXEC);
+	int err = lu_fill_worker(on);
 
-	if (fd < 0)
-		ksft_exit_skip("%s: %s (CONFIG_LIVEUPDATE_TEST)\n", LAZY_PARAM,
-			       strerror(errno));
-	if (write(fd, on ? "0" : "1", 1) != 1)
-		ksft_exit_fail_msg("%s: %s\n", LAZY_PARAM, strerror(errno));
-	close(fd);
+	if (err == -ENOENT)
+		ksft_exit_skip("no liveupdate.test_no_fill_worker (CONFIG_LIVEUPDATE_TEST)\n");
+	if (err)
+		ksft_exit_fail_msg("liveupdate.test_no_fill_worker: %s\n",
+				   strerror(-err));
 }
 
 /* How much the page cache of shmem grew since @base, in KiB. */

@@ -146,3 +146,16 @@ long long lu_free_kib(void)
 	fclose(f);
 	return lu_meminfo_kib("MemFree") + pages * (sysconf(_SC_PAGESIZE) >> 10);
 }
+
+int lu_fill_worker(int on)
+{
+	int fd = open("/sys/module/liveupdate/parameters/test_no_fill_worker",
+		      O_WRONLY | O_CLOEXEC), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, on ? "0" : "1", 1) != 1)
+		err = -errno;
+	close(fd);
+	return err;
+}
