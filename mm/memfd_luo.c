@@ -38,22 +38,25 @@
  * the rest in the background, in index order. Until then a folio stays
  * reserved where it is, as the previous kernel left it. Each one is
  * charged to the memory cgroup of the task that retrieved the memfd,
- * past its limit if need be: the memory is in use already. A folio that
- * cannot be restored (a corrupt handover) makes its range fail with EIO
- * rather than read as zeros. Until the fill is done, st_blocks,
- * mincore() and Shmem in /proc/meminfo count only what is in. HugeTLB
- * memfds, with 512 times fewer folios, are rebuilt at retrieve.
+ * after reclaim past its limit if need be (never by the OOM killer): the
+ * memory is in use already. A folio that cannot be restored (a corrupt
+ * handover) makes its range fail with EIO rather than read as zeros until
+ * the session is finished; it is a hole from then on. Until the fill is
+ * done, mincore() and Shmem in /proc/meminfo count only what is in
+ * (st_blocks counts it all from the retrieve on). HugeTLB memfds, with
+ * 512 times fewer folios, are rebuilt at retrieve.
  *
  * The retrieved memfd's size stays fixed until the session is finished,
  * which puts in whatever the fill has not yet: a device kept running
  * through the update (see the VFIO live update) may write into its pages
- * until then, without holding them. Finish releases the folios of a memfd nobody retrieved.
- * While such a device runs, every folio of the memfd is held until no
- * device does (liveupdate_hold_for_dma()), whether retrieve restored it
- * or not: truncating or closing the memfd once its session is finished, a
- * retrieve that fails half-way, or finishing a session that nobody
- * retrieved it from frees none of them meanwhile (whether or not other
- * sessions are ever finished), and neither migration nor swap moves them.
+ * until then, without holding them. Finish releases the folios of a
+ * memfd nobody retrieved. While such a device runs, every folio of the
+ * memfd is held until no device does (liveupdate_hold_for_dma()),
+ * whether retrieve restored it or not: truncating or closing the memfd
+ * once its session is finished, a retrieve that fails, or finishing a
+ * session that nobody retrieved it from frees none of them meanwhile
+ * (whether or not other sessions are ever finished), and neither
+ * migration nor swap moves them.
  *
  * HugeTLB memfds (MFD_HUGETLB, any huge page size, 1 GiB included) and
  * hugetlbfs files go the same way under their own compatible, except
@@ -66,8 +69,8 @@
  * are in use) and the pages return to the page allocator when the file
  * is closed or truncated, or at finish for a file nobody retrieved (in
  * either case once no device kept running through the update may still
- * write them). The retrieved file is an unlinked hugetlb file, like a memfd, whatever the
- * original was.
+ * write them). The retrieved file is an unlinked hugetlb file, like a
+ * memfd, whatever the original was.
  */
 
 #define pr_fmt(fmt) "memfd_luo: " fmt
@@ -655,7 +658,7 @@ static int memfd_luo_lazy_start(struct inode *inode, struct luo_folio_ser *list,
 	if (err)
 		return err;
 	lz = liveupdate_lazy_start(inode, list, nr, b, &memfd_luo_lazy_ops,
-				   pages, MEMFD_LUO_FILL_BLOCK, true);
+				   pages, MEMFD_LUO_FILL_BLOCK);
 	if (IS_ERR(lz)) {
 		shmem_insert_unacct(inode, pages);
 		return PTR_ERR(lz);

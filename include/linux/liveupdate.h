@@ -308,7 +308,7 @@ struct liveupdate_lazy *
 liveupdate_lazy_start(struct inode *inode, struct luo_folio_ser *list, u64 nr,
 		      const struct liveupdate_folio_bounds *bounds,
 		      const struct liveupdate_lazy_ops *ops, long acct,
-		      pgoff_t block, bool background);
+		      pgoff_t block);
 int liveupdate_lazy_fill(struct liveupdate_lazy *lz, pgoff_t start,
 			 pgoff_t end);
 void liveupdate_lazy_finish(struct liveupdate_lazy *lz);

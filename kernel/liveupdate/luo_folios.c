@@ -403,18 +403,22 @@ void liveupdate_held_done(struct liveupdate_held *held)
 }
 EXPORT_SYMBOL_GPL(liveupdate_held_done);
 
+/* Folios restored at once (kho_restore_folios()) by a fill. */
+#define LIVEUPDATE_LAZY_BULK	32
+
 /**
  * struct liveupdate_lazy - a retrieved file whose folios go in lazily
  * @lock: serialises the insertions; protects every field below
  * @inode: the file's inode
  * @ops: how a folio goes into the file
  * @list: the folio list the previous kernel wrote, checked in full; NULL
- *	  once every entry is done and none failed
+ *	  once the fill is over (or if the file has no folio)
  * @nr: the number of entries in @list
  * @bounds: the limits each entry was checked against
  * @block: a lookup fills the entries of its block of this many pages
  * @pending: entries whose folio is not in the file yet
- * @bad: entries whose folio could not be restored (their range reads EIO)
+ * @bad: entries whose folio could not be restored: their range fails
+ *	 with EIO until the fill is over, then it is a hole
  * @nr_pending: the bits set in @pending; read without @lock (acquire) by
  *		the lookups that only need to know it is zero
  * @nr_bad: the bits set in @bad; read without @lock likewise
@@ -424,6 +428,9 @@ EXPORT_SYMBOL_GPL(liveupdate_held_done);
  * @memcg: the memory cgroup of the task that retrieved the file, which
  *	   every folio is charged to, whoever touches it first
  * @work: the background fill
+ * @bulk_idx: room for the entries restored in one kho_restore_folios()
+ * @bulk_phys: their addresses
+ * @bulk_folios: their folios
  */
 struct liveupdate_lazy {
 	struct mutex lock;	/* serialises the fill */
@@ -435,13 +442,16 @@ struct liveupdate_lazy {
 	pgoff_t block;
 	unsigned long *pending;
 	unsigned long *bad;
-	u64 nr_pending;
-	u64 nr_bad;
+	unsigned long nr_pending;
+	unsigned long nr_bad;
 	u64 cursor;
 	long acct;
 	struct liveupdate_held held;
 	struct mem_cgroup *memcg;
 	struct work_struct work;
+	u64 bulk_idx[LIVEUPDATE_LAZY_BULK];
+	phys_addr_t bulk_phys[LIVEUPDATE_LAZY_BULK];
+	struct folio *bulk_folios[LIVEUPDATE_LAZY_BULK];
 };
 
 /* Entries the background fill inserts per hold of the lock. */
@@ -451,28 +461,25 @@ struct liveupdate_lazy {
 /*
  * For the selftests: no background fill, so that only lookups put folios
  * into a retrieved file until its session is finished
- * (liveupdate.test_no_fill_worker).
+ * (luo_folios.test_no_fill_worker).
  */
-#undef MODULE_PARAM_PREFIX
-#define MODULE_PARAM_PREFIX "liveupdate."
 static bool luo_lazy_test_no_worker;
 module_param_named(test_no_fill_worker, luo_lazy_test_no_worker, bool, 0644);
 #else
 #define luo_lazy_test_no_worker false
 #endif
 
-/* Restore entry @i and insert its folio; @lz->lock held. */
-static void luo_lazy_fill_one(struct liveupdate_lazy *lz, u64 i)
+/*
+ * Insert @folio, restored for entry @i, or mark the entry bad if @folio
+ * is an ERR_PTR; @lz->lock held.
+ */
+static void luo_lazy_insert(struct liveupdate_lazy *lz, u64 i,
+			    struct folio *folio)
 {
 	const struct luo_folio_ser *e = &lz->list[i];
-	struct liveupdate_folio_bounds bounds = lz->bounds;
 	struct mem_cgroup *old;
-	struct folio *folio;
 	int err;
 
-	/* Checked against the whole list at the start. */
-	bounds.next = e->index;
-	folio = liveupdate_folio_restore(e, &bounds, &lz->held);
 	if (IS_ERR(folio)) {
 		err = PTR_ERR(folio);
 		goto bad;
@@ -497,6 +504,50 @@ bad:
 	smp_store_release(&lz->nr_pending, lz->nr_pending - 1);
 	pr_warn_ratelimited("liveupdate: cannot restore the folio at index %llu of a retrieved file: %d; reading it fails with EIO\n",
 			    e->index, err);
+}
+
+/* Restore entry @i on its own and insert its folio; @lz->lock held. */
+static void luo_lazy_fill_one(struct liveupdate_lazy *lz, u64 i)
+{
+	struct liveupdate_folio_bounds bounds = lz->bounds;
+
+	/* Checked against the whole list at the start. */
+	bounds.next = lz->list[i].index;
+	luo_lazy_insert(lz, i, liveupdate_folio_restore(&lz->list[i], &bounds,
+							&lz->held));
+}
+
+/*
+ * Fill the next pending entries from entry @i on that start at most at
+ * page @end, up to LIVEUPDATE_LAZY_BULK of one order, restoring their
+ * folios in bulk (an entry the bulk restore leaves out goes on its own,
+ * which tells why); @lz->lock held. Return the entry to go on from, or
+ * @lz->nr when no pending entry is left up to @end.
+ */
+static u64 luo_lazy_fill_some(struct liveupdate_lazy *lz, u64 i, pgoff_t end)
+{
+	unsigned int order = 0, n = 0, j;
+
+	for (i = find_next_bit(lz->pending, lz->nr, i);
+	     i < lz->nr && n < LIVEUPDATE_LAZY_BULK && lz->list[i].index <= end;
+	     i = find_next_bit(lz->pending, lz->nr, i + 1)) {
+		if (!n)
+			order = lz->list[i].order;
+		else if (lz->list[i].order != order)
+			break;
+		lz->bulk_idx[n] = i;
+		lz->bulk_phys[n++] = lz->list[i].phys;
+	}
+	if (!n)
+		return lz->nr;
+	kho_restore_folios(lz->bulk_phys, n, order, lz->bulk_folios);
+	for (j = 0; j < n; j++) {
+		if (lz->bulk_folios[j])
+			luo_lazy_insert(lz, lz->bulk_idx[j], lz->bulk_folios[j]);
+		else
+			luo_lazy_fill_one(lz, lz->bulk_idx[j]);
+	}
+	return i;
 }
 
 /* The first entry of @lz that ends after @index. */
@@ -532,7 +583,7 @@ int liveupdate_lazy_fill(struct liveupdate_lazy *lz, pgoff_t start,
 			 pgoff_t end)
 {
 	int err = 0;
-	u64 i;
+	u64 i, first;
 
 	/*
 	 * Pairs with the release in luo_lazy_fill_one(): once nothing is
@@ -544,17 +595,18 @@ int liveupdate_lazy_fill(struct liveupdate_lazy *lz, pgoff_t start,
 	end = end >= ULONG_MAX - lz->block ? ULONG_MAX : (end | (lz->block - 1));
 
 	mutex_lock(&lz->lock);
-	for (i = luo_lazy_find(lz, start);
-	     i < lz->nr && lz->list[i].index <= end; i++) {
-		if (test_bit(i, lz->pending))
-			luo_lazy_fill_one(lz, i);
-		if (test_bit(i, lz->bad))
-			err = -EIO;
+	first = luo_lazy_find(lz, start);
+	for (i = first; i < lz->nr; i = luo_lazy_fill_some(lz, i, end)) {
 		if (need_resched()) {
 			mutex_unlock(&lz->lock);
 			cond_resched();
 			mutex_lock(&lz->lock);
 		}
+	}
+	if (lz->nr_bad) {
+		i = find_next_bit(lz->bad, lz->nr, first);
+		if (i < lz->nr && lz->list[i].index <= end)
+			err = -EIO;
 	}
 	mutex_unlock(&lz->lock);
 	return err;
@@ -571,20 +623,24 @@ static void luo_lazy_work(struct work_struct *work)
 
 	while (more) {
 		mutex_lock(&lz->lock);
-		for (n = 0; more && n < LIVEUPDATE_LAZY_BATCH; n++) {
-			lz->cursor = find_next_bit(lz->pending, lz->nr,
-						   lz->cursor);
+		for (n = 0; more && n < LIVEUPDATE_LAZY_BATCH;
+		     n += LIVEUPDATE_LAZY_BULK) {
+			lz->cursor = luo_lazy_fill_some(lz, lz->cursor,
+							ULONG_MAX);
 			more = lz->cursor < lz->nr;
-			if (more)
-				luo_lazy_fill_one(lz, lz->cursor);
 		}
 		mutex_unlock(&lz->lock);
 		cond_resched();
 	}
 }
 
-/* Free what only the fill needs; @lz->lock held, nothing pending. */
-static void luo_lazy_done(struct liveupdate_lazy *lz, bool all)
+/*
+ * The fill is over (@lz->lock held, nothing pending): hand the folios to
+ * the DMA hold, give back what was accounted for and not inserted, and
+ * free what only the fill needs. A range that could not be restored is a
+ * hole from now on.
+ */
+static void luo_lazy_done(struct liveupdate_lazy *lz)
 {
 	liveupdate_held_done(&lz->held);
 	if (lz->acct && lz->ops->unacct)
@@ -592,9 +648,9 @@ static void luo_lazy_done(struct liveupdate_lazy *lz, bool all)
 	lz->acct = 0;
 	mem_cgroup_put(lz->memcg);
 	lz->memcg = NULL;
-	/* A range that could not be restored keeps failing with EIO. */
-	if (lz->nr_bad && !all)
-		return;
+	if (lz->nr_bad)
+		pr_warn("liveupdate: %lu folios of a retrieved file could not be restored: their ranges are holes now\n",
+			lz->nr_bad);
 	vfree(lz->list);
 	lz->list = NULL;
 	lz->nr = 0;
@@ -610,7 +666,8 @@ static void luo_lazy_done(struct liveupdate_lazy *lz, bool all)
  * @lz: the file's lazy fill
  *
  * For the handler's finish: once the session is finished, the file is
- * whole and may change size. Only the ranges that failed keep failing.
+ * whole and may change size. A range that could not be restored is a
+ * hole from then on (logged).
  *
  * Context: may sleep.
  */
@@ -620,7 +677,7 @@ void liveupdate_lazy_finish(struct liveupdate_lazy *lz)
 	flush_work(&lz->work);
 	mutex_lock(&lz->lock);
 	if (lz->list)
-		luo_lazy_done(lz, false);
+		luo_lazy_done(lz);
 	mutex_unlock(&lz->lock);
 }
 EXPORT_SYMBOL_GPL(liveupdate_lazy_finish);
@@ -647,8 +704,10 @@ void liveupdate_lazy_free(struct liveupdate_lazy *lz)
 			lz->list[n++] = lz->list[i];
 		liveupdate_folios_drop(lz->list, 0, n, LIVEUPDATE_FOLIO_MAX_ORDER,
 				       "liveupdate");
-		luo_lazy_done(lz, true);
+		luo_lazy_done(lz);
 	}
+	kvfree(lz->pending);	/* a file without folios */
+	kvfree(lz->bad);
 	mutex_destroy(&lz->lock);
 	kfree(lz);
 }
@@ -667,12 +726,11 @@ EXPORT_SYMBOL_GPL(liveupdate_lazy_free);
  *	  are given back with @ops->unacct
  * @block: a lookup fills every entry of its block of this many pages (a
  *	   power of two: the largest folio the file may allocate itself)
- * @background: start a worker that fills the rest, in index order
  *
  * Restores nothing: the folios stay reserved where the previous kernel
- * left them until a lookup (liveupdate_lazy_fill()), the worker or
- * liveupdate_lazy_finish() puts them in, charged to the memory cgroup of
- * the caller. The handler makes every lookup of the file that may meet a
+ * left them until a lookup (liveupdate_lazy_fill()), a worker that fills
+ * the rest in the background, in index order, or liveupdate_lazy_finish()
+ * puts them in, charged to the memory cgroup of the caller. The handler makes every lookup of the file that may meet a
  * hole call liveupdate_lazy_fill() first, liveupdate_lazy_finish() at
  * finish, and liveupdate_lazy_free() when the file goes.
  *
@@ -683,7 +741,7 @@ struct liveupdate_lazy *
 liveupdate_lazy_start(struct inode *inode, struct luo_folio_ser *list, u64 nr,
 		      const struct liveupdate_folio_bounds *bounds,
 		      const struct liveupdate_lazy_ops *ops, long acct,
-		      pgoff_t block, bool background)
+		      pgoff_t block)
 {
 	struct liveupdate_lazy *lz;
 
@@ -707,10 +765,12 @@ liveupdate_lazy_start(struct inode *inode, struct luo_folio_ser *list, u64 nr,
 	lz->bounds = *bounds;
 	lz->block = max_t(pgoff_t, block, 1);
 	lz->acct = acct;
+	if (!nr)
+		return lz;	/* nothing to fill: the fill is over */
 	lz->memcg = get_mem_cgroup_from_mm(current->mm);
 	bitmap_fill(lz->pending, nr);
 	lz->nr_pending = nr;
-	if (background && !luo_lazy_test_no_worker)
+	if (!luo_lazy_test_no_worker)
 		queue_work(system_unbound_wq, &lz->work);
 	return lz;
 }

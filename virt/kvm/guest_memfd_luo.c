@@ -242,9 +242,12 @@ static int kvm_gmem_luo_insert(struct inode *inode, struct folio *folio,
 {
 	int err;
 
-	/* The memory exists already: charge it even past the limit. */
+	/*
+	 * The memory is in use already: charge it past the limit if reclaim
+	 * cannot make room, rather than fail or call the OOM killer.
+	 */
 	err = filemap_add_folio(inode->i_mapping, folio, index,
-				GFP_KERNEL | __GFP_NOFAIL);
+				GFP_KERNEL | __GFP_RETRY_MAYFAIL | __GFP_HIGH);
 	if (err)
 		return err;
 	/* Prepared before the update: the guest's data, as it was. */
@@ -264,7 +267,7 @@ static const struct liveupdate_lazy_ops kvm_gmem_luo_lazy_ops = {
  */
 
 /**
- * kvm_gmem_luo_fill - put a retrieved guest_memfd's folio at @index in
+ * kvm_gmem_luo_fill - put in the folio a lookup of a guest_memfd needs
  * @inode: the guest_memfd's inode
  * @index: the page index about to be looked up
  *
@@ -325,7 +328,7 @@ static int kvm_gmem_luo_retrieve(struct liveupdate_file_op_args *args)
 		goto err_put;
 	/* guest_memfd allocates single pages: a lookup fills its own. */
 	lz = liveupdate_lazy_start(file_inode(file), list, ser->nr_folios,
-				   &bounds, &kvm_gmem_luo_lazy_ops, 0, 1, true);
+				   &bounds, &kvm_gmem_luo_lazy_ops, 0, 1);
 	if (IS_ERR(lz)) {
 		err = PTR_ERR(lz);
 		goto err_put;

@@ -18,7 +18,7 @@
  * cache lazily, and that no lookup ever mistakes one still to come for a
  * hole. Stage 1 preserves a 64 MiB memfd, a sparse 1 GiB one with three
  * pages and an 8 MiB one. Stage 2 turns the background fill off
- * (liveupdate.test_no_fill_worker, CONFIG_LIVEUPDATE_TEST) and retrieves
+ * (luo_folios.test_no_fill_worker, CONFIG_LIVEUPDATE_TEST) and retrieves
  * the first two: the page cache (Shmem) does not grow, then grows only
  * by what read(), a page fault and write() touch, and each of them
  * sees the data; SEEK_DATA and SEEK_HOLE find the sparse file's pages
@@ -365,9 +365,9 @@ static void set_fill_worker(bool on)
 	int err = lu_fill_worker(on);
 
 	if (err == -ENOENT)
-		ksft_exit_skip("no liveupdate.test_no_fill_worker (CONFIG_LIVEUPDATE_TEST)\n");
+		ksft_exit_skip("no luo_folios.test_no_fill_worker (CONFIG_LIVEUPDATE_TEST)\n");
 	if (err)
-		ksft_exit_fail_msg("liveupdate.test_no_fill_worker: %s\n",
+		ksft_exit_fail_msg("luo_folios.test_no_fill_worker: %s\n",
 				   strerror(-err));
 }
 

@@ -77,7 +77,7 @@ long long lu_free_kib(void);
 
 /*
  * Turn the background fill of retrieved files on or off
- * (liveupdate.test_no_fill_worker, CONFIG_LIVEUPDATE_TEST); with it off,
+ * (luo_folios.test_no_fill_worker, CONFIG_LIVEUPDATE_TEST); with it off,
  * only lookups put a retrieved memfd's or guest_memfd's folios into it
  * until its session is finished. 0, or -errno (-ENOENT: no such knob).
  */

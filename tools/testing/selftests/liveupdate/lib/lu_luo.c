@@ -149,7 +149,7 @@ long long lu_free_kib(void)
 
 int lu_fill_worker(int on)
 {
-	int fd = open("/sys/module/liveupdate/parameters/test_no_fill_worker",
+	int fd = open("/sys/module/luo_folios/parameters/test_no_fill_worker",
 		      O_WRONLY | O_CLOEXEC), err = 0;
 
 	if (fd < 0)
