@@ -730,9 +730,10 @@ EXPORT_SYMBOL_GPL(liveupdate_lazy_free);
  * Restores nothing: the folios stay reserved where the previous kernel
  * left them until a lookup (liveupdate_lazy_fill()), a worker that fills
  * the rest in the background, in index order, or liveupdate_lazy_finish()
- * puts them in, charged to the memory cgroup of the caller. The handler makes every lookup of the file that may meet a
- * hole call liveupdate_lazy_fill() first, liveupdate_lazy_finish() at
- * finish, and liveupdate_lazy_free() when the file goes.
+ * puts them in, charged to the memory cgroup of the caller. The handler
+ * makes every lookup of the file that may meet a hole call
+ * liveupdate_lazy_fill() first, liveupdate_lazy_finish() at finish, and
+ * liveupdate_lazy_free() when the file goes.
  *
  * Context: may sleep.
  * Return: the lazy fill, or ERR_PTR(-ENOMEM).

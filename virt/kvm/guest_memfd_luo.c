@@ -98,7 +98,13 @@ static int kvm_gmem_luo_collect(struct inode *inode,
 	unsigned int i;
 	int err = 0;
 
-	if (!size)
+	/*
+	 * No kept folio leaves the page cache (no hole is punched while the
+	 * file is preserved): if it has no more pages than those, nothing
+	 * came in since the last pass, and the reboot need not walk them.
+	 */
+	if (!size ||
+	    out->folios.nr_pages == READ_ONCE(inode->i_mapping->nrpages))
 		return 0;
 	folio_batch_init(&fbatch);
 	while (!err && filemap_get_folios(inode->i_mapping, &index,
