@@ -589,6 +589,9 @@ err_put:
 	return ERR_PTR(-EINVAL);
 }
 
+/* Pages a retrieve accounts for at a time (see memfd_luo_lazy_start()). */
+#define MEMFD_LUO_ACCT_STEP	512L
+
 /* The largest folio shmem may allocate itself: a lookup fills its block. */
 #define MEMFD_LUO_FILL_BLOCK	BIT(MAX_PAGECACHE_ORDER)
 
@@ -648,15 +651,27 @@ static int memfd_luo_lazy_start(struct inode *inode, struct luo_folio_ser *list,
 				u64 nr, const struct liveupdate_folio_bounds *b)
 {
 	struct liveupdate_lazy *lz;
-	long pages = 0;
+	long pages = 0, done, n;
 	u64 i;
 	int err;
 
 	for (i = 0; i < nr; i++)
 		pages += 1L << list[i].order;
-	err = shmem_insert_acct(inode, pages);
-	if (err)
-		return err;
+	/*
+	 * In steps: the pages are not in totalram_pages() until they are
+	 * inserted, and the overcommit heuristic refuses a single request
+	 * larger than all the memory it counts; a strict commit limit still
+	 * refuses the file as a whole.
+	 */
+	for (done = 0; done < pages; done += n) {
+		n = min(pages - done, MEMFD_LUO_ACCT_STEP);
+		err = shmem_insert_acct(inode, n);
+		if (err) {
+			if (done)
+				shmem_insert_unacct(inode, done);
+			return err;
+		}
+	}
 	lz = liveupdate_lazy_start(inode, list, nr, b, &memfd_luo_lazy_ops,
 				   pages, MEMFD_LUO_FILL_BLOCK);
 	if (IS_ERR(lz)) {
