@@ -24,6 +24,7 @@
 #include <linux/sizes.h>
 #include <linux/sort.h>
 #include <linux/string.h>
+#include <linux/timex.h>
 #include <linux/unaligned.h>
 
 #include <asm/early_ioremap.h>
@@ -226,6 +227,34 @@ void __init kho_memblock_setup(void)
 		kho_in.exec_count);
 }
 
+#ifdef CONFIG_KEXEC_HANDOVER_TEST
+/*
+ * kho_test_reserve=plain: reserve the preserved ranges one by one with
+ * memblock_reserve(), as the kernel would without
+ * memblock_reserve_sorted(), so that "make bench" can compare the two on
+ * the same handover. Test only (CONFIG_KEXEC_HANDOVER_TEST).
+ */
+static bool kho_test_reserve_plain __initdata;
+
+static int __init kho_parse_test_reserve(char *p)
+{
+	if (!p || strcmp(p, "plain"))
+		return -EINVAL;
+	kho_test_reserve_plain = true;
+	return 0;
+}
+early_param("kho_test_reserve", kho_parse_test_reserve);
+#else
+#define kho_test_reserve_plain false
+#endif
+
+/*
+ * Ranges the second walk collects before it reserves them: few enough
+ * that the buffer takes little scratch (1.5 MiB), many enough that a
+ * handover of a million scattered ranges takes 16 batches.
+ */
+#define KHO_RESERVE_CHUNK	SZ_64K
+
 /* State of the two walks of kho_reserve_preserved(). */
 struct kho_reserve_walk {
 	u64 runs[KHO_TRACKER_ORDERS];
@@ -241,6 +270,20 @@ struct kho_reserve_walk {
 	u64 nr_nodes;
 	u64 max_pages;
 };
+
+/* Reserve the ranges the second walk collected, and empty the buffer. */
+static int __init kho_reserve_flush(struct kho_reserve_walk *w)
+{
+	u64 i, n = w->nr_ranges;
+	int ret = 0;
+
+	w->nr_ranges = 0;
+	if (!kho_test_reserve_plain)
+		return memblock_reserve_sorted(w->ranges, n);
+	for (i = 0; i < n && !ret; i++)
+		ret = memblock_reserve(w->ranges[i].base, w->ranges[i].size);
+	return ret;
+}
 
 static int __init kho_reserve_node(phys_addr_t phys, void *arg)
 {
@@ -272,6 +315,12 @@ static int __init kho_reserve_run(unsigned int order, unsigned long pfn,
 	if (!kho_in_range_ok(base, size))
 		return -ERANGE;
 	if (w->ranges) {
+		if (w->nr_ranges == w->max_ranges) {
+			int ret = kho_reserve_flush(w);
+
+			if (ret)
+				return ret;
+		}
 		w->ranges[w->nr_ranges].base = base;
 		w->ranges[w->nr_ranges].size = size;
 		w->nr_ranges++;
@@ -309,8 +358,8 @@ static int __init kho_cmp_region(const void *a, const void *b)
 
 /*
  * Reserve everything the tracker lists. The ranges of one order come out
- * of the walk sorted and disjoint, so each order is one linear merge into
- * memblock; tracker pages are sorted first.
+ * of the walk sorted and disjoint, so each KHO_RESERVE_CHUNK of them is
+ * one linear merge into memblock; tracker pages are sorted first.
  */
 static int __init kho_reserve_all(const struct kho_tracker_node_ser *root,
 				  struct kho_reserve_walk *w)
@@ -321,6 +370,7 @@ static int __init kho_reserve_all(const struct kho_tracker_node_ser *root,
 	w->max_ranges = 1;
 	for (order = 0; order < KHO_TRACKER_ORDERS; order++)
 		w->max_ranges = max(w->max_ranges, w->runs[order]);
+	w->max_ranges = min_t(u64, w->max_ranges, KHO_RESERVE_CHUNK);
 
 	w->ranges = memblock_alloc(w->max_ranges * sizeof(*w->ranges),
 				   SMP_CACHE_BYTES);
@@ -352,7 +402,7 @@ static int __init kho_reserve_all(const struct kho_tracker_node_ser *root,
 		w->nr_ranges = 0;
 		ret = kho_tracker_walk(root, order, &kho_reserve_runs_ops, w);
 		if (!ret)
-			ret = memblock_reserve_sorted(w->ranges, w->nr_ranges);
+			ret = kho_reserve_flush(w);
 		if (ret)
 			return ret;
 	}
@@ -398,10 +448,11 @@ static u64 __init kho_reserved_in(u64 base, u64 size)
  * Record how much of the scratch areas early boot uses at its peak: called
  * once everything preserved is reserved, before the buffers of the walk are
  * freed and memblock may allocate anywhere again. Until then, what it holds
- * only grows but for one transient: memblock_double_array() allocates the
- * larger array of reserved regions while the old one, half its size, is
- * still reserved, and frees the old one after. When the array lives in
- * scratch, the peak held both, so the old one is counted too (at most a
+ * only grows but for transients: each memblock_double_array() allocates
+ * the larger array of reserved regions while the old one, half its size,
+ * is still reserved, and frees the old one after; the last doubling is the
+ * largest. When the array lives in scratch, the peak held both, so the old
+ * one is counted too (at most a
  * few KiB too many when the old one was the static array). The first MiB,
  * which scratch-only mode allows as well, is the architecture's and not
  * counted.
@@ -441,6 +492,7 @@ void __init kho_reserve_preserved(void)
 	struct kho_reserve_walk *w;
 	struct kho_tracker_node_ser *root;
 	const char *why = NULL;
+	cycles_t cycles = get_cycles();
 	u64 start = local_clock();
 	int ret;
 
@@ -500,9 +552,15 @@ out:
 		return;
 	}
 	kho_in.reserve_ns = local_clock() - start;
-	pr_info("reserved %llu KiB preserved by the previous kernel in %llu us: %llu blocks in %llu ranges, %llu tracker pages\n",
-		kho_in.nr_bytes >> 10, div_u64(kho_in.reserve_ns, NSEC_PER_USEC),
-		kho_in.nr_blocks, kho_in.nr_runs, kho_in.nr_pages);
+	kho_in.reserve_cycles = get_cycles() - cycles;
+	/* A kexec'd kernel may not have its clock running yet. */
+	pr_info("reserved %llu KiB preserved by the previous kernel in %llu %s: %llu blocks in %llu ranges, %llu tracker pages%s\n",
+		kho_in.nr_bytes >> 10,
+		kho_in.reserve_ns ? div_u64(kho_in.reserve_ns, NSEC_PER_USEC) :
+				    kho_in.reserve_cycles,
+		kho_in.reserve_ns ? "us" : "cycles",
+		kho_in.nr_blocks, kho_in.nr_runs, kho_in.nr_pages,
+		kho_test_reserve_plain ? " (test: one memblock_reserve() per range)" : "");
 	pr_info("early boot used %llu MiB of %llu MiB scratch\n",
 		DIV_ROUND_UP_ULL(kho_in.scratch_used_bytes, SZ_1M),
 		kho_in.scratch_bytes >> 20);

@@ -17,8 +17,11 @@
  *   what was reserved at boot)
  * - ``tracker_bytes``: the memory the tracker itself takes (in: 0 once
  *   the final release freed it)
+ * - ``in/preserved_ranges``: how many ranges (runs of adjacent blocks
+ *   of one order) were reserved at boot
  * - ``in/reserve_ns``: how long checking and reserving the preserved
- *   memory took at boot
+ *   memory took at boot (converted from get_cycles() ticks when the
+ *   kernel's clock did not run yet so early)
  * - ``in/scratch_bytes``: the size of the scratch areas
  * - ``in/scratch_used_bytes``: how much of them early boot used at its
  *   peak: what memblock had reserved inside them when scratch-only mode
@@ -35,12 +38,18 @@
 #include <linux/libfdt.h>
 #include <linux/mm.h>
 #include <linux/seq_file.h>
+#include <linux/math64.h>
+#include <linux/sched/clock.h>
 #include <linux/slab.h>
+#include <linux/timex.h>
 #include <linux/unaligned.h>
 
 #include "kexec_handover_internal.h"
 
 static struct dentry *kho_dir, *kho_out_subtrees;
+/* get_cycles() and local_clock() when this interface was set up. */
+static cycles_t kho_cal_cycles;
+static u64 kho_cal_ns;
 static struct debugfs_blob_wrapper kho_out_fdt_blob, kho_in_fdt_blob;
 
 enum kho_counter {
@@ -50,10 +59,28 @@ enum kho_counter {
 	KHO_IN_BYTES,
 	KHO_IN_BLOCKS,
 	KHO_IN_TRACKER,
+	KHO_IN_RANGES,
 	KHO_IN_RESERVE_NS,
 	KHO_IN_SCRATCH,
 	KHO_IN_SCRATCH_USED,
 };
+
+/*
+ * The reserve is timed so early in boot that local_clock() may not run
+ * yet: an x86 kernel booted by kexec that cannot calibrate its TSC that
+ * early reads 0 there. Its get_cycles() ticks are converted then, at the
+ * rate the two clocks kept since kho_debugfs_init().
+ */
+static u64 kho_reserve_ns(void)
+{
+	u64 ticks, ns;
+
+	if (kho_in.reserve_ns || !kho_in.reserve_cycles)
+		return kho_in.reserve_ns;
+	ticks = get_cycles() - kho_cal_cycles;
+	ns = local_clock() - kho_cal_ns;
+	return ticks ? mul_u64_u64_div_u64(kho_in.reserve_cycles, ns, ticks) : 0;
+}
 
 static int kho_counter_get(void *data, u64 *val)
 {
@@ -76,8 +103,11 @@ static int kho_counter_get(void *data, u64 *val)
 	case KHO_IN_TRACKER:
 		*val = READ_ONCE(kho_in.nr_pages) * PAGE_SIZE;
 		break;
+	case KHO_IN_RANGES:
+		*val = kho_in.nr_runs;
+		break;
 	case KHO_IN_RESERVE_NS:
-		*val = kho_in.reserve_ns;
+		*val = kho_reserve_ns();
 		break;
 	case KHO_IN_SCRATCH:
 		*val = kho_in.scratch_bytes;
@@ -227,6 +257,8 @@ static int __init kho_debugfs_init(void)
 		return 0;
 
 	kho_dir = debugfs_create_dir("kho", NULL);
+	kho_cal_cycles = get_cycles();
+	kho_cal_ns = local_clock();
 
 	in = debugfs_create_dir("in", kho_dir);
 	debugfs_create_file("status", 0400, in, NULL, &kho_status_fops);
@@ -241,6 +273,7 @@ static int __init kho_debugfs_init(void)
 		kho_counter_create("preserved_bytes", in, KHO_IN_BYTES);
 		kho_counter_create("preserved_blocks", in, KHO_IN_BLOCKS);
 		kho_counter_create("tracker_bytes", in, KHO_IN_TRACKER);
+		kho_counter_create("preserved_ranges", in, KHO_IN_RANGES);
 		kho_counter_create("reserve_ns", in, KHO_IN_RESERVE_NS);
 		kho_counter_create("scratch_bytes", in, KHO_IN_SCRATCH);
 		kho_counter_create("scratch_used_bytes", in, KHO_IN_SCRATCH_USED);

@@ -148,7 +148,9 @@ struct kho_out_state {
  * @nr_bytes: preserved bytes reserved at boot
  * @nr_runs: ranges handed to memblock
  * @nr_pages: pages of the tracker, root included (0 once released)
- * @reserve_ns: time kho_reserve_preserved() took (local_clock())
+ * @reserve_ns: time kho_reserve_preserved() took (local_clock()); 0 when
+ *		that clock did not run yet
+ * @reserve_cycles: the same in get_cycles() ticks, which run that early
  * @scratch_bytes: size of the scratch areas handed over
  * @scratch_used_bytes: bytes of them that early boot had reserved in
  *			memblock at its peak, when the preserved memory was
@@ -179,6 +181,7 @@ struct kho_in_state {
 	u64 nr_runs;
 	u64 nr_pages;
 	u64 reserve_ns;
+	u64 reserve_cycles;
 	u64 scratch_bytes;
 	u64 scratch_used_bytes;
 	char exec_from[__NEW_UTS_LEN + 1];
