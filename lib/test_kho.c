@@ -19,7 +19,11 @@
  *   derived from SEED and the page's index, and preserve them, with their
  *   list in a preserved vmalloc area and both described by a preserved
  *   subtree named ``kho-test``.
- * - ``unpreserve``: undo ``preserve`` and free everything.
+ * - ``sparse NR SEED``: as ``preserve``, but NR single pages, each followed
+ *   by a page that stays allocated and is not preserved: the next kernel
+ *   finds NR ranges that no two touch, the most fragmented handover of
+ *   its size (for the benchmark of reserving it at boot).
+ * - ``unpreserve``: undo ``preserve`` or ``sparse`` and free everything.
  * - ``verify``: in the next kernel, find ``kho-test``, restore the subtree,
  *   the vmalloc area and every folio, check each folio's order and every
  *   byte, check that nothing can be restored twice, then free it all. The
@@ -89,6 +93,8 @@ static struct {
 	struct kho_test_entry *list;
 	struct folio **folios;
 	unsigned long nr;
+	struct page **gaps;	/* sparse: the page after each folio */
+	unsigned long nr_gaps;
 	struct kho_vmalloc vm;
 } kho_test_out;
 
@@ -148,6 +154,9 @@ static void kho_test_free_out(void)
 		kho_unpreserve_folio(kho_test_out.folios[i]);
 		folio_put(kho_test_out.folios[i]);
 	}
+	for (i = 0; i < kho_test_out.nr_gaps; i++)
+		__free_page(kho_test_out.gaps[i]);
+	kvfree(kho_test_out.gaps);
 	kvfree(kho_test_out.folios);
 	vfree(kho_test_out.list);
 	memset(&kho_test_out, 0, sizeof(kho_test_out));
@@ -173,23 +182,49 @@ static int kho_test_make_fdt(u64 seed, u64 bytes, u64 csum)
 	return err ? -ENOSPC : 0;
 }
 
-static int kho_test_preserve(unsigned long mib, u64 seed, int fixed_order)
+/*
+ * A page of data for "sparse": the first of an order-1 block split in
+ * two, whose second page, kept in kho_test_out.gaps, is not preserved.
+ */
+static struct folio *kho_test_alloc_sparse(void)
 {
-	u64 bytes = (u64)mib << 20, done = 0, page = 0;
+	const gfp_t gfp = GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN;
+	struct page *page = alloc_pages(gfp, 1);
+
+	if (!page)
+		return NULL;
+	split_page(page, 1);
+	kho_test_out.gaps[kho_test_out.nr_gaps++] = page + 1;
+	return page_folio(page);
+}
+
+/*
+ * Preserve @bytes in folios of @fixed_order (-1: orders 0 to
+ * KHO_TEST_MAX_ORDER in turn), or in single pages that no two touch
+ * (@sparse).
+ */
+static int kho_test_preserve(u64 bytes, u64 seed, int fixed_order,
+			     bool sparse)
+{
+	u64 done = 0, page = 0;
 	unsigned long max_nr, i;
 	unsigned int order = fixed_order < 0 ? 0 : fixed_order;
 	int err;
 
 	if (kho_test_out.nr || kho_test_out.fdt)
 		return -EBUSY;
-	if (!mib || fixed_order > KHO_TEST_MAX_ORDER)
+	if (!bytes || fixed_order > KHO_TEST_MAX_ORDER)
 		return -EINVAL;
 
 	max_nr = bytes >> PAGE_SHIFT;
 	kho_test_out.list = vzalloc(array_size(max_nr, sizeof(*kho_test_out.list)));
 	kho_test_out.folios = kvcalloc(max_nr, sizeof(*kho_test_out.folios),
 				       GFP_KERNEL);
-	if (!kho_test_out.list || !kho_test_out.folios) {
+	if (sparse)
+		kho_test_out.gaps = kvcalloc(max_nr, sizeof(*kho_test_out.gaps),
+					     GFP_KERNEL);
+	if (!kho_test_out.list || !kho_test_out.folios ||
+	    (sparse && !kho_test_out.gaps)) {
 		err = -ENOMEM;
 		goto err_free;
 	}
@@ -199,7 +234,10 @@ static int kho_test_preserve(unsigned long mib, u64 seed, int fixed_order)
 
 		while ((PAGE_SIZE << order) > bytes - done)
 			order--;
-		folio = folio_alloc(GFP_KERNEL, order);
+		if (sparse)
+			folio = kho_test_alloc_sparse();
+		else
+			folio = folio_alloc(GFP_KERNEL, order);
 		if (!folio) {
 			err = -ENOMEM;
 			goto err_free;
@@ -758,7 +796,7 @@ static int kho_test_arm_corruption(const char *what)
 static ssize_t kho_test_ctl_write(struct file *file, const char __user *ubuf,
 				  size_t len, loff_t *ppos)
 {
-	unsigned long mib;
+	unsigned long mib, nr;
 	int err, n, order;
 	char buf[64];
 	u64 seed;
@@ -773,7 +811,12 @@ static ssize_t kho_test_ctl_write(struct file *file, const char __user *ubuf,
 	mutex_lock(&kho_test_lock);
 	n = sscanf(buf, "preserve %lu %llu %d", &mib, &seed, &order);
 	if (n >= 2) {
-		err = kho_test_preserve(mib, seed, n == 3 ? order : -1);
+		err = kho_test_preserve((u64)mib << 20, seed,
+					n == 3 ? order : -1, false);
+	} else if (sscanf(buf, "sparse %lu %llu", &nr, &seed) == 2) {
+		/* Each page takes two. */
+		err = nr > totalram_pages() / 2 ? -EINVAL :
+		      kho_test_preserve((u64)nr << PAGE_SHIFT, seed, 0, true);
 	} else if (!strcmp(buf, "unpreserve")) {
 		kho_test_free_out();
 		strscpy(kho_test_result, "ok unpreserved\n");
