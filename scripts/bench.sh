@@ -39,9 +39,21 @@
 # guest_memfd); build/bench/vm-blackout.png plots it against the size,
 # with the plain kexec as a line.
 #
+# The reserve scenarios (first variant only) hand over N single pages
+# that no two touch, for each N of BENCH_RANGES: N ranges for the next
+# kernel to reserve at boot, with memblock_reserve_sorted() as it does,
+# and, up to BENCH_PLAIN_MAX ranges (the rest would take hours under
+# TCG), one memblock_reserve() per range as 6.12 does without it
+# (kho_test_reserve=plain); build/bench/reserve.png plots both against
+# N. These boot a VM large enough for the largest N (8 KiB a range,
+# plus 2 GiB), the same for all of them.
+#
 # Usage: bench.sh
 # Environment: BENCH_RUNS=N, BENCH_SIZES="0 64 256 1024" (MiB of memfd),
 # BENCH_VM_MIB="256 1024 2048" (MiB of RAM of the KVM guest),
+# BENCH_RANGES="1000 10000 100000 1000000" (preserved ranges),
+# BENCH_PLAIN_MAX=100000 (each list may be "": those scenarios are left
+# out; the plain kexec always runs),
 # BENCH_VARIANTS="deferred nodeferred", LU_KVM=1 (use KVM),
 # BENCH_OUT=DIR (default build/bench), BENCH_REPORT_ONLY=1 (redo the
 # tables and plots from the last run in BENCH_OUT, with its settings).
@@ -55,8 +67,10 @@ top=$(cd "$here/.." && pwd)
 build=${LU_BUILD:-$top/build}
 out=${BENCH_OUT:-$build/bench}
 runs=${BENCH_RUNS:-3}
-sizes=${BENCH_SIZES:-0 64 256 1024}
-vm_mibs=${BENCH_VM_MIB:-256 1024 2048}
+sizes=${BENCH_SIZES-0 64 256 1024}
+vm_mibs=${BENCH_VM_MIB-256 1024 2048}
+ranges=${BENCH_RANGES-1000 10000 100000 1000000}
+plain_max=${BENCH_PLAIN_MAX:-100000}
 variants=${BENCH_VARIANTS:-deferred nodeferred}
 report_only=${BENCH_REPORT_ONLY:-0}
 raw=$out/raw.txt
@@ -71,18 +85,21 @@ die() {
 if [ "$report_only" = 1 ]; then
 	[ -s "$raw.last" ] || die "no earlier measurements in $raw.last (run bench.sh without BENCH_REPORT_ONLY first)"
 	[ -s "$conf" ] || die "no $conf: $raw.last predates this script's format (run bench.sh again)"
+	# A run from before the reserve scenarios has none.
+	ranges= plain_max=0 ranges_mem=
 	# shellcheck source=/dev/null
 	. "$conf"
 fi
 
-for n in $runs $sizes $vm_mibs; do
+for n in $runs $sizes $vm_mibs $ranges $plain_max; do
 	case $n in
-	*[!0-9]*) die "not a number: '$n' (BENCH_RUNS, BENCH_SIZES and BENCH_VM_MIB take whole numbers)" ;;
+	*[!0-9]*) die "not a number: '$n' (BENCH_RUNS, BENCH_SIZES, BENCH_VM_MIB, BENCH_RANGES and BENCH_PLAIN_MAX take whole numbers)" ;;
 	esac
 done
+for n in $ranges; do
+	[ "$n" -gt 0 ] || die "BENCH_RANGES: 0 ranges is no handover (leave it empty for none)"
+done
 [ "$runs" -gt 0 ] || die "BENCH_RUNS must be at least 1"
-[ -n "$sizes" ] || die "BENCH_SIZES is empty"
-[ -n "$vm_mibs" ] || die "BENCH_VM_MIB is empty"
 for n in $sizes $vm_mibs; do
 	# A HugeTLB memfd is made of whole 2 MiB pages.
 	[ $((n % 2)) = 0 ] || die "$n MiB: sizes must be a multiple of 2 MiB (HugeTLB)"
@@ -106,10 +123,14 @@ done
 # whole GiB, at least 3 GiB.
 if [ "$report_only" != 1 ]; then
 	# shellcheck disable=SC2086
-	largest=$(printf '%s\n' $sizes $vm_mibs | sort -n | tail -n 1)
+	largest=$(printf '%s\n' 0 $sizes $vm_mibs | sort -n | tail -n 1)
 	mem_mib=$(( (2 * (largest + 16) + 768 + 1023) / 1024 * 1024 ))
 	[ "$mem_mib" -ge 3072 ] || mem_mib=3072
 	mem=$((mem_mib / 1024))G
+	# The reserve scenarios: 8 KiB a range, plus 2 GiB.
+	# shellcheck disable=SC2086
+	most=$(printf '%s\n' 0 $ranges | sort -n | tail -n 1)
+	ranges_mem=$(( (most * 8 / 1024 + 2048 + 1023) / 1024 ))G
 fi
 
 command -v gnuplot >/dev/null || {
@@ -150,6 +171,7 @@ mkdir -p "$out/logs"
 # "failed 1".
 boot() {
 	local v=$1 name=$2 run=$3 k i log disk=() reboot=-no-reboot checked=0
+	local m=${boot_mem:-$mem}
 	shift 3
 	k=kernel_$v
 	i=initrd_$v
@@ -168,7 +190,7 @@ boot() {
 	fi
 	# shellcheck disable=SC2086
 	timeout --kill-after=5 900 qemu-system-x86_64 -machine q35 $accel \
-		-smp 2 -m "$mem" -nodefaults -no-user-config -display none \
+		-smp 2 -m "$m" -nodefaults -no-user-config -display none \
 		$reboot -kernel "${!k}" -initrd "${!i}" "${disk[@]}" \
 		-append "console=ttyS0 panic=-1 oops=panic lu.test=bench lu.stage=1 $*" \
 		-serial stdio </dev/null 2>/dev/null |
@@ -223,10 +245,19 @@ boot() {
 if [ "$report_only" = 1 ]; then
 	cp "$raw.last" "$raw"
 else
-echo "Benchmark: $runs runs of each scenario, memfd sizes $sizes MiB, KVM guest RAM $vm_mibs MiB, $mem of memory; logs in ${out#"$top"/}/logs"
+echo "Benchmark: $runs runs of each scenario, memfd sizes $sizes MiB, KVM guest RAM $vm_mibs MiB, $mem of memory; ${ranges:-no} preserved ranges ($ranges_mem); logs in ${out#"$top"/}/logs"
+first=${variants%% *}
 for v in $variants; do
 	for run in $(seq 1 "$runs"); do
 		echo "  $v: run $run of $runs"
+		for n in $ranges; do
+			[ "$v" = "$first" ] || break
+			boot_mem=$ranges_mem boot "$v" "rsv-$n" "$run" \
+				lu.bench=kho lu.ranges="$n"
+			[ "$n" -le "$plain_max" ] || continue
+			boot_mem=$ranges_mem boot "$v" "plain-$n" "$run" \
+				lu.bench=kho lu.ranges="$n" kho_test_reserve=plain
+		done
 		boot "$v" kexec "$run" lu.bench=kexec
 		for s in $sizes; do
 			boot "$v" "luo-$s" "$run" lu.bench=luo lu.size="$s"
@@ -238,7 +269,7 @@ for v in $variants; do
 			boot "$v" "kho9-$s" "$run" lu.bench=kho lu.size="$s" lu.order=9
 		done
 		s=${sizes##* }
-		boot "$v" "finish-$s" "$run" lu.bench=finish lu.size="$s"
+		[ -z "$s" ] || boot "$v" "finish-$s" "$run" lu.bench=finish lu.size="$s"
 		for g in $vm_mibs; do
 			boot "$v" "vm-shmem-$g" "$run" lu.bench=vm lu.size="$g" lu.ram=shmem
 			boot "$v" "vm-huge-$g" "$run" lu.bench=vm lu.size="$g" \
@@ -249,7 +280,7 @@ for v in $variants; do
 done
 cp "$raw" "$raw.last"
 # What BENCH_REPORT_ONLY=1 needs to redo the report of this run.
-for n in run_date cpus accel mem runs sizes vm_mibs variants; do
+for n in run_date cpus accel mem runs sizes vm_mibs variants ranges plain_max ranges_mem; do
 	printf '%s=%q\n' "$n" "${!n}"
 done > "$conf"
 fi
@@ -292,8 +323,9 @@ ratio() {	# ratio A B: A / B of medians
 csv=$out/bench.csv
 table=$out/table.md
 # The CSV splits a scenario into its kind and size ("luo-64": luo, 64;
-# "vm-huge-1024": vm-huge, 1024; "kexec": kexec, no size).
-echo "variant,scenario,kind,size_mib,metric,median,min,max,runs" > "$csv"
+# "vm-huge-1024": vm-huge, 1024; "kexec": kexec, no size). The size is
+# in MiB, but for rsv and plain, where it is the number of ranges.
+echo "variant,scenario,kind,size,metric,median,min,max,runs" > "$csv"
 awk '{
 	kind = $2
 	size = ""
@@ -330,6 +362,7 @@ for v in $variants; do
 		echo "| $(onoff "$v") | $s MiB memfd | $(fmt "$v" "luo-$s" blackout_ms 1) | $(ratio "$l" "$base") | $(fmt "$v" "huge-$s" blackout_ms 1) | $(ratio "$h" "$base") | $(fmt "$v" "disk-$s" blackout_ms 1) | $(ratio "$d" "$l") |"
 	done
 done
+if [ -n "$sizes" ]; then
 echo
 echo "Check: after the blackout, the guest's time to check every word of the data (ms)."
 echo
@@ -341,6 +374,7 @@ for v in $variants; do
 		echo "| $(onoff "$v") | $s MiB memfd | $(fmt "$v" "luo-$s" check_ns 1000000) | $(fmt "$v" "huge-$s" check_ns 1000000) | $(fmt "$v" "disk-$s" check_ns 1000000) |"
 	done
 done
+fi
 echo
 if [ -z "$corrupt" ]; then
 	echo "Data: $checked runs checked their data after the blackout and found every word as it was preserved; $failed runs gave no result."
@@ -349,6 +383,7 @@ else
 	echo
 	while read -r line; do echo "    $line"; done <<< "$corrupt"
 fi
+if [ -n "$vm_mibs" ]; then
 echo
 echo "VM blackout: a KVM guest that keeps counting, from its last instruction before the update to its first after it (ms; the guest's RAM stays in place), against a plain kexec in the same run; and the VMM's part of it, from opening /dev/liveupdate to the guest's first exit. The check of the guest's RAM comes after it."
 echo
@@ -363,6 +398,8 @@ for v in $variants; do
 		echo "| $(onoff "$v") | $g MiB | $(fmt "$v" kexec blackout_ms 1) | $(fmt "$v" "vm-shmem-$g" blackout_ms 1) | $(ratio "$vs" "$base") | $(fmt "$v" "vm-huge-$g" blackout_ms 1) | $(ratio "$vh" "$base") | $(fmt "$v" "vm-gmem-$g" blackout_ms 1) | $(ratio "$vg" "$base") | $(fmt "$v" "vm-shmem-$g" vm_restore_ns 1000000) / $(fmt "$v" "vm-huge-$g" vm_restore_ns 1000000) / $(fmt "$v" "vm-gmem-$g" vm_restore_ns 1000000) |"
 	done
 done
+fi
+if [ -n "$sizes" ]; then
 echo
 echo "Restore: the next kernel's time to check and reserve preserved memory at boot, and to restore it, by folio order (ms): in bulk (kho_restore_folios() in batches of 512) and one folio at a time (kho_restore_folio()), each estimated from half of the folios of the same run."
 echo
@@ -374,6 +411,42 @@ for v in $variants; do
 		echo "| $(onoff "$v") | $s MiB | $(fmt "$v" "kho0-$s" reserve_ns 1000000) | $(fmt "$v" "kho0-$s" restore_ns 1000000) | $(fmt "$v" "kho0-$s" restore1_ns 1000000) | $(fmt "$v" "kho9-$s" reserve_ns 1000000) | $(fmt "$v" "kho9-$s" restore_ns 1000000) | $(fmt "$v" "kho9-$s" restore1_ns 1000000) |"
 	done
 done
+fi
+if [ -n "$ranges" ]; then
+	first=${variants%% *}
+	echo
+	echo "Reserve at boot: the next kernel's time to check and reserve a handover of N single pages that no two touch, N ranges (µs), with memblock_reserve_sorted() and with one memblock_reserve() per range as 6.12 does without it (up to $plain_max ranges; beyond, it would take hours under TCG); deferred struct page init $(onoff "$first"), $ranges_mem of memory."
+	echo
+	echo "| ranges | reserve, sorted | per range (ns) | reserve, one memblock_reserve() per range | per range (ns) | one by one / sorted |"
+	echo "|---|---|---|---|---|---|"
+	for n in $ranges; do
+		a=$(get "$first" "rsv-$n" reserve_ns 4)
+		b=$(get "$first" "plain-$n" reserve_ns 4)
+		awk -v n="$n" -v a="$a" -v b="$b" -v fa="$(fmt "$first" "rsv-$n" reserve_ns 1000)" \
+		    -v fb="$(fmt "$first" "plain-$n" reserve_ns 1000)" 'BEGIN {
+			printf "| %d | %s | %s | %s | %s | %s |\n", n, fa,
+				a == "" ? "-" : sprintf("%.0f", a / n), fb,
+				b == "" ? "-" : sprintf("%.0f", b / n),
+				a == "" || b == "" || !a ? "-" : sprintf("%.1f", b / a) }'
+	done
+	# Growth between the two largest N measured: time ~ N^k.
+	for kind in rsv plain; do
+		echo "$(for n in $ranges; do
+			t=$(get "$first" "$kind-$n" reserve_ns 4)
+			[ -n "$t" ] && echo "$n $t"
+		done | tail -n 2 | tr '\n' ' ')"
+	done | awk '{
+		what = NR == 1 ? "sorted" : "one by one"
+		if (NF == 4 && $1 != $3 && $2 > 0 && $4 > 0)
+			line = line (line == "" ? "" : "; ") sprintf("%s, time grows as N^%.2f from %d to %d ranges", what, log($4 / $2) / log($3 / $1), $1, $3)
+	} END { if (line != "") printf "\nGrowth: %s.\n", line }'
+	bad=$(for n in $ranges; do
+		r=$(get "$first" "rsv-$n" ranges 4)
+		[ -z "$r" ] || [ "$r" -ge "$n" ] || echo "$n ($r reserved)"
+	done)
+	[ -z "$bad" ] || echo "WARNING: fewer ranges reserved than handed over: $bad"
+fi
+if [ -n "$sizes" ]; then
 echo
 s=${sizes##* }
 echo "Tracker size per preserved GiB (bytes), and throughput of preserving and of finishing a $s MiB memfd (GiB/s)."
@@ -393,9 +466,11 @@ for v in $variants; do
 			p == "" || !p ? "-" : sprintf("%.2f", g / (p / 1e9)),
 			f == "" || !f ? "-" : sprintf("%.2f", g / (f / 1e9)) }'
 done
+fi
 } > "$table"
 cat "$table"
 
+if [ -n "$sizes" ]; then
 # The plot of the memfd scenarios: blackout against preserved size.
 dat=$out/blackout.dat
 {
@@ -429,7 +504,9 @@ plot "$dat" using 1:2 with linespoints title "live update, deferred init on", \
      "$dat" using 1:3 with linespoints title "copy to disk + cold reboot, on", \
      "$dat" using 1:5 with linespoints title "copy to disk + cold reboot, off"
 EOF
+fi
 
+if [ -n "$vm_mibs" ]; then
 # The plot of the VM scenarios: the guest's blackout against its RAM,
 # a line per backing and variant, and the plain kexec as a flat line.
 # Columns: the size, then for each variant shmem, HugeTLB, guest_memfd
@@ -472,8 +549,41 @@ set yrange [0:*]
 set datafile missing "NaN"
 plot $plot
 EOF
+fi
+# The plot of the reserve scenarios: time against ranges, log-log, for
+# memblock_reserve_sorted() and one memblock_reserve() per range.
+rdat=$out/reserve.dat
+plots=
+[ -z "$sizes" ] || plots="${out#"$top"/}/bench.png"
+[ -z "$vm_mibs" ] || plots="${plots:+$plots, }${out#"$top"/}/vm-blackout.png"
+if [ -n "$ranges" ]; then
+	{
+		echo "# ranges sorted_ms plain_ms"
+		for n in $ranges; do
+			a=$(get "${variants%% *}" "rsv-$n" reserve_ns 4)
+			b=$(get "${variants%% *}" "plain-$n" reserve_ns 4)
+			awk -v n="$n" -v a="$a" -v b="$b" 'BEGIN {
+				printf "%d %s %s\n", n, a == "" ? "NaN" : a / 1e6,
+					b == "" ? "NaN" : b / 1e6 }'
+		done
+	} > "$rdat"
+	gnuplot <<EOF || echo "Warning: gnuplot could not draw $out/reserve.png (no data to plot?)" >&2
+set terminal pngcairo noenhanced size 900,540
+set output "$out/reserve.png"
+set title "Reserving a handover at boot against its ranges (median of $runs runs)"
+set xlabel "preserved ranges (single pages, no two touching)"
+set ylabel "reserve time (ms)"
+set logscale xy
+set key top left
+set grid
+set datafile missing "NaN"
+plot "$rdat" using 1:2 with linespoints title "memblock_reserve_sorted(), in chunks of 64k ranges", \
+     "$rdat" using 1:3 with linespoints title "one memblock_reserve() per range (6.12)"
+EOF
+	plots="${plots:+$plots, }${out#"$top"/}/reserve.png"
+fi
 echo
-echo "Table: ${table#"$top"/}  CSV: ${csv#"$top"/}  plots: ${out#"$top"/}/bench.png, ${out#"$top"/}/vm-blackout.png"
+echo "Table: ${table#"$top"/}  CSV: ${csv#"$top"/}  plots: $plots"
 if [ -n "$corrupt" ]; then
 	echo >&2
 	echo "Error: DATA CORRUPTED: preserved data was not as it was preserved in:" >&2

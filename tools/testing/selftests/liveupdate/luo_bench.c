@@ -32,7 +32,11 @@
  *   kho     lu.size MiB in folios of order lu.order through the KHO test
  *           interface: tracker size, and the next kernel's reserve and
  *           restore times (restore_ns with kho_restore_folios(),
- *           restore1_ns with kho_restore_folio() one folio at a time)
+ *           restore1_ns with kho_restore_folio() one folio at a time);
+ *           with lu.ranges=N instead, N single pages that no two touch:
+ *           N ranges for the next kernel to reserve at boot
+ *           (kho_test_reserve=plain on the command line reserves them
+ *           one memblock_reserve() at a time)
  *   vm      a KVM guest with lu.size MiB of RAM (lu.ram=shmem, hugetlb
  *           or gmem) that keeps counting, live updated the way a VMM
  *           would: RAM and an empty state memfd are preserved while the
@@ -284,12 +288,16 @@ static void kho_stage1(void)
 {
 	char cmd[64], out[256];
 	long long before, after;
-	char order[8];
+	char order[8], ranges[16];
 
 	if (!lu_cmdline_get("lu.order", order, sizeof(order)))
 		snprintf(order, sizeof(order), "0");
 	before = lu_read_num(KHO_DIR "out/tracker_bytes");
-	snprintf(cmd, sizeof(cmd), "preserve %llu 7 %s", size >> 20, order);
+	if (lu_cmdline_get("lu.ranges", ranges, sizeof(ranges)))
+		snprintf(cmd, sizeof(cmd), "sparse %s 7", ranges);
+	else
+		snprintf(cmd, sizeof(cmd), "preserve %llu 7 %s", size >> 20,
+			 order);
 	if (kho_ctl(cmd, out, sizeof(out)))
 		ksft_exit_fail_msg("%s: %s", cmd, out);
 	after = lu_read_num(KHO_DIR "out/tracker_bytes");
@@ -311,6 +319,7 @@ static void kho_stage2(void)
 
 	bench_mark("usable");
 	printf("BENCH reserve_ns=%lld\n", lu_read_num(KHO_DIR "in/reserve_ns"));
+	printf("BENCH ranges=%lld\n", lu_read_num(KHO_DIR "in/preserved_ranges"));
 	if (kho_ctl("verify", out, sizeof(out)))
 		ksft_exit_fail_msg("verify: %s", out);
 	printf("BENCH restore_ns=%lld\n", verify_num(out, " restore_ns "));
