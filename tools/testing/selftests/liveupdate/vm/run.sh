@@ -267,9 +267,19 @@ failed=0
 skipped=0
 num=0
 
+# The last lines of a log; then, when the kernel reported trouble, the
+# report itself from its first line (a stall names the stuck CPU's task
+# and its stack there, long before the log ends): the closer to the
+# result line, the likelier a truncated view of the output keeps it.
 show_tail() {
+	local first
+
 	echo "# --- last lines of $(basename "$1") ---"
 	clean_log "$1" | tail -n "${2:-30}" | sed 's/^/# /'
+	first=$(kernel_trouble "$1")
+	[ -n "$first" ] || return 0
+	echo "# --- the first kernel report in $(basename "$1") ---"
+	clean_log "$1" | grep -m1 -F -x -A 50 -- "$first" | sed 's/^/# /'
 }
 
 # A test run in a lane of its own prints "ok @N@ ..." and the main loop
