@@ -86,7 +86,7 @@ if [ "$report_only" = 1 ]; then
 	[ -s "$raw.last" ] || die "no earlier measurements in $raw.last (run bench.sh without BENCH_REPORT_ONLY first)"
 	[ -s "$conf" ] || die "no $conf: $raw.last predates this script's format (run bench.sh again)"
 	# A run from before the reserve scenarios has none.
-	ranges= plain_max=0 ranges_mem=
+	ranges= plain_max=0 ranges_mem= ranges_scratch=
 	# shellcheck source=/dev/null
 	. "$conf"
 fi
@@ -131,6 +131,11 @@ if [ "$report_only" != 1 ]; then
 	# shellcheck disable=SC2086
 	most=$(printf '%s\n' 0 $ranges | sort -n | tail -n 1)
 	ranges_mem=$(( (most * 8 / 1024 + 2048 + 1023) / 1024 ))G
+	# Scratch for the largest N: memblock's array of reserved regions
+	# takes 24 bytes a range, 36 while it doubles, next to the kernel
+	# and its initrd (the default, 64 MiB + 1/256 of memory, holds
+	# about half a million such ranges in 10 GiB).
+	ranges_scratch=$(( 128 + most * 48 / 1048576 ))M
 fi
 
 command -v gnuplot >/dev/null || {
@@ -203,6 +208,13 @@ boot() {
 			bad = 1
 		}
 		{ sub(/\r$/, "") }
+		/KHO: early boot used [0-9]+ MiB of [0-9]+ MiB scratch/ {
+			for (i = 1; i < NF; i++)
+				if ($i == "used") {
+					print v, n, r, "scratch_used_mib", $(i + 1)
+					break
+				}
+		}
 		$2 == "BENCH" && $3 == "mark" {
 			if (!($4 in t)) t[$4] = $1
 			next
@@ -245,7 +257,7 @@ boot() {
 if [ "$report_only" = 1 ]; then
 	cp "$raw.last" "$raw"
 else
-echo "Benchmark: $runs runs of each scenario, memfd sizes $sizes MiB, KVM guest RAM $vm_mibs MiB, $mem of memory; ${ranges:-no} preserved ranges ($ranges_mem); logs in ${out#"$top"/}/logs"
+echo "Benchmark: $runs runs of each scenario, memfd sizes $sizes MiB, KVM guest RAM $vm_mibs MiB, $mem of memory; ${ranges:-no} preserved ranges ($ranges_mem, kho_scratch=$ranges_scratch); logs in ${out#"$top"/}/logs"
 first=${variants%% *}
 for v in $variants; do
 	for run in $(seq 1 "$runs"); do
@@ -253,10 +265,11 @@ for v in $variants; do
 		for n in $ranges; do
 			[ "$v" = "$first" ] || break
 			boot_mem=$ranges_mem boot "$v" "rsv-$n" "$run" \
-				lu.bench=kho lu.ranges="$n"
+				lu.bench=kho lu.ranges="$n" kho_scratch="$ranges_scratch"
 			[ "$n" -le "$plain_max" ] || continue
 			boot_mem=$ranges_mem boot "$v" "plain-$n" "$run" \
-				lu.bench=kho lu.ranges="$n" kho_test_reserve=plain
+				lu.bench=kho lu.ranges="$n" kho_scratch="$ranges_scratch" \
+				kho_test_reserve=plain
 		done
 		boot "$v" kexec "$run" lu.bench=kexec
 		for s in $sizes; do
@@ -280,7 +293,7 @@ for v in $variants; do
 done
 cp "$raw" "$raw.last"
 # What BENCH_REPORT_ONLY=1 needs to redo the report of this run.
-for n in run_date cpus accel mem runs sizes vm_mibs variants ranges plain_max ranges_mem; do
+for n in run_date cpus accel mem runs sizes vm_mibs variants ranges plain_max ranges_mem ranges_scratch; do
 	printf '%s=%q\n' "$n" "${!n}"
 done > "$conf"
 fi
@@ -415,19 +428,23 @@ fi
 if [ -n "$ranges" ]; then
 	first=${variants%% *}
 	echo
-	echo "Reserve at boot: the next kernel's time to check and reserve a handover of N single pages that no two touch, N ranges (µs), with memblock_reserve_sorted() and with one memblock_reserve() per range as 6.12 does without it (up to $plain_max ranges; beyond, it would take hours under TCG); deferred struct page init $(onoff "$first"), $ranges_mem of memory."
+	echo "Reserve at boot: the next kernel's time to check and reserve a handover of N single pages that no two touch, N ranges (µs), with memblock_reserve_sorted() and with one memblock_reserve() per range as 6.12 does without it (up to $plain_max ranges; beyond, it would take hours under TCG); deferred struct page init $(onoff "$first"), $ranges_mem of memory, kho_scratch=$ranges_scratch; and the scratch early boot used at its peak (MiB, memblock_reserve_sorted())."
 	echo
-	echo "| ranges | reserve, sorted | per range (ns) | reserve, one memblock_reserve() per range | per range (ns) | one by one / sorted |"
-	echo "|---|---|---|---|---|---|"
+	echo "| ranges | reserve, sorted | per range (ns) | reserve, one memblock_reserve() per range | per range (ns) | one by one / sorted | scratch used |"
+	echo "|---|---|---|---|---|---|---|"
 	for n in $ranges; do
 		a=$(get "$first" "rsv-$n" reserve_ns 4)
 		b=$(get "$first" "plain-$n" reserve_ns 4)
 		awk -v n="$n" -v a="$a" -v b="$b" -v fa="$(fmt "$first" "rsv-$n" reserve_ns 1000)" \
-		    -v fb="$(fmt "$first" "plain-$n" reserve_ns 1000)" 'BEGIN {
-			printf "| %d | %s | %s | %s | %s | %s |\n", n, fa,
+		    -v fb="$(fmt "$first" "plain-$n" reserve_ns 1000)" \
+		    -v su="$(get "$first" "rsv-$n" scratch_used_mib 4)" 'BEGIN {
+			if (a != "" && a < 0) { fa = "refused"; a = "" }
+			if (b != "" && b < 0) { fb = "refused"; b = "" }
+			printf "| %d | %s | %s | %s | %s | %s | %s |\n", n, fa,
 				a == "" ? "-" : sprintf("%.0f", a / n), fb,
 				b == "" ? "-" : sprintf("%.0f", b / n),
-				a == "" || b == "" || !a ? "-" : sprintf("%.1f", b / a) }'
+				a == "" || b == "" || !a ? "-" : sprintf("%.1f", b / a),
+				su == "" ? "-" : su }'
 	done
 	# Growth between the two largest N measured: time ~ N^k.
 	for kind in rsv plain; do
