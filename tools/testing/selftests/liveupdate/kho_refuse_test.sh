@@ -42,11 +42,6 @@ status_is() {
 	[ "$status" = "$1" ]
 }
 
-# MiB the last "fill" allocated
-filled_mib() {
-	sed -n 's/.*filled \([0-9]*\) MiB.*/\1/p' "$ctl"
-}
-
 status_refused() {
 	case "$status" in
 	"refused: "*) return 0 ;;
@@ -63,7 +58,7 @@ ktap_print_header
 if [ "$(lu_stage)" = 1 ]; then
 	ktap_set_plan 3
 	ktap_test_result "cold boot: fill all free memory" lu_kho_ctl fill
-	cold="lu.cold_total=$(lu_mem_total) lu.cold_fill=$(filled_mib)"
+	cold="lu.cold_total=$(lu_mem_total) lu.cold_fill=$(lu_kho_filled_mib)"
 	ktap_test_result "preserve 64 MiB" lu_kho_ctl preserve 64 3001
 	case "$case" in
 	kho-off)
@@ -95,7 +90,7 @@ else
 fi
 ktap_test_result "nothing can be restored" ctl_fails verify
 ktap_test_result "all memory is usable" lu_kho_ctl fill
-lu_mem_like_cold "$(filled_mib)"
+lu_mem_like_cold "$(lu_kho_filled_mib)"
 if [ "$case" = kho-off ]; then
 	ktap_test_result "preserving is refused when off" \
 		ctl_fails preserve 16 3002

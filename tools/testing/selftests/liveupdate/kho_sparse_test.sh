@@ -30,11 +30,6 @@ stage=$(lu_stage)
 
 [ -w "$ctl" ] || ktap_skip_all "no $ctl (CONFIG_KEXEC_HANDOVER_TEST, kho=on)"
 
-# MiB the last "fill" allocated
-filled_mib() {
-	sed -n 's/.*filled \([0-9]*\) MiB.*/\1/p' "$ctl"
-}
-
 # Did this kernel reserve the handover one memblock_reserve() at a time?
 reserved_plain() {
 	dmesg | grep -q 'one memblock_reserve() per range'
@@ -53,7 +48,7 @@ ktap_print_header
 if [ "$stage" = 1 ]; then
 	ktap_set_plan 3
 	ktap_test_result "cold boot: fill all free memory" lu_kho_ctl fill
-	cold="lu.cold_total=$(lu_mem_total) lu.cold_fill=$(filled_mib)"
+	cold="lu.cold_total=$(lu_mem_total) lu.cold_fill=$(lu_kho_filled_mib)"
 	ktap_test_result "preserve $(pages 1) single pages, no two touching" \
 		lu_kho_ctl sparse "$(pages 1)" 3001
 	blocks=$(cat "$kho/out/preserved_blocks")
@@ -84,7 +79,7 @@ else
 fi
 ktap_test_result "verify every byte stage $prev preserved" lu_kho_ctl verify
 ktap_test_result "fill all free memory and check it" lu_kho_ctl fill
-lu_mem_like_cold "$(filled_mib)"
+lu_mem_like_cold "$(lu_kho_filled_mib)"
 if [ "$stage" = 2 ]; then
 	ktap_test_result "preserve $(pages 2) single pages anew" \
 		lu_kho_ctl sparse "$(pages 2)" 3002

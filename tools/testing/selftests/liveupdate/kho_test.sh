@@ -32,18 +32,13 @@ stage=$(lu_stage)
 
 [ -w "$ctl" ] || ktap_skip_all "no $ctl (CONFIG_KEXEC_HANDOVER_TEST, kho=on)"
 
-# MiB the last "fill" allocated
-filled_mib() {
-	sed -n 's/.*filled \([0-9]*\) MiB.*/\1/p' "$ctl"
-}
-
 ktap_print_header
 if [ "$stage" = 1 ]; then
 	ktap_set_plan 4
 	ktap_test_result "stage 1 was booted without a handover" \
 		grep -qx none "$kho/in/status"
 	ktap_test_result "cold boot: fill all free memory" lu_kho_ctl fill
-	cold="lu.cold_total=$(lu_mem_total) lu.cold_fill=$(filled_mib)"
+	cold="lu.cold_total=$(lu_mem_total) lu.cold_fill=$(lu_kho_filled_mib)"
 	ktap_test_result "preserve 256 MiB (seed 1001)" lu_kho_ctl preserve 256 1001
 	bytes=$(cat "$kho/out/preserved_bytes")
 	ktap_print_msg "out: $bytes bytes in $(cat "$kho/out/preserved_blocks") blocks," \
@@ -68,7 +63,7 @@ ktap_test_result "stage $stage accepted the handover" \
 ktap_test_result "verify what stage $((stage - 1)) preserved (seed $seed)" \
 	lu_kho_ctl verify
 ktap_test_result "fill all free memory and check it" lu_kho_ctl fill
-lu_mem_like_cold "$(filled_mib)"
+lu_mem_like_cold "$(lu_kho_filled_mib)"
 if [ "$stage" -lt 4 ]; then
 	ktap_test_result "preserve 64 MiB anew (seed $((seed + 1)))" \
 		lu_kho_ctl preserve 64 $((seed + 1))

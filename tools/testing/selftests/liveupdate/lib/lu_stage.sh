@@ -15,6 +15,8 @@
 #   lu_mem_total            MemTotal in KiB
 #   lu_within PCT A B       true if A is within PCT percent of B
 #   lu_at_least PCT A B     true if A is at least PCT percent of B
+#   lu_kho_ctl CMD...       run a command of the KHO test module
+#   lu_kho_filled_mib       the MiB its last "fill" allocated
 #   lu_mem_like_cold MIB    two KTAP results: MemTotal within 1% of the
 #                           cold boot's (lu.cold_total=, KiB), and MIB
 #                           filled at least 85% of its (lu.cold_fill=)
@@ -93,6 +95,11 @@ lu_kho_ctl() {
 	local rc=$?
 	ktap_print_msg "$*: $(cat /sys/kernel/debug/kho_test/ctl)"
 	return $rc
+}
+
+# lu_kho_filled_mib: the MiB the KHO test module's last "fill" allocated.
+lu_kho_filled_mib() {
+	sed -n 's/.*filled \([0-9]*\) MiB.*/\1/p' /sys/kernel/debug/kho_test/ctl
 }
 
 lu_kexec_next() {
