@@ -5,7 +5,8 @@
 # cloud-amd64 configuration of the base version (from the package
 # linux-image-<version>+deb12-cloud-amd64-unsigned, downloaded once),
 # with the live update options of scripts/distro-liveupdate.config merged
-# over it (debug info and module signing off, modules not compressed).
+# over it (debug info off, modules not compressed; signed with a key the
+# build makes).
 # It is built into build/kernel-distro/ with its modules, and put into
 # build/kernels/distro/ (with the modules the tests load) for the tests
 # of kind "distro" in tools/testing/selftests/liveupdate/vm/tests, which

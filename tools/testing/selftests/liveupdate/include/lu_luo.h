@@ -74,6 +74,14 @@ long long lu_read_num(const char *path);
  * MemFree leaves out: a few MiB freed show here at once.
  */
 long long lu_free_kib(void);
+/*
+ * Print every /proc/meminfo field that moved by @min_kib or more since
+ * @before, a copy of /proc/meminfo the caller read earlier
+ * (lu_meminfo_text()): where memory went when a check of it fails.
+ */
+void lu_meminfo_moved(const char *before, long long min_kib);
+/* Read /proc/meminfo into @buf (@len bytes); @buf is "" on error. */
+void lu_meminfo_text(char *buf, size_t len);
 
 /*
  * Turn the background fill of retrieved files on or off

@@ -147,6 +147,40 @@ long long lu_free_kib(void)
 	return lu_meminfo_kib("MemFree") + pages * (sysconf(_SC_PAGESIZE) >> 10);
 }
 
+void lu_meminfo_text(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	size_t n = f ? fread(buf, 1, len - 1, f) : 0;
+
+	buf[n] = '\0';
+	if (f)
+		fclose(f);
+}
+
+void lu_meminfo_moved(const char *before, long long min_kib)
+{
+	char now[8192], name[64];
+	long long was, is;
+	const char *b;
+	char *p;
+
+	lu_meminfo_text(now, sizeof(now));
+	for (p = strtok(now, "\n"); p; p = strtok(NULL, "\n")) {
+		/* Fields in kB only: "Name:   123 kB". */
+		if (sscanf(p, "%63[^:]: %lld", name, &is) != 2 || !strstr(p, " kB"))
+			continue;
+		/* The same field, not one whose name ends with this one. */
+		for (b = strstr(before, name); b && b != before && b[-1] != '\n';
+		     b = strstr(b + 1, name))
+			;
+		if (!b || sscanf(b + strlen(name), ": %lld", &was) != 1)
+			continue;
+		if (llabs(is - was) >= min_kib)
+			ksft_print_msg("meminfo %s: %lld -> %lld KiB (%+lld)\n",
+				       name, was, is, is - was);
+	}
+}
+
 int lu_fill_worker(int on)
 {
 	int fd = open("/sys/module/luo_folios/parameters/test_no_fill_worker",
