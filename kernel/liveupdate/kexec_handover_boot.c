@@ -279,7 +279,8 @@ static int __init kho_reserve_flush(struct kho_reserve_walk *w)
 
 	w->nr_ranges = 0;
 	if (!kho_test_reserve_plain)
-		return memblock_reserve_sorted(w->ranges, n);
+		return memblock_reserve_sorted(w->ranges, n,
+					       MEMBLOCK_RSRV_DEFERRED);
 	for (i = 0; i < n && !ret; i++)
 		ret = memblock_reserve(w->ranges[i].base, w->ranges[i].size);
 	return ret;
@@ -360,6 +361,13 @@ static int __init kho_cmp_region(const void *a, const void *b)
  * Reserve everything the tracker lists. The ranges of one order come out
  * of the walk sorted and disjoint, so each KHO_RESERVE_CHUNK of them is
  * one linear merge into memblock; tracker pages are sorted first.
+ *
+ * Preserved blocks are MEMBLOCK_RSRV_DEFERRED: nobody looks at their
+ * struct pages before their owners restore them, after
+ * page_alloc_init_late(), so where struct page init is deferred the
+ * deferred init threads initialize them, in parallel, instead of the boot
+ * CPU at memblock_free_all() (most of a 2 GiB guest's memory, at every
+ * update). The tracker pages are few and stay ordinary reservations.
  */
 static int __init kho_reserve_all(const struct kho_tracker_node_ser *root,
 				  struct kho_reserve_walk *w)
@@ -413,7 +421,8 @@ static int __init kho_reserve_all(const struct kho_tracker_node_ser *root,
 		else
 			w->nodes[++k] = w->nodes[i];
 	}
-	ret = memblock_reserve_sorted(w->nodes, w->nr_nodes ? k + 1 : 0);
+	ret = memblock_reserve_sorted(w->nodes, w->nr_nodes ? k + 1 : 0,
+				      MEMBLOCK_NONE);
 	if (ret)
 		return ret;
 	return memblock_reserve(kho_in.tracker_phys, PAGE_SIZE);
