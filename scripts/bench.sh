@@ -117,10 +117,11 @@ done
 # The memory of the test VM (-m), the same for every scenario so that
 # every ratio compares boots of the same machine. The largest HugeTLB
 # scenario of S MiB reserves a pool of S / 2 + 8 pages (hugepages=);
-# the next kernel, booted with the same command line, reserves its pool
-# again while the S MiB it adopts stay preserved: 2 (S + 16) MiB, plus
-# 768 MiB for the kernels, the initramfs and the programs; rounded up to
-# whole GiB, at least 3 GiB.
+# the next kernel boots with hugepages=0 (luo_bench.c: the pages it
+# adopts need no pool). The S MiB a scenario preserves, and as much
+# again free for its next kernel: 2 (S + 16) MiB, plus 768 MiB for the
+# kernels, the initramfs and the programs; rounded up to whole GiB, at
+# least 3 GiB.
 if [ "$report_only" != 1 ]; then
 	# shellcheck disable=SC2086
 	largest=$(printf '%s\n' 0 $sizes $vm_mibs | sort -n | tail -n 1)

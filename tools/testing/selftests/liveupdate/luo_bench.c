@@ -158,9 +158,23 @@ static int make_memfd(uint64_t **map)
 	return fd;
 }
 
+/*
+ * The next kernel of a HugeTLB scenario boots without a pool of its own:
+ * the preserved 2 MiB pages come back as adopted folios outside any pool,
+ * and a pool for new users is set up after the update (nr_hugepages), not
+ * inside the blackout a plain kexec is compared with.
+ */
+static const char *next_words(void)
+{
+	char pages[16];
+
+	return lu_cmdline_get("hugepages", pages, sizeof(pages)) ?
+	       "hugepages=0" : NULL;
+}
+
 static void kexec_reboot(void)
 {
-	int ret = __lu_kexec_load_next(NULL);
+	int ret = __lu_kexec_load_next(next_words());
 
 	if (ret)
 		ksft_exit_fail_msg("kexec_file_load: %s\n", strerror(-ret));
@@ -368,7 +382,7 @@ static void vm_stage1(void)
 	s = luo_create_session(luo, "vm");
 	luo_preserve_fd(s, ram, 1);
 	luo_preserve_fd(s, state, 2);
-	err = __lu_kexec_load_next(NULL);
+	err = __lu_kexec_load_next(next_words());
 	if (err)
 		ksft_exit_fail_msg("kexec_file_load: %s\n", strerror(-err));
 	err = lu_vmm_run_until(&v, 0x20000);
