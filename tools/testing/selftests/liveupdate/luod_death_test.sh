@@ -60,7 +60,7 @@ if [ "$stage" = 1 ]; then
 	ktap_test_result "the kernel released every session it held" \
 		sysfs_is sessions_out 0
 	[ "$KTAP_CNT_FAIL" = 0 ] || ktap_finished
-	"$LUOCTL" update --kernel "$LU_KERNEL_IMAGE" --initrd "$LU_NEXT_INITRD" \
+	"$LUOCTL" update --kernel "$LU_KERNEL_IMAGE" --initrd "$(lu_next_initrd)" \
 		--reuse-cmdline --append "lu.stage=2"
 	ktap_exit_fail_msg "luoctl update returned"
 fi

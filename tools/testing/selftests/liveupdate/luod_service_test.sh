@@ -129,7 +129,7 @@ update() {
 	"$LUOCTL" -s "$SOCK" log write "luod_service_test: last words of stage $stage ($boot_id)"
 	ktap_print_msg "stage $stage: luoctl update into stage $((stage + 1))"
 	"$LUOCTL" -s "$SOCK" update --kernel "$LU_KERNEL_IMAGE" \
-		--initrd "$LU_NEXT_INITRD" --reuse-cmdline \
+		--initrd "$(lu_next_initrd)" --reuse-cmdline \
 		--append "lu.stage=$((stage + 1)) lu.prev_boot_id=$boot_id"
 	show_luod_log
 	ktap_exit_fail_msg "luoctl update returned"
@@ -147,7 +147,7 @@ if [ "$stage" = 1 ]; then
 		sysfs_is sessions_out 3
 	ktap_test_result "luoctl update --dry-run loads and unloads" \
 		"$LUOCTL" update --kernel "$LU_KERNEL_IMAGE" \
-		--initrd "$LU_NEXT_INITRD" --reuse-cmdline --dry-run
+		--initrd "$(lu_next_initrd)" --reuse-cmdline --dry-run
 	ktap_test_result "no kexec image is left loaded" \
 		kexec_not_loaded
 	ktap_test_result "the log takes a line" \

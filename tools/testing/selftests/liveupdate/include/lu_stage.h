@@ -21,9 +21,14 @@
 
 #include "../../kselftest.h"
 
-/* Where the initramfs puts the kernel image and the repacked initramfs. */
+/*
+ * Where the initramfs puts the kernel image, and the initramfs of the next
+ * stage, which LU_NEXT_INITRD_MAKE makes (and prints) when it is first
+ * needed: __lu_kexec_load_next() runs it.
+ */
 #define LU_KERNEL_IMAGE		"/boot/bzImage"
 #define LU_NEXT_INITRD		"/run/initrd.cpio"
+#define LU_NEXT_INITRD_MAKE	"/lu/next-initrd"
 /* Other kernels, for lu.kernels=NAME,NAME,...: one per stage */
 #define LU_KERNELS_DIR		"/lu/kernels"
 

@@ -180,6 +180,12 @@ int __lu_kexec_load_next(const char *extra)
 	if (kfd < 0)
 		return -errno;
 	ifd = open(LU_NEXT_INITRD, O_RDONLY | O_CLOEXEC);
+	if (ifd < 0 && errno == ENOENT && !access(LU_NEXT_INITRD_MAKE, X_OK)) {
+		fflush(stdout);
+		if (system(LU_NEXT_INITRD_MAKE " >/dev/null"))
+			ksft_print_msg("%s failed\n", LU_NEXT_INITRD_MAKE);
+		ifd = open(LU_NEXT_INITRD, O_RDONLY | O_CLOEXEC);
+	}
 	if (ifd < 0) {
 		ret = -errno;
 		close(kfd);

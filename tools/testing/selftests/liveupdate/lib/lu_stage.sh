@@ -5,6 +5,8 @@
 #
 #   lu_cmdline_get KEY      print the value of KEY= on /proc/cmdline
 #   lu_stage                print this stage's number (1 when not set)
+#   lu_next_initrd          make the next stage's initramfs if it is not
+#                           made yet (/lu/next-initrd), print its path
 #   lu_kexec_next [WORD..]  load this kernel again with kexec-tools
 #                           (kexec -s -l), lu.stage incremented and WORDs
 #                           (key=value) replacing words of the same key,
@@ -23,6 +25,14 @@
 
 LU_KERNEL_IMAGE=/boot/bzImage
 LU_NEXT_INITRD=/run/initrd.cpio
+
+lu_next_initrd() {
+	if [ -x /lu/next-initrd ]; then
+		/lu/next-initrd
+	else
+		echo "$LU_NEXT_INITRD"
+	fi
+}
 
 lu_cmdline_get() {
 	for w in $(cat /proc/cmdline); do
@@ -118,7 +128,7 @@ lu_kexec_next() {
 	local mode=-s
 	[ "${LU_KEXEC_LOAD:-0}" = 1 ] && mode=
 	# shellcheck disable=SC2086
-	if ! kexec $mode -l "$LU_KERNEL_IMAGE" --initrd="$LU_NEXT_INITRD" \
+	if ! kexec $mode -l "$LU_KERNEL_IMAGE" --initrd="$(lu_next_initrd)" \
 			--command-line="$next"; then
 		ktap_exit_fail_msg "kexec $mode -l $LU_KERNEL_IMAGE failed"
 	fi

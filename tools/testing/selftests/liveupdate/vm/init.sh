@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # PID 1 of the live update test VM (every stage). Mounts the usual file
-# systems, repacks the root file system as the initramfs of the next
-# stage, runs the test named by lu.test= for stage lu.stage=, reports,
-# and resets the machine (QEMU runs with -no-reboot, so it exits).
+# systems, runs the test named by lu.test= for stage lu.stage=, reports,
+# and resets the machine (QEMU runs with -no-reboot, so it exits). A
+# test that boots a next stage makes its initramfs from this root file
+# system with /lu/next-initrd (vm/next-initrd.sh).
 #
 # Lines starting "# lu:" are read by the host side (run.sh).
 
@@ -60,13 +61,8 @@ if [ -z "$cmd" ] || [ ! -x "/lu/tests/$cmd" ]; then
 	finish 127
 fi
 
-# The next stage boots from the same root file system. A bind mount of /
-# shows the initramfs as unpacked, without the file systems over it.
-mkdir -p /run/rootfs
-mount --bind / /run/rootfs
-(cd /run/rootfs && find . | cpio -o -H newc > /run/initrd.cpio 2>/dev/null)
-umount /run/rootfs
-
+# The next stage boots from the same root file system: the test makes
+# its initramfs with /lu/next-initrd when it loads the next kernel.
 cd /lu/tests || finish 1
 LU_STAGE=$stage "./$cmd"
 finish $?

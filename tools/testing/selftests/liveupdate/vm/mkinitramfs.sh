@@ -72,6 +72,7 @@ fi
 		echo "file /lu/cmd/$(basename "$c") $c 0644 0 0"
 	done
 	echo "file /lu/leak-scan $here/leak-scan.sh 0755 0 0"
+	echo "file /lu/next-initrd $here/next-initrd.sh 0755 0 0"
 	echo "file /lu/tests/kselftest/ktap_helpers.sh" \
 		"$src/tools/testing/selftests/kselftest/ktap_helpers.sh 0644 0 0"
 	# Stripped: the next stage's kernel and initramfs are kexec
