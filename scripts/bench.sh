@@ -29,8 +29,11 @@
 # tables show the median and, in brackets, the smallest and largest
 # run. Everything is measured once with CONFIG_DEFERRED_STRUCT_PAGE_INIT
 # on and once off. Under TCG every absolute time is inflated many times
-# over; compare the ratios, which are taken within one run of this
-# script, all scenarios booted with the same memory (-m).
+# over, and the host's speed drifts from boot to boot: compare the
+# ratios, each taken between a scenario and the plain kexec of the same
+# round (a round boots every scenario once, back to back), all
+# scenarios booted with the same memory (-m); the tables give their
+# median and spread over the rounds.
 #
 # The VM scenarios run a KVM guest inside the test VM (nested: SVM and
 # NPT emulated by TCG) whose blackout is from its last instruction
@@ -299,9 +302,25 @@ for n in run_date cpus accel mem runs sizes vm_mibs variants ranges plain_max ra
 done > "$conf"
 fi
 
-# Medians and spreads: "variant scenario key median min max n".
+# Medians and spreads: "variant scenario key median min max n". A round
+# boots every scenario once, back to back; "kexec_ratio" is a scenario's
+# blackout divided by the plain kexec's of the same round, which the
+# host's speed, drifting from round to round, affects much less than
+# a ratio of medians taken over all rounds.
 stats=$out/stats.txt
-sort -k1,1 -k2,2 -k4,4 -k5,5g "$raw" | awk '
+{
+	cat "$raw"
+	awk '$4 == "blackout_ms" { b[$1 " " $2 " " $3] = $5 }
+	END {
+		for (k in b) {
+			split(k, f, " ")
+			base = f[1] " kexec " f[3]
+			if (f[2] != "kexec" && (base in b) && b[base] > 0)
+				printf "%s %s %s kexec_ratio %.4f\n", f[1], f[2],
+					f[3], b[k] / b[base]
+		}
+	}' "$raw"
+} | sort -k1,1 -k2,2 -k4,4 -k5,5g | awk '
 	function flush() {
 		if (!n) return
 		med = (n % 2) ? vals[(n + 1) / 2] : (vals[n / 2] + vals[n / 2 + 1]) / 2
@@ -334,6 +353,16 @@ ratio() {	# ratio A B: A / B of medians
 	awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "-"; else printf "%.2f", a / b }'
 }
 
+kratio() {	# kratio VARIANT SCENARIO: "median [min-max]" of kexec_ratio
+	local m lo hi
+	m=$(get "$1" "$2" kexec_ratio 4)
+	lo=$(get "$1" "$2" kexec_ratio 5)
+	hi=$(get "$1" "$2" kexec_ratio 6)
+	[ -n "$m" ] || { echo "-"; return; }
+	awk -v m="$m" -v lo="$lo" -v hi="$hi" \
+		'BEGIN { printf "%.2f [%.2f-%.2f]", m, lo, hi }'
+}
+
 csv=$out/bench.csv
 table=$out/table.md
 # The CSV splits a scenario into its kind and size ("luo-64": luo, 64;
@@ -362,18 +391,16 @@ failed=$(awk '$4 == "failed"' "$raw" | wc -l)
 {
 echo "Live update benchmark, $run_date, $cpus CPUs, QEMU ${accel%% -cpu*} (${mem} guest), $(cat "$build/BASE_VERSION" 2>/dev/null)"
 echo
-echo "Blackout: from reboot() to the data usable by its owner, every session retrieved and its file mapped and readable; for the disk, from the start of the copy to disk to the data read back into memory (ms; median [min-max] of $runs runs). The check of every word comes after it (next table)."
+echo "Blackout: from reboot() to the data usable by its owner, every session retrieved and its file mapped and readable; for the disk, from the start of the copy to disk to the data read back into memory (ms; median [min-max] of $runs runs). A ratio to the plain kexec is the median [min-max] over the runs of the scenario's blackout divided by the plain kexec's in the same round (each round boots every scenario once, back to back). The check of every word comes after it (next table)."
 echo
 echo "| deferred struct page init | preserved | live update | ratio to plain kexec | live update, 2 MiB HugeTLB | ratio to plain kexec | copy to disk + cold reboot | disk / live update |"
 echo "|---|---|---|---|---|---|---|---|"
 for v in $variants; do
-	base=$(get "$v" kexec blackout_ms 4)
 	echo "| $(onoff "$v") | nothing (plain kexec) | $(fmt "$v" kexec blackout_ms 1) | 1.00 | | | | |"
 	for s in $sizes; do
 		l=$(get "$v" "luo-$s" blackout_ms 4)
-		h=$(get "$v" "huge-$s" blackout_ms 4)
 		d=$(get "$v" "disk-$s" blackout_ms 4)
-		echo "| $(onoff "$v") | $s MiB memfd | $(fmt "$v" "luo-$s" blackout_ms 1) | $(ratio "$l" "$base") | $(fmt "$v" "huge-$s" blackout_ms 1) | $(ratio "$h" "$base") | $(fmt "$v" "disk-$s" blackout_ms 1) | $(ratio "$d" "$l") |"
+		echo "| $(onoff "$v") | $s MiB memfd | $(fmt "$v" "luo-$s" blackout_ms 1) | $(kratio "$v" "luo-$s") | $(fmt "$v" "huge-$s" blackout_ms 1) | $(kratio "$v" "huge-$s") | $(fmt "$v" "disk-$s" blackout_ms 1) | $(ratio "$d" "$l") |"
 	done
 done
 if [ -n "$sizes" ]; then
@@ -399,17 +426,13 @@ else
 fi
 if [ -n "$vm_mibs" ]; then
 echo
-echo "VM blackout: a KVM guest that keeps counting, from its last instruction before the update to its first after it (ms; the guest's RAM stays in place), against a plain kexec in the same run; and the VMM's part of it, from opening /dev/liveupdate to the guest's first exit. The check of the guest's RAM comes after it."
+echo "VM blackout: a KVM guest that keeps counting, from its last instruction before the update to its first after it (ms; the guest's RAM stays in place), against a plain kexec in the same round (ratio: median [min-max] over the runs, as above); and the VMM's part of it, from opening /dev/liveupdate to the guest's first exit. The check of the guest's RAM comes after it."
 echo
 echo "| deferred struct page init | guest RAM | plain kexec | shmem memfd | ratio to plain kexec | 2 MiB HugeTLB memfd | ratio | guest_memfd | ratio | VMM restore, shmem / HugeTLB / guest_memfd |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
 for v in $variants; do
-	base=$(get "$v" kexec blackout_ms 4)
 	for g in $vm_mibs; do
-		vs=$(get "$v" "vm-shmem-$g" blackout_ms 4)
-		vh=$(get "$v" "vm-huge-$g" blackout_ms 4)
-		vg=$(get "$v" "vm-gmem-$g" blackout_ms 4)
-		echo "| $(onoff "$v") | $g MiB | $(fmt "$v" kexec blackout_ms 1) | $(fmt "$v" "vm-shmem-$g" blackout_ms 1) | $(ratio "$vs" "$base") | $(fmt "$v" "vm-huge-$g" blackout_ms 1) | $(ratio "$vh" "$base") | $(fmt "$v" "vm-gmem-$g" blackout_ms 1) | $(ratio "$vg" "$base") | $(fmt "$v" "vm-shmem-$g" vm_restore_ns 1000000) / $(fmt "$v" "vm-huge-$g" vm_restore_ns 1000000) / $(fmt "$v" "vm-gmem-$g" vm_restore_ns 1000000) |"
+		echo "| $(onoff "$v") | $g MiB | $(fmt "$v" kexec blackout_ms 1) | $(fmt "$v" "vm-shmem-$g" blackout_ms 1) | $(kratio "$v" "vm-shmem-$g") | $(fmt "$v" "vm-huge-$g" blackout_ms 1) | $(kratio "$v" "vm-huge-$g") | $(fmt "$v" "vm-gmem-$g" blackout_ms 1) | $(kratio "$v" "vm-gmem-$g") | $(fmt "$v" "vm-shmem-$g" vm_restore_ns 1000000) / $(fmt "$v" "vm-huge-$g" vm_restore_ns 1000000) / $(fmt "$v" "vm-gmem-$g" vm_restore_ns 1000000) |"
 	done
 done
 fi
