@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <linux/kexec.h>
 #include <linux/reboot.h>
 
@@ -139,6 +140,42 @@ int lu_next_image(char *path, size_t len)
 	return 0;
 }
 
+/*
+ * Make LU_NEXT_INITRD with LU_NEXT_INITRD_MAKE. The child keeps none of
+ * the test's file descriptors: a session, memfd or device file must not
+ * stay open behind the test's back while the helper runs. 0, or -errno
+ * (errno is set too).
+ */
+static int make_next_initrd(void)
+{
+	int status, fd;
+	pid_t pid;
+
+	if (access(LU_NEXT_INITRD_MAKE, X_OK))
+		return -errno;
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (!pid) {
+		fd = open("/dev/null", O_WRONLY);
+		if (fd >= 0 && fd != STDOUT_FILENO)
+			dup2(fd, STDOUT_FILENO);
+		syscall(SYS_close_range, 3U, ~0U, 0U);
+		execl(LU_NEXT_INITRD_MAKE, LU_NEXT_INITRD_MAKE, (char *)NULL);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		return -errno;
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		ksft_print_msg("%s failed\n", LU_NEXT_INITRD_MAKE);
+		errno = EIO;
+		return -EIO;
+	}
+	return 0;
+}
+
 int __lu_kexec_load_next(const char *extra)
 {
 	char cmdline[CMDLINE_MAX], next[CMDLINE_MAX], image[256];
@@ -180,12 +217,8 @@ int __lu_kexec_load_next(const char *extra)
 	if (kfd < 0)
 		return -errno;
 	ifd = open(LU_NEXT_INITRD, O_RDONLY | O_CLOEXEC);
-	if (ifd < 0 && errno == ENOENT && !access(LU_NEXT_INITRD_MAKE, X_OK)) {
-		fflush(stdout);
-		if (system(LU_NEXT_INITRD_MAKE " >/dev/null"))
-			ksft_print_msg("%s failed\n", LU_NEXT_INITRD_MAKE);
+	if (ifd < 0 && errno == ENOENT && !make_next_initrd())
 		ifd = open(LU_NEXT_INITRD, O_RDONLY | O_CLOEXEC);
-	}
 	if (ifd < 0) {
 		ret = -errno;
 		close(kfd);
