@@ -48,6 +48,8 @@ fi
 # series restores the files it touched and nothing else.
 # A base whose code differs where a patch applies has that patch's own
 # version in patches/base-<version>/ (same name); the others are shared.
+# An empty version there is a fix for code that base does not have:
+# quilt applies it as an empty patch, and "make series" leaves it out.
 variant=$top/patches/base-${pkgver%%-*}
 export QUILT_PATCHES="$top/patches"
 if [ -d "$variant" ]; then

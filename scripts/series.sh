@@ -136,6 +136,11 @@ edit_message() {
 
 commit() {
 	[ -n "$id" ] || return 0
+	# A fix for code this base does not have: its edits are empty here.
+	if [ $parts = 0 ] && [ "$pskipped" -gt 0 ]; then
+		echo "  patch $id: not needed on $pkgver, left out" >&2
+		return 0
+	fi
 	[ $parts -gt 0 ] || bad "it changes nothing"
 	if [ -z "$subject" ]; then
 		if [ "$pedits" -ge 1 ]; then
@@ -155,7 +160,7 @@ commit() {
 	npatch=$((npatch + 1))
 }
 
-pedits=0 first_edit=""
+pedits=0 pskipped=0 first_edit=""
 while IFS= read -r line || [ -n "$line" ]; do
 	case $line in
 	"#"*|"") continue ;;
@@ -165,7 +170,7 @@ while IFS= read -r line || [ -n "$line" ]; do
 		# shellcheck disable=SC2086
 		set -- $line
 		set +f
-		id=$2 subject=${line#patch "$id"} subject=${subject# } body="" parts=0 pedits=0
+		id=$2 subject=${line#patch "$id"} subject=${subject# } body="" parts=0 pedits=0 pskipped=0
 		;;
 	"edit "*)
 		name=${line#edit }
@@ -176,6 +181,10 @@ while IFS= read -r line || [ -n "$line" ]; do
 		nedit=$((nedit + 1))
 		p=$top/patches/$name
 		[ -f "$variant/$name" ] && p=$variant/$name
+		if [ ! -s "$p" ]; then
+			pskipped=$((pskipped + 1))
+			continue
+		fi
 		edit_files+=("$p")
 		patch -d "$repo" -p1 -s -f --fuzz=0 --no-backup-if-mismatch < "$p" >/dev/null ||
 			die "patches/${p#"$top"/patches/} does not apply at patch $id of the series"

@@ -18,6 +18,12 @@
  * reserved by a shared mapping but not faulted in) is populated when
  * preserved and arrives with both pages.
  *
+ * With the vmemmap optimization on, stage 1 first gives 2 MiB pages of
+ * its pool back to the page allocator: their vmemmap is restored first,
+ * as when a preserved folio is moved out of KHO scratch memory, and the
+ * kernel must find their struct pages clean (no "Bad page state", which
+ * taints it).
+ *
  * One variant per scenario (lu.case= in vm/tests picks it):
  *   hvo_first   stage 1 with HugeTLB vmemmap optimization on, stage 2
  *               with it off and a 2 MiB pool of 8 pages
@@ -160,6 +166,35 @@ static int hvo_is(int on)
 	return lu_read_num("/proc/sys/vm/hugetlb_optimize_vmemmap") == on;
 }
 
+#define POOL2M	"/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
+#define TAINT_BAD_PAGE	(1 << 5)
+
+/*
+ * Give @n pages of the 2 MiB pool back to the page allocator, and say
+ * whether the pool shrank by as many and the kernel found every struct
+ * page of theirs clean (a "Bad page state" report taints it).
+ */
+static int pool2m_give_back(long n)
+{
+	long long before = lu_read_num(POOL2M), after;
+	char buf[32];
+	int fd, len;
+
+	fd = open(POOL2M, O_WRONLY);
+	if (fd < 0)
+		return 0;
+	len = snprintf(buf, sizeof(buf), "%lld\n", before - n);
+	if (write(fd, buf, len) != len) {
+		close(fd);
+		return 0;
+	}
+	close(fd);
+	after = lu_read_num(POOL2M);
+	ksft_print_msg("2 MiB pool: %lld pages, then %lld\n", before, after);
+	return after == before - n &&
+	       !(lu_read_num("/proc/sys/kernel/tainted") & TAINT_BAD_PAGE);
+}
+
 static void stage1(const FIXTURE_VARIANT(hugetlb) *variant)
 {
 	char extra[256];
@@ -169,6 +204,9 @@ static void stage1(const FIXTURE_VARIANT(hugetlb) *variant)
 	lu_check(hvo_is(variant->hvo[0]),
 		 "stage 1 runs with HugeTLB vmemmap optimization %s\n",
 		 variant->hvo[0] ? "on" : "off");
+	if (variant->hvo[0])
+		lu_check(pool2m_give_back(8),
+			 "8 vmemmap-optimized 2 MiB pages go back to the page allocator clean\n");
 
 	luo = luo_open();
 	s = luo_create_session(luo, "huge");

@@ -25,6 +25,10 @@
 #   LU_QEMU_EXTRA=...   extra QEMU arguments for every VM
 #   LU_JOBS=N           run up to N VM tests at a time (default: the CPU
 #                       count, at most 4); the output keeps the list's order
+#   LU_DEADLINE=T       start no test after T (seconds since the epoch):
+#                       those left fail, "not started", so that a run with
+#                       a time limit (CI) ends with its results and times
+#                       rather than being killed
 
 set -u
 
@@ -494,6 +498,13 @@ run_one() {
 	*) die "test ${T_NAME[$i]}: unknown kind ${T_KIND[$i]}" ;;
 	esac
 	echo "# ${T_NAME[$i]}${variant:+@$variant}: $(($(date +%s) - start)) s"
+	echo "$(($(date +%s) - start)) ${T_NAME[$i]}${variant:+@$variant}" >> "$times"
+}
+
+# Past LU_DEADLINE: SEL is not started, and fails.
+too_late() {
+	[ -n "${LU_DEADLINE:-}" ] && [ "$(date +%s)" -ge "$LU_DEADLINE" ] || return 1
+	result fail "${T_NAME[${1%@*}]}" "not started: the run's time ran out (LU_DEADLINE)"
 }
 
 # The guest memory (MiB) test SEL's VM is given; see vm_boot.
@@ -544,12 +555,15 @@ echo "KTAP version 1"
 [ -f "$build/BASE_VERSION" ] && echo "# base: $(cat "$build/BASE_VERSION")"
 echo "# accel: ${accel%% -cpu*}; tests: ${#sel[@]}; lanes: $lanes"
 [ -n "${LU_T0:-}" ] && echo "# building took $(($(date +%s) - LU_T0)) s"
+[ -z "${LU_DEADLINE:-}" ] || [ "$LU_DEADLINE" -gt 0 ] 2>/dev/null ||
+	die "LU_DEADLINE must be a time in seconds since the epoch"
 t_start=$(date +%s)
+times=$(mktemp "$build/.times.XXXXXX") || die "cannot make a file in $build"
 
 if [ "$lanes" = 1 ]; then
 	for s in "${sel[@]}"; do
 		select_variant "$s"
-		run_one "$s"
+		too_late "$s" || run_one "$s"
 	done
 else
 	spool=$(mktemp -d "$build/.run.XXXXXX") || die "cannot make a spool directory in $build"
@@ -630,7 +644,11 @@ else
 		done
 		select_variant "$s"
 		out=$spool/$k
-		( (run_one "$s"); echo $? > "$out.rc"; mv "$out.rc" "$out.done" ) > "$out" 2>&1 &
+		if [ -n "${LU_DEADLINE:-}" ] && [ "$(date +%s)" -ge "$LU_DEADLINE" ]; then
+			( (too_late "$s"); echo 0 > "$out.rc"; mv "$out.rc" "$out.done" ) > "$out" 2>&1 &
+		else
+			( (run_one "$s"); echo $? > "$out.rc"; mv "$out.rc" "$out.done" ) > "$out" 2>&1 &
+		fi
 		q_out+=("$out") q_sel+=("$s") q_pid+=($!)
 		# A static check runs alone: wait for it before starting more.
 		[ "${T_KIND[$i]}" = static ] && wait $!
@@ -644,6 +662,13 @@ else
 	trap - INT TERM
 fi
 echo "# the tests took $(($(date +%s) - t_start)) s"
+# Where the time went, next to the summary: a log shown by its end
+# (CI's) keeps it.
+if [ -s "$times" ]; then
+	echo "# the slowest: $(sort -rn "$times" | head -n 8 |
+		awk '{ printf "%s%s %s s", (NR > 1 ? ", " : ""), $2, $1 }')"
+fi
+rm -f "$times"
 echo "1..$num"
 summary="$passed passed, $failed failed"
 [ $skipped -gt 0 ] && summary="$summary, $skipped skipped"
