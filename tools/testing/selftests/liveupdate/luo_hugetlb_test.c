@@ -167,7 +167,8 @@ static int hvo_is(int on)
 }
 
 #define POOL2M	"/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
-#define TAINT_BAD_PAGE	(1 << 5)
+/* TAINT_BAD_PAGE, bit 5 of /proc/sys/kernel/tainted */
+#define TAINT_BAD_PAGE	0x20
 
 /*
  * Give @n pages of the 2 MiB pool back to the page allocator, and say

@@ -629,6 +629,12 @@ else
 		echo "$n $m"
 	}
 
+	# Does test I run alone? A static check does, unless its MEM is
+	# "lane": one that builds no kernel runs beside the VMs.
+	alone() {
+		[ "${T_KIND[$1]}" = static ] && [ "${T_MEM[$1]}" != lane ]
+	}
+
 	k=0
 	for s in "${sel[@]}"; do
 		i=${s%@*}
@@ -637,21 +643,20 @@ else
 			reap
 			read -r n m < <(busy)
 			[ "$n" = 0 ] && break
-			[ "${T_KIND[$i]}" = static ] && { sleep 1; continue; }
+			alone "$i" && { sleep 1; continue; }
 			[ "$n" -lt "$lanes" ] &&
 				[ $((m + $(vm_mib "$s"))) -le "$mem_budget" ] && break
 			sleep 1
 		done
 		select_variant "$s"
 		out=$spool/$k
-		if [ -n "${LU_DEADLINE:-}" ] && [ "$(date +%s)" -ge "$LU_DEADLINE" ]; then
-			( (too_late "$s"); echo 0 > "$out.rc"; mv "$out.rc" "$out.done" ) > "$out" 2>&1 &
-		else
-			( (run_one "$s"); echo $? > "$out.rc"; mv "$out.rc" "$out.done" ) > "$out" 2>&1 &
-		fi
+		what=run_one
+		[ -n "${LU_DEADLINE:-}" ] && [ "$(date +%s)" -ge "$LU_DEADLINE" ] && what=too_late
+		( ("$what" "$s"); echo $? > "$out.rc"; mv "$out.rc" "$out.done" ) > "$out" 2>&1 &
 		q_out+=("$out") q_sel+=("$s") q_pid+=($!)
-		# A static check runs alone: wait for it before starting more.
-		[ "${T_KIND[$i]}" = static ] && wait $!
+		# A check that builds kernels runs alone: wait for it before
+		# starting more.
+		alone "$i" && wait $!
 	done
 	while [ ${#q_out[@]} -gt 0 ]; do
 		reap
