@@ -796,13 +796,14 @@ err_unlock:
 	/* Frees the folios restored so far, unless a device may write them. */
 	fput(file);
 err_drop:
+	/* Before the folio that holds *ser, and its name, is put. */
+	pr_warn("cannot rebuild memfd '%s': %d\n", ser->name, err);
 	liveupdate_held_done(&held);
 	/* Those not restored are held too while a device may write them. */
 	liveupdate_folios_drop(list, from, ser->nr_folios,
 			       MEMFD_LUO_DROP_MAX_ORDER, "memfd_luo");
 	vfree(list);
 	folio_put(ser_folio);
-	pr_warn("cannot rebuild memfd '%s': %d\n", ser->name, err);
 	return err;
 }
 
