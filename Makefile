@@ -174,7 +174,8 @@ bench-kernel: source $(RELEASE_CFG)
 		exit 1; }
 	@$(VM)/mkinitramfs.sh $(SRC) $(B) $(BZIMAGE_ND) $(B)/initramfs-nodeferred.cpio
 
-bench: all bench-kernel
+# BENCH_VARIANTS=deferred measures only the kernel "all" builds.
+bench: all $(if $(filter nodeferred,$(or $(BENCH_VARIANTS),nodeferred)),bench-kernel)
 	@LU_BUILD=$(B) $(SCRIPTS)/bench.sh
 
 sanitize-kernel: all

@@ -23,6 +23,11 @@
 # ("bad_words", "vm_bad") must be 0: a run whose check fails, or whose
 # check never ends, gives no blackout and is reported loudly.
 #
+# Where a blackout went is read from the same log: the old kernel's
+# part, purgatory and the decompressor, the next kernel's boot to its
+# memory ready, its initcalls, and user space (see "phases" below); each
+# is set against the plain kexec's in a table of its own.
+#
 # What only the guest can see (reserve, restore, preserve and finish
 # times, tracker size) it measures itself and prints as "BENCH
 # key=value". Each scenario runs BENCH_RUNS times (default 3); the
@@ -302,6 +307,56 @@ for n in run_date cpus accel mem runs sizes vm_mibs variants ranges plain_max ra
 done > "$conf"
 fi
 
+# The phases of one blackout, from a boot's log: "PRE key ms" lines.
+# The next kernel's lines carry its own clock; a line reaches the host
+# after it was stamped, never before, so the smallest difference between
+# the host's stamp and the kernel's is where that clock started, early in
+# setup_arch() (the TSC's calibration). Before it: the old kernel's
+# shutdown (to "Starting new kernel"), purgatory, which hashes every kexec
+# segment, and the decompressor. After it, "Memory:" (printed once SMP is
+# up and every struct page initialized, deferred ones included) and
+# free_initmem() ("Freeing unused kernel image (initmem)") split the rest.
+# A kernel whose TSC calibration against the PIT fails starts its clock
+# again later (it goes back to 0): such a boot gives no split between
+# purgatory and the kernel's early boot, only their sum ("phase_boot_ms").
+# shellcheck disable=SC2016 # an awk program, expanded by awk
+phases='
+	{ sub(/\r$/, "") }
+	$2 == "BENCH" && $3 == "mark" && !($4 in t) { t[$4] = $1 }
+	jump == "" && /kexec_core: Starting new kernel/ { jump = $1; next }
+	jump != "" && match($0, /^[0-9.]+ \[ *[0-9]+\.[0-9]+\]/) {
+		s = substr($0, 1, RLENGTH)
+		sub(/^[0-9.]+ \[ */, "", s)
+		ts = s + 0
+		if (ts < last) {
+			late = 1	# the clock started again
+			zero = ""
+		}
+		last = ts
+		if (ts > 0 && (zero == "" || $1 - ts < zero))
+			zero = $1 - ts
+		if (/ Zone ranges:/ && ts == 0)
+			late = 1	# no clock in setup_arch()
+		if (/ Memory: [0-9]+K\//)
+			mem = ts
+		if (/Freeing unused kernel image \(initmem\)/)
+			initmem = ts
+	}
+	END {
+		start = ("save" in t) ? t["save"] : t["reboot"]
+		if (start == "" || !("reboot" in t) || jump == "" || zero == "" ||
+		    !("usable" in t) || mem == "" || initmem == "")
+			exit
+		printf "%s phase_old_ms %.1f\n", pre, (jump - start) * 1000
+		printf "%s phase_boot_ms %.1f\n", pre, (zero + mem - jump) * 1000
+		if (!late) {
+			printf "%s phase_purgatory_ms %.1f\n", pre, (zero - jump) * 1000
+			printf "%s phase_early_ms %.1f\n", pre, mem * 1000
+		}
+		printf "%s phase_initcalls_ms %.1f\n", pre, (initmem - mem) * 1000
+		printf "%s phase_user_ms %.1f\n", pre, (t["usable"] - zero - initmem) * 1000
+	}'
+
 # Medians and spreads: "variant scenario key median min max n". A round
 # boots every scenario once, back to back; "kexec_ratio" is a scenario's
 # blackout divided by the plain kexec's of the same round, which the
@@ -310,14 +365,25 @@ fi
 stats=$out/stats.txt
 {
 	cat "$raw"
+	# Where each blackout went (see the table "Where the blackout goes").
+	awk '$4 == "blackout_ms" { print $1, $2, $3 }' "$raw" |
+	while read -r v n r; do
+		# Not a log of a later run that did not end.
+		log=$out/logs/$v-$n-$r.log
+		[ -f "$log" ] && ! [ "$log" -nt "$raw.last" ] &&
+			awk -v pre="$v $n $r" "$phases" "$log"
+	done
 	awk '$4 == "blackout_ms" { b[$1 " " $2 " " $3] = $5 }
 	END {
 		for (k in b) {
 			split(k, f, " ")
 			base = f[1] " kexec " f[3]
-			if (f[2] != "kexec" && (base in b) && b[base] > 0)
-				printf "%s %s %s kexec_ratio %.4f\n", f[1], f[2],
-					f[3], b[k] / b[base]
+			if (f[2] == "kexec" || !(base in b) || b[base] <= 0)
+				continue
+			printf "%s %s %s kexec_ratio %.4f\n", f[1], f[2], f[3],
+				b[k] / b[base]
+			printf "%s %s %s kexec_diff_ms %.1f\n", f[1], f[2], f[3],
+				b[k] - b[base]
 		}
 	}' "$raw"
 } | sort -k1,1 -k2,2 -k4,4 -k5,5g | awk '
@@ -361,6 +427,16 @@ kratio() {	# kratio VARIANT SCENARIO: "median [min-max]" of kexec_ratio
 	[ -n "$m" ] || { echo "-"; return; }
 	awk -v m="$m" -v lo="$lo" -v hi="$hi" \
 		'BEGIN { printf "%.2f [%.2f-%.2f]", m, lo, hi }'
+}
+
+dfmt() {	# dfmt VARIANT SCENARIO: "median [min, max]" of kexec_diff_ms, signed
+	local m lo hi
+	m=$(get "$1" "$2" kexec_diff_ms 4)
+	lo=$(get "$1" "$2" kexec_diff_ms 5)
+	hi=$(get "$1" "$2" kexec_diff_ms 6)
+	[ -n "$m" ] || { echo "-"; return; }
+	awk -v m="$m" -v lo="$lo" -v hi="$hi" \
+		'BEGIN { printf "%+.0f [%+.0f, %+.0f]", m, lo, hi }'
 }
 
 csv=$out/bench.csv
@@ -433,6 +509,64 @@ echo "|---|---|---|---|---|---|---|---|---|---|"
 for v in $variants; do
 	for g in $vm_mibs; do
 		echo "| $(onoff "$v") | $g MiB | $(fmt "$v" kexec blackout_ms 1) | $(fmt "$v" "vm-shmem-$g" blackout_ms 1) | $(kratio "$v" "vm-shmem-$g") | $(fmt "$v" "vm-huge-$g" blackout_ms 1) | $(kratio "$v" "vm-huge-$g") | $(fmt "$v" "vm-gmem-$g" blackout_ms 1) | $(kratio "$v" "vm-gmem-$g") | $(fmt "$v" "vm-shmem-$g" vm_restore_ns 1000000) / $(fmt "$v" "vm-huge-$g" vm_restore_ns 1000000) / $(fmt "$v" "vm-gmem-$g" vm_restore_ns 1000000) |"
+	done
+done
+fi
+if [ -n "$vm_mibs" ] && grep -q " vm_retrieve_ns " "$raw"; then
+echo
+echo "The VMM's restore, in parts (ms, medians): retrieving the session and both files (RAM and state), rebuilding the VM on the RAM (KVM_CREATE_VM, the memory slot, the vCPU and its registers), and running the vCPU to its first exit (and writing the mark that ends the blackout)."
+echo
+echo "| deferred struct page init | guest RAM | backing | retrieve | rebuild | run | restore |"
+echo "|---|---|---|---|---|---|---|"
+for v in $variants; do
+	for g in $vm_mibs; do
+		for b in shmem huge gmem; do
+			n=vm-$b-$g
+			awk -v v="$(onoff "$v")" -v g="$g" -v b="$b" \
+			    -v r="$(get "$v" "$n" vm_retrieve_ns 4)" \
+			    -v c="$(get "$v" "$n" vm_build_ns 4)" \
+			    -v u="$(get "$v" "$n" vm_run_ns 4)" \
+			    -v t="$(get "$v" "$n" vm_restore_ns 4)" 'BEGIN {
+				if (t == "") exit
+				split("shmem memfd,2 MiB HugeTLB memfd,guest_memfd", names, ",")
+				name = b == "shmem" ? names[1] : b == "huge" ? names[2] : names[3]
+				printf "| %s | %s MiB | %s | %.1f | %.1f | %.1f | %.1f |\n",
+					v, g, name, r / 1e6, c / 1e6, u / 1e6, t / 1e6 }'
+		done
+	done
+done
+fi
+if grep -q " phase_user_ms " "$stats"; then
+echo
+echo "Where the blackout goes (ms, median of each part over the runs; the parts' medians need not add up to the blackout's): the old kernel (a VM: pausing the vCPU and writing its state) to its jump into the next kernel; purgatory (which hashes every kexec segment), the decompressor and the next kernel until its clock starts; from there to every struct page initialized (setup, SMP bring-up, deferred struct page init; these two parts from the runs whose kernel clock started in setup_arch()); the initcalls, the initramfs unpacked, to free_initmem(); user space to the data usable (init, the owner's retrieve; a VM: the VMM's restore and the guest's first instruction). The last column is the blackout minus the plain kexec's of the same round, median [min, max]: what live update adds, with most of the host's drift from round to round cancelled out; a single round's difference is mostly noise."
+echo
+echo "| deferred struct page init | scenario | old kernel | purgatory, decompressor | to memory ready | initcalls | user space | blackout | minus plain kexec |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for v in $variants; do
+	for n in kexec $(for s in $sizes; do echo "luo-$s"; done) \
+		 $(for g in $vm_mibs; do echo "vm-shmem-$g vm-huge-$g vm-gmem-$g"; done); do
+		[ -n "$(get "$v" "$n" phase_user_ms 4)" ] || continue
+		d="-"
+		[ "$n" = kexec ] || d=$(dfmt "$v" "$n")
+		case $n in
+		kexec) name="plain kexec" ;;
+		luo-*) name="${n#luo-} MiB memfd" ;;
+		vm-shmem-*) name="VM, ${n#vm-shmem-} MiB shmem memfd" ;;
+		vm-huge-*) name="VM, ${n#vm-huge-} MiB 2 MiB HugeTLB memfd" ;;
+		vm-gmem-*) name="VM, ${n#vm-gmem-} MiB guest_memfd" ;;
+		esac
+		awk -v v="$(onoff "$v")" -v n="$name" -v d="$d" \
+		    -v a="$(get "$v" "$n" phase_old_ms 4)" \
+		    -v c="$(get "$v" "$n" phase_purgatory_ms 4)" \
+		    -v e="$(get "$v" "$n" phase_early_ms 4)" \
+		    -v i="$(get "$v" "$n" phase_initcalls_ms 4)" \
+		    -v u="$(get "$v" "$n" phase_user_ms 4)" \
+		    -v t="$(get "$v" "$n" blackout_ms 4)" '
+			function ms(x) { return x == "" ? "-" : sprintf("%.1f", x) }
+			BEGIN {
+				printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+					v, n, ms(a), ms(c), ms(e), ms(i), ms(u), ms(t), d
+			}'
 	done
 done
 fi
