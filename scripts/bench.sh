@@ -419,24 +419,22 @@ ratio() {	# ratio A B: A / B of medians
 	awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "-"; else printf "%.2f", a / b }'
 }
 
-kratio() {	# kratio VARIANT SCENARIO: "median [min-max]" of kexec_ratio
+spread() {	# spread VARIANT SCENARIO KEY FORMAT: median, min and max in FORMAT
 	local m lo hi
-	m=$(get "$1" "$2" kexec_ratio 4)
-	lo=$(get "$1" "$2" kexec_ratio 5)
-	hi=$(get "$1" "$2" kexec_ratio 6)
+	m=$(get "$1" "$2" "$3" 4)
+	lo=$(get "$1" "$2" "$3" 5)
+	hi=$(get "$1" "$2" "$3" 6)
 	[ -n "$m" ] || { echo "-"; return; }
-	awk -v m="$m" -v lo="$lo" -v hi="$hi" \
-		'BEGIN { printf "%.2f [%.2f-%.2f]", m, lo, hi }'
+	awk -v m="$m" -v lo="$lo" -v hi="$hi" -v f="$4" \
+		'BEGIN { printf f, m, lo, hi }'
+}
+
+kratio() {	# kratio VARIANT SCENARIO: "median [min-max]" of kexec_ratio
+	spread "$1" "$2" kexec_ratio "%.2f [%.2f-%.2f]"
 }
 
 dfmt() {	# dfmt VARIANT SCENARIO: "median [min, max]" of kexec_diff_ms, signed
-	local m lo hi
-	m=$(get "$1" "$2" kexec_diff_ms 4)
-	lo=$(get "$1" "$2" kexec_diff_ms 5)
-	hi=$(get "$1" "$2" kexec_diff_ms 6)
-	[ -n "$m" ] || { echo "-"; return; }
-	awk -v m="$m" -v lo="$lo" -v hi="$hi" \
-		'BEGIN { printf "%+.0f [%+.0f, %+.0f]", m, lo, hi }'
+	spread "$1" "$2" kexec_diff_ms "%+.0f [%+.0f, %+.0f]"
 }
 
 csv=$out/bench.csv
