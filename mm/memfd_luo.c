@@ -423,6 +423,7 @@ static int memfd_luo_preserve(struct liveupdate_file_op_args *args)
 	struct inode *inode = file_inode(args->file);
 	bool *preserved = memfd_luo_flag(inode, memfd_luo_is_hugetlb(args));
 	struct memfd_luo_out *out;
+	struct kho_vmalloc list;
 	int err;
 
 	/* The file comes back readable and writable: so must this fd be. */
@@ -467,6 +468,10 @@ static int memfd_luo_preserve(struct liveupdate_file_op_args *args)
 		goto err_unlock;
 	}
 	err = memfd_luo_collect_all(args->file, out);
+	if (err)
+		goto err_unlock;
+	/* Now rather than in the blackout: freeze keeps it if still whole. */
+	err = liveupdate_folios_write(&out->folios, &list);
 	if (err)
 		goto err_unlock;
 	*preserved = true;
@@ -536,7 +541,7 @@ out_unlock:
 
 static void memfd_luo_unfreeze(struct liveupdate_file_op_args *args)
 {
-	/* The list is rewritten by the next freeze; holes may fill again. */
+	/* The next freeze lists what filled holes since; they may fill again. */
 	memfd_luo_set_frozen(args->file, memfd_luo_is_hugetlb(args), false);
 }
 
@@ -644,19 +649,18 @@ void memfd_luo_evict(struct inode *inode)
 }
 
 /*
- * Fill a shmem memfd lazily from its checked list, which the fill takes
- * over; account for all its pages first. Nothing is restored yet.
+ * Fill a shmem memfd lazily from its checked list of @pages pages, which
+ * the fill takes over; account for all its pages first. Nothing is
+ * restored yet.
  */
 static int memfd_luo_lazy_start(struct inode *inode, struct luo_folio_ser *list,
-				u64 nr, const struct liveupdate_folio_bounds *b)
+				u64 nr, long pages,
+				const struct liveupdate_folio_bounds *b)
 {
 	struct liveupdate_lazy *lz;
-	long pages = 0, done, n;
-	u64 i;
+	long done, n;
 	int err;
 
-	for (i = 0; i < nr; i++)
-		pages += 1L << list[i].order;
 	/*
 	 * In steps: the pages are not in totalram_pages() until they are
 	 * inserted, and the overcommit heuristic refuses a single request
@@ -743,15 +747,19 @@ static int memfd_luo_retrieve(struct liveupdate_file_op_args *args)
 	inode->i_mode = (inode->i_mode & ~0777) | (ser->mode & 0777);
 	*memfd_luo_seals(inode, hugetlb) = ser->seals;
 	if (!hugetlb) {
+		long pages = 0;
+
 		/* Check it all, then fill the page cache lazily. */
 		for (i = 0; i < ser->nr_folios; i++) {
 			err = liveupdate_folio_check(&list[i], &bounds);
 			if (err)
 				break;
+			/* Checked: inside the file, so no overflow. */
+			pages += 1L << list[i].order;
 		}
 		if (!err)
 			err = memfd_luo_lazy_start(inode, list, ser->nr_folios,
-						   &bounds);
+						   pages, &bounds);
 		if (err) {
 			from = 0;
 			goto err_unlock;

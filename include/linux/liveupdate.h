@@ -211,6 +211,7 @@ struct liveupdate_folios {
 	struct folio **folios;		/* @nr kept folios, each referenced */
 	unsigned long cap;		/* room in @folios */
 	struct luo_folio_ser *list;	/* the written list, or NULL */
+	unsigned long list_nr;		/* @nr when @list was written */
 	struct kho_vmalloc list_vm;	/* its preservation */
 };
 

@@ -12,12 +12,16 @@
  *
  * Outgoing, a &struct liveupdate_folios collects the folios:
  * liveupdate_folios_keep() preserves each one and takes a reference, so
- * that it stays in the file and in place until the reboot. Freeze writes
- * the list with liveupdate_folios_write(), sorted by index, into a
- * preserved vmalloc area whose handle the handler puts in its own
- * description of the file; a later freeze, after an unfreeze, writes it
- * anew. Unpreserve, or a preserve that fails, calls
- * liveupdate_folios_release(), which unpreserves and drops everything.
+ * that it stays in the file and in place until the reboot.
+ * liveupdate_folios_write() lists them, sorted by index, in a preserved
+ * vmalloc area whose handle the handler puts in its own description of
+ * the file. The handler writes the list at preserve, while the file's
+ * owner still runs, and again at freeze, inside reboot(): that second
+ * write costs nothing unless folios were kept since the first (it is
+ * what freeze would otherwise spend per folio, an entry and a read of
+ * the folio's struct page each, in the blackout). Unpreserve, or a
+ * preserve that fails, calls liveupdate_folios_release(), which
+ * unpreserves and drops everything.
  *
  * Incoming, liveupdate_folios_restore_list() maps the list again; the
  * handler checks and restores its entries one by one with
@@ -126,9 +130,11 @@ static void luo_folios_free_list(struct liveupdate_folios *lf)
  *	  &struct luo_folio_ser per folio of @lf in increasing index order;
  *	  left alone when @lf keeps no folio, or on error
  *
- * Called by freeze, once the file takes no new folio: the list replaces
- * any an earlier call wrote, which is unpreserved and freed. The number
- * of entries is @lf->nr.
+ * Called at preserve, and by freeze once the file takes no new folio.
+ * If no folio was kept since the last call, the list it wrote is still
+ * whole and is handed out again as it is; otherwise a new list replaces
+ * it, and the old one is unpreserved and freed. The number of entries is
+ * @lf->nr.
  *
  * Context: may sleep; the caller serialises the calls on @lf.
  * Return: 0; -ENOMEM if the list cannot be allocated; any error of
@@ -140,6 +146,11 @@ int liveupdate_folios_write(struct liveupdate_folios *lf,
 	unsigned long i;
 	int err;
 
+	/* Kept folios stay in place and only ever get added to @lf. */
+	if (lf->list && lf->list_nr == lf->nr) {
+		*list = lf->list_vm;
+		return 0;
+	}
 	luo_folios_free_list(lf);
 	if (!lf->nr)
 		return 0;
@@ -165,6 +176,7 @@ int liveupdate_folios_write(struct liveupdate_folios *lf,
 		lf->list = NULL;
 		return err;
 	}
+	lf->list_nr = lf->nr;
 	*list = lf->list_vm;
 	return 0;
 }

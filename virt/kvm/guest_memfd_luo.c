@@ -139,6 +139,7 @@ static int kvm_gmem_luo_preserve(struct liveupdate_file_op_args *args)
 	struct inode *inode = file_inode(args->file);
 	struct address_space *mapping = inode->i_mapping;
 	struct kvm_gmem_luo_out *out;
+	struct kho_vmalloc list;
 	int err;
 
 	if (!kvm_gmem_can_liveupdate(args->file))
@@ -164,6 +165,10 @@ static int kvm_gmem_luo_preserve(struct liveupdate_file_op_args *args)
 		goto err_unlock;
 	}
 	err = kvm_gmem_luo_collect(inode, out);
+	if (err)
+		goto err_unlock;
+	/* Now rather than in the blackout: freeze keeps it if still whole. */
+	err = liveupdate_folios_write(&out->folios, &list);
 	if (err)
 		goto err_unlock;
 	kvm_gmem_set_liveupdate(inode, true);
@@ -400,7 +405,7 @@ static const struct liveupdate_file_ops kvm_gmem_luo_ops = {
 	.preserve = kvm_gmem_luo_preserve,
 	.unpreserve = kvm_gmem_luo_unpreserve,
 	.freeze = kvm_gmem_luo_freeze,
-	/* No unfreeze: the next freeze writes the list again. */
+	/* No unfreeze: the next freeze lists what came in since. */
 	.retrieve = kvm_gmem_luo_retrieve,
 	.finish = kvm_gmem_luo_finish,
 	.owner = THIS_MODULE,
