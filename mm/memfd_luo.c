@@ -747,16 +747,11 @@ static int memfd_luo_retrieve(struct liveupdate_file_op_args *args)
 	inode->i_mode = (inode->i_mode & ~0777) | (ser->mode & 0777);
 	*memfd_luo_seals(inode, hugetlb) = ser->seals;
 	if (!hugetlb) {
-		long pages = 0;
+		unsigned long pages;
 
 		/* Check it all, then fill the page cache lazily. */
-		for (i = 0; i < ser->nr_folios; i++) {
-			err = liveupdate_folio_check(&list[i], &bounds);
-			if (err)
-				break;
-			/* Checked: inside the file, so no overflow. */
-			pages += 1L << list[i].order;
-		}
+		err = liveupdate_folios_check(list, ser->nr_folios, &bounds,
+					      &pages);
 		if (!err)
 			err = memfd_luo_lazy_start(inode, list, ser->nr_folios,
 						   pages, &bounds);

@@ -295,8 +295,9 @@ int liveupdate_folios_write(struct liveupdate_folios *lf,
 void liveupdate_folios_release(struct liveupdate_folios *lf);
 struct luo_folio_ser *
 liveupdate_folios_restore_list(const struct kho_vmalloc *list, u64 nr);
-int liveupdate_folio_check(const struct luo_folio_ser *entry,
-			   struct liveupdate_folio_bounds *bounds);
+int liveupdate_folios_check(const struct luo_folio_ser *list, u64 nr,
+			    struct liveupdate_folio_bounds *bounds,
+			    unsigned long *pages);
 struct folio *liveupdate_folio_restore(const struct luo_folio_ser *entry,
 				       struct liveupdate_folio_bounds *bounds,
 				       struct liveupdate_held *held);

@@ -27,7 +27,7 @@
  * handler checks and restores its entries one by one with
  * liveupdate_folio_restore(), against a &struct liveupdate_folio_bounds,
  * and puts each folio into the new file; or it checks them all first with
- * liveupdate_folio_check() and restores them later, in any order (the
+ * liveupdate_folios_check() and restores them later, in any order (the
  * lazy fill of a shmem memfd). A device kept running through
  * the update may write those folios without holding them, so the handler
  * passes every folio it restored to a &struct liveupdate_held, which
@@ -232,23 +232,12 @@ liveupdate_folios_restore_list(const struct kho_vmalloc *list, u64 nr)
 }
 EXPORT_SYMBOL_GPL(liveupdate_folios_restore_list);
 
-/**
- * liveupdate_folio_check - check an entry of a folio list
- * @entry: the entry
- * @bounds: what it may hold; @bounds->next is advanced past the folio
- *
- * For a handler that checks a whole list before it restores any of its
- * folios, in any order, with liveupdate_folio_restore() and a
- * &struct liveupdate_folio_bounds of its own for each entry.
- *
- * Return: 0 if @entry is within @bounds; -EINVAL if not.
- */
-int liveupdate_folio_check(const struct luo_folio_ser *entry,
-			   struct liveupdate_folio_bounds *bounds)
+/* Check that @entry is within @bounds and advance @bounds->next past it. */
+static inline int luo_folio_check(const struct luo_folio_ser *entry,
+				  struct liveupdate_folio_bounds *bounds,
+				  unsigned int max_order)
 {
-	if (entry->order < bounds->min_order ||
-	    entry->order > min_t(unsigned int, bounds->max_order,
-				 LIVEUPDATE_FOLIO_MAX_ORDER) ||
+	if (entry->order < bounds->min_order || entry->order > max_order ||
 	    entry->reserved ||
 	    entry->index < bounds->next || entry->index >= bounds->end ||
 	    !IS_ALIGNED(entry->index, 1UL << entry->order))
@@ -256,7 +245,45 @@ int liveupdate_folio_check(const struct luo_folio_ser *entry,
 	bounds->next = entry->index + (1UL << entry->order);
 	return 0;
 }
-EXPORT_SYMBOL_GPL(liveupdate_folio_check);
+
+/**
+ * liveupdate_folios_check - check every entry of a folio list
+ * @list: the list, as liveupdate_folios_restore_list() returned it
+ * @nr: the number of entries in @list
+ * @bounds: what they may hold; @bounds->next is advanced past the last
+ * @pages: set to the number of pages the entries name
+ *
+ * For a handler that checks a whole list before it restores any of its
+ * folios, in any order, with liveupdate_folio_restore() and a
+ * &struct liveupdate_folio_bounds of its own for each entry (the lazy
+ * fill, liveupdate_lazy_start()). One pass, in the caller's retrieve:
+ * sorted, not overlapping, aligned, inside [@bounds->next, @bounds->end)
+ * and of an order @bounds allows.
+ *
+ * Return: 0 if every entry is within @bounds; -EINVAL if one is not
+ * (@pages is left alone then).
+ */
+int liveupdate_folios_check(const struct luo_folio_ser *list, u64 nr,
+			    struct liveupdate_folio_bounds *bounds,
+			    unsigned long *pages)
+{
+	unsigned int max_order = min_t(unsigned int, bounds->max_order,
+				       LIVEUPDATE_FOLIO_MAX_ORDER);
+	unsigned long n = 0;
+	u64 i;
+
+	for (i = 0; i < nr; i++) {
+		if (luo_folio_check(&list[i], bounds, max_order))
+			return -EINVAL;
+		/* Not overlapping, inside the file: no overflow. */
+		n += 1UL << list[i].order;
+		if (!(i & 0xffff))
+			cond_resched();
+	}
+	*pages = n;
+	return 0;
+}
+EXPORT_SYMBOL_GPL(liveupdate_folios_check);
 
 /**
  * liveupdate_folio_restore - check an entry of a folio list, restore it
@@ -282,7 +309,8 @@ struct folio *liveupdate_folio_restore(const struct luo_folio_ser *entry,
 	struct liveupdate_folio_bounds b = *bounds;
 	struct folio *folio;
 
-	if (liveupdate_folio_check(entry, &b))
+	if (luo_folio_check(entry, &b, min_t(unsigned int, b.max_order,
+					     LIVEUPDATE_FOLIO_MAX_ORDER)))
 		return ERR_PTR(-EINVAL);
 	folio = kho_restore_folio(entry->phys);
 	if (!folio)
@@ -729,7 +757,7 @@ EXPORT_SYMBOL_GPL(liveupdate_lazy_free);
  * liveupdate_lazy_start - fill a retrieved file lazily
  * @inode: the file's inode
  * @list: its folio list, as liveupdate_folios_restore_list() returned it,
- *	  every entry checked with liveupdate_folio_check() against @bounds;
+ *	  every entry checked with liveupdate_folios_check() against @bounds;
  *	  the lazy fill takes it over
  * @nr: the number of entries in @list
  * @bounds: the limits the entries were checked against

@@ -316,8 +316,8 @@ static int kvm_gmem_luo_retrieve(struct liveupdate_file_op_args *args)
 	struct folio *ser_folio;
 	struct liveupdate_lazy *lz;
 	struct address_space *mapping;
+	unsigned long pages;
 	struct file *file;
-	u64 i;
 	int err = 0;
 
 	ser = kvm_gmem_luo_restore_ser(args->serialized_data, &ser_folio, &list);
@@ -333,8 +333,7 @@ static int kvm_gmem_luo_retrieve(struct liveupdate_file_op_args *args)
 
 	/* Sorted, distinct, inside the file, single pages. */
 	bounds.end = ser->size >> PAGE_SHIFT;
-	for (i = 0; !err && i < ser->nr_folios; i++)
-		err = liveupdate_folio_check(&list[i], &bounds);
+	err = liveupdate_folios_check(list, ser->nr_folios, &bounds, &pages);
 	if (err)
 		goto err_put;
 	/* guest_memfd allocates single pages: a lookup fills its own. */
