@@ -270,6 +270,12 @@ err_unclaim:
 	return NULL;
 }
 
+/* Pages of a vmalloc area kho_restore_vmalloc() restores at once. */
+#define KHO_VMALLOC_BATCH	32
+
+/* The page list holds u64 addresses; kho_restore_folios() takes them. */
+static_assert(sizeof(phys_addr_t) == sizeof(u64));
+
 /**
  * kho_restore_vmalloc - map a preserved vmalloc area again
  * @preservation: the handle kho_preserve_vmalloc() filled in
@@ -282,7 +288,7 @@ void *kho_restore_vmalloc(const struct kho_vmalloc *preservation)
 {
 	const unsigned int per_chunk =
 		ARRAY_SIZE(((struct kho_vmalloc_chunk_ser *)0)->phys);
-	unsigned int total = preservation->total_pages, n = 0, i;
+	unsigned int total = preservation->total_pages, n = 0, i, batch;
 	struct kho_vmalloc_chunk_ser *chunk;
 	struct page **pages, *cpage;
 	u64 phys = preservation->first;
@@ -303,14 +309,32 @@ void *kho_restore_vmalloc(const struct kho_vmalloc *preservation)
 			__free_page(cpage);
 			goto err_free;
 		}
-		for (i = 0; i < chunk->nr; i++) {
-			struct page *page = kho_restore_pages(chunk->phys[i], 1);
+		/*
+		 * Single pages, restored in bulk a batch at a time; one the
+		 * bulk restore leaves out is tried on its own, as before.
+		 */
+		for (i = 0; i < chunk->nr; i += batch) {
+			struct folio *folios[KHO_VMALLOC_BATCH];
+			struct page *page;
+			bool bad = false;
+			unsigned int j;
 
-			if (!page) {
+			batch = min_t(unsigned int, chunk->nr - i,
+				      KHO_VMALLOC_BATCH);
+			kho_restore_folios((const phys_addr_t *)&chunk->phys[i],
+					   batch, 0, folios);
+			for (j = 0; j < batch; j++) {
+				page = folios[j] ? &folios[j]->page :
+				       kho_restore_pages(chunk->phys[i + j], 1);
+				if (page)
+					pages[n++] = page;
+				else
+					bad = true;
+			}
+			if (bad) {
 				__free_page(cpage);
 				goto err_free;
 			}
-			pages[n++] = page;
 		}
 		phys = chunk->next;
 		__free_page(cpage);
