@@ -63,8 +63,11 @@
 # BENCH_PLAIN_MAX=100000 (each list may be "": those scenarios are left
 # out; the plain kexec always runs),
 # BENCH_VARIANTS="deferred nodeferred", LU_KVM=1 (use KVM),
-# BENCH_QEMU_EXTRA=... (more QEMU arguments for every boot, e.g.
-# -mem-prealloc to back the VM's memory on the host before it starts),
+# BENCH_QEMU_EXTRA=... (more QEMU arguments for every boot; default
+# -mem-prealloc: the host backs all the VM's memory before it starts, so
+# that the host's first touch of a page of guest memory, a fault and a
+# 2 MiB clear there, does not land at random inside the blackouts:
+# without it a 2 GiB guest's runs spread twice as wide),
 # BENCH_OUT=DIR (default build/bench), BENCH_REPORT_ONLY=1 (redo the
 # tables and plots from the last run in BENCH_OUT, with its settings).
 # A short smoke run: BENCH_RUNS=1 BENCH_VARIANTS=deferred BENCH_SIZES=64
@@ -208,7 +211,7 @@ boot() {
 	timeout --kill-after=5 900 qemu-system-x86_64 -machine q35 $accel \
 		-smp 2 -m "$m" -nodefaults -no-user-config -display none \
 		$reboot -kernel "${!k}" -initrd "${!i}" "${disk[@]}" \
-		${BENCH_QEMU_EXTRA:-} \
+		${BENCH_QEMU_EXTRA--mem-prealloc} \
 		-append "console=ttyS0 panic=-1 oops=panic lu.test=bench lu.stage=1 $*" \
 		-serial stdio </dev/null 2>/dev/null |
 		perl -MTime::HiRes=time -ne 'BEGIN { $| = 1 } printf "%.6f %s", time, $_' \
