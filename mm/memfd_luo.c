@@ -21,8 +21,9 @@
  * it, truncating it or punching a hole fails with EBUSY until it is
  * unpreserved or finished. Its contents may still change in place.
  *
- * Freeze, inside reboot(), preserves the folios that filled holes since,
- * and writes the list of folios and the file's state.
+ * Preserve also writes the list of the folios for the next kernel.
+ * Freeze, inside reboot(), preserves the folios that filled holes since
+ * (and only then writes the list again), and writes the file's state.
  *
  * Retrieve rebuilds the memfd in the next kernel. A shmem memfd's folios
  * are not put into its page cache there: that costs about a microsecond

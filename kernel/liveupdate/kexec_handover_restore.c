@@ -310,12 +310,12 @@ void *kho_restore_vmalloc(const struct kho_vmalloc *preservation)
 			goto err_free;
 		}
 		/*
-		 * Single pages, restored in bulk a batch at a time; one the
-		 * bulk restore leaves out is tried on its own, as before.
+		 * Single pages, restored in bulk a batch at a time (it checks
+		 * each as kho_restore_pages() would); one it leaves out fails
+		 * the area, and what it restored goes back with the rest.
 		 */
 		for (i = 0; i < chunk->nr; i += batch) {
 			struct folio *folios[KHO_VMALLOC_BATCH];
-			struct page *page;
 			bool bad = false;
 			unsigned int j;
 
@@ -324,10 +324,8 @@ void *kho_restore_vmalloc(const struct kho_vmalloc *preservation)
 			kho_restore_folios((const phys_addr_t *)&chunk->phys[i],
 					   batch, 0, folios);
 			for (j = 0; j < batch; j++) {
-				page = folios[j] ? &folios[j]->page :
-				       kho_restore_pages(chunk->phys[i + j], 1);
-				if (page)
-					pages[n++] = page;
+				if (folios[j])
+					pages[n++] = &folios[j]->page;
 				else
 					bad = true;
 			}

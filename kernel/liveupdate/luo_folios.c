@@ -237,12 +237,16 @@ static inline int luo_folio_check(const struct luo_folio_ser *entry,
 				  struct liveupdate_folio_bounds *bounds,
 				  unsigned int max_order)
 {
+	pgoff_t next;
+
 	if (entry->order < bounds->min_order || entry->order > max_order ||
 	    entry->reserved ||
 	    entry->index < bounds->next || entry->index >= bounds->end ||
-	    !IS_ALIGNED(entry->index, 1UL << entry->order))
+	    !IS_ALIGNED(entry->index, 1UL << entry->order) ||
+	    check_add_overflow((pgoff_t)entry->index, 1UL << entry->order,
+			       &next))
 		return -EINVAL;
-	bounds->next = entry->index + (1UL << entry->order);
+	bounds->next = next;
 	return 0;
 }
 
@@ -260,8 +264,10 @@ static inline int luo_folio_check(const struct luo_folio_ser *entry,
  * sorted, not overlapping, aligned, inside [@bounds->next, @bounds->end)
  * and of an order @bounds allows.
  *
+ * Context: may sleep.
  * Return: 0 if every entry is within @bounds; -EINVAL if one is not
- * (@pages is left alone then).
+ * (@pages is left alone then, and @bounds->next is past the last entry
+ * that was within them).
  */
 int liveupdate_folios_check(const struct luo_folio_ser *list, u64 nr,
 			    struct liveupdate_folio_bounds *bounds,

@@ -54,7 +54,7 @@ static const struct {
 	{ 2, { .index = 1 }, "an index that goes back" },
 	{ 2, { .index = 256, .order = 9 }, "a folio not aligned to its order" },
 	{ 0, { .index = 0, .order = 1 }, "a folio overlapping the next one" },
-	{ 0, { .index = 0, .order = 10 }, "an order above the file's largest" },
+	{ 3, { .index = 1024, .order = 10 }, "an order above the file's largest" },
 	{ 3, { .index = 2048 }, "a folio past the end of the file" },
 	{ 3, { .index = ~0ULL }, "an index at the end of the key space" },
 	{ 3, { .index = 1024, .reserved = 1 }, "a reserved field not zero" },
@@ -99,11 +99,20 @@ static void luo_folios_min_order(struct kunit *test)
 			-EINVAL);
 }
 
-/* Whatever the handler allows, no order whose page count overflows. */
+/*
+ * Whatever the handler allows: no order whose size in bytes does not fit
+ * a long, and no folio that ends past the end of the key space.
+ */
 static void luo_folios_max_order(struct kunit *test)
 {
 	static const struct luo_folio_ser big[] = {
-		{ .index = 0, .order = BITS_PER_LONG - 1 },
+		{ .index = 0, .order = BITS_PER_LONG - PAGE_SHIFT },
+	};
+	static const struct luo_folio_ser wrap[] = {
+		{ .index = 0, .order = 0 },
+		{ .index = ~0UL << (BITS_PER_LONG - PAGE_SHIFT - 1),
+		  .order = BITS_PER_LONG - PAGE_SHIFT - 1 },
+		{ .index = 1, .order = 0 },
 	};
 	struct liveupdate_folio_bounds b = {
 		.max_order = UINT_MAX, .end = ULONG_MAX,
@@ -111,6 +120,10 @@ static void luo_folios_max_order(struct kunit *test)
 	unsigned long pages;
 
 	KUNIT_EXPECT_EQ(test, liveupdate_folios_check(big, 1, &b, &pages),
+			-EINVAL);
+	/* Its end would wrap to 0, and let the third entry in. */
+	b.next = 0;
+	KUNIT_EXPECT_EQ(test, liveupdate_folios_check(wrap, 3, &b, &pages),
 			-EINVAL);
 }
 
