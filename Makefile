@@ -99,7 +99,7 @@ BZIMAGE_SAN := $(B)/kernel-sanitize/arch/x86/boot/bzImage
 # kho_bad_tracker and kho_off cover its paths). "make check" runs them
 # only if CHECK_SANITIZE names them: from a cold compiler cache the
 # sanitized kernel alone takes about 14 minutes to build and these tests
-# 12 to 20 more, which does not fit in CI's 90 minutes next to the rest.
+# 12 to 20 more: with the rest, a cold CI run ran out of its 90 minutes.
 SANITIZE_TESTS := luo_memfd luo_race luo_stall luo_fuzz kho_off \
 	luo_vfio_retrieve luo_vfio_retrieve_bad luo_vfio_split \
 	luo_vfio_hitless luo_vfio_bad_iommu kho_bad_tracker luo_kvm_gmem \
