@@ -237,7 +237,8 @@ struct liveupdate_held {
  * @max_order: the largest order an entry may have
  * @end: the file's size in pages: every entry starts below it
  * @next: the first index the next entry may start at: 0 before the first
- *	  entry, then advanced by liveupdate_folio_restore()
+ *	  entry, then advanced by liveupdate_folio_restore() and
+ *	  liveupdate_folios_check()
  *
  * The next kernel checks every entry of a list the previous kernel wrote
  * against these before it restores the folio the entry names: the
