@@ -25,18 +25,24 @@
  * Freeze, inside reboot(), preserves the folios that filled holes since
  * (and only then writes the list again), and writes the file's state.
  *
- * Retrieve rebuilds the memfd in the next kernel. A shmem memfd's folios
- * are not put into its page cache there: that costs about a microsecond
- * a folio (charge, account, insert, LRU), seconds for a guest's RAM of
- * tens of GiB in 4 KiB pages, all of it inside the blackout. Retrieve
- * checks the whole list (orders, indices, alignment), accounts for all
- * the file's pages at once (a limit fails the retrieve before anything
- * is restored) and returns. The folios go in lazily: every shmem lookup
- * that may meet a hole (a page fault, read(), write(), splice,
- * fallocate(), SEEK_DATA and SEEK_HOLE, userfaultfd's copy, khugepaged,
- * memfd_pin_folios()) first puts in those of its range, widened to the
- * largest folio the page cache may allocate there, and a worker puts in
- * the rest in the background, in index order. Until then a folio stays
+ * The next kernel prepares the memfd at boot, in the background (see
+ * "Preparing" in the LUO sessions): it restores the file's description
+ * and list and checks the whole list (orders, indices, alignment), and,
+ * for a hugetlb memfd, restores its folios in bulk. Retrieve takes that
+ * over, or does it itself if the memfd was not prepared.
+ *
+ * Retrieve rebuilds the memfd. A shmem memfd's folios are not put into
+ * its page cache there: that costs about a microsecond a folio (charge,
+ * account, insert, LRU), seconds for a guest's RAM of tens of GiB in
+ * 4 KiB pages, all of it inside the blackout. Retrieve returns what the
+ * check of the list found, accounts for all the file's pages at once (a
+ * limit fails the retrieve before anything is restored) and returns.
+ * The folios go in lazily: every shmem lookup that may meet a hole (a
+ * page fault, read(), write(), splice, fallocate(), SEEK_DATA and
+ * SEEK_HOLE, userfaultfd's copy, khugepaged, memfd_pin_folios()) first
+ * puts in those of its range, widened to the largest folio the page
+ * cache may allocate there, and a worker puts in the rest in the
+ * background, in index order. Until then a folio stays
  * reserved where it is, as the previous kernel left it. Each one is
  * charged to the memory cgroup of the task that retrieved the memfd,
  * after reclaim past its limit if need be (never by the OOM killer): the
@@ -45,7 +51,8 @@
  * the session is finished; it is a hole from then on. Until the fill is
  * done, mincore() and Shmem in /proc/meminfo count only what is in
  * (st_blocks counts it all from the retrieve on). HugeTLB memfds, with
- * 512 times fewer folios, are rebuilt at retrieve.
+ * 512 times fewer folios, are rebuilt at retrieve, from the folios
+ * prepare restored.
  *
  * The retrieved memfd's size stays fixed until the session is finished,
  * which puts in whatever the fill has not yet: a device kept running
@@ -687,9 +694,92 @@ static int memfd_luo_lazy_start(struct inode *inode, struct luo_folio_ser *list,
 	return 0;
 }
 
+/*
+ * What an entry of @ser's list may hold: sorted, non-overlapping,
+ * aligned, starting inside the file (a large shmem folio may reach past
+ * its end), sane orders: a hugetlb file's are all its huge page's.
+ */
+static void memfd_luo_bounds(const struct memfd_luo_ser *ser, bool hugetlb,
+			     struct liveupdate_folio_bounds *bounds)
+{
+	*bounds = (struct liveupdate_folio_bounds) {
+		.max_order = memfd_luo_max_order(ser),
+		.end = DIV_ROUND_UP(ser->size, PAGE_SIZE),
+	};
+	bounds->min_order = hugetlb ? bounds->max_order : 0;
+}
+
+/*
+ * Ahead of retrieve, in the background: restore the description and the
+ * folio list, and check the list; for a hugetlb memfd, which takes all
+ * its folios at retrieve, restore them too, in bulk.
+ */
+static void memfd_luo_prepare(struct liveupdate_file_op_args *args)
+{
+	struct liveupdate_prepared *p = liveupdate_prepared_alloc(args);
+	struct memfd_luo_ser *ser;
+
+	if (!p)
+		return;
+	ser = memfd_luo_restore_ser(p->data, &p->ser_folio, &p->list);
+	if (IS_ERR(ser)) {
+		p->err = PTR_ERR(ser);
+		p->ser_folio = NULL;
+		p->list = NULL;
+	} else if (!memfd_luo_is_hugetlb(args) &&
+		   ser->page_shift == PAGE_SHIFT) {
+		p->nr = ser->nr_folios;
+		memfd_luo_bounds(ser, false, &p->bounds);
+		p->err = liveupdate_folios_check(p->list, p->nr, &p->bounds,
+						 &p->pages);
+		p->checked = true;
+	} else if (memfd_luo_is_hugetlb(args) &&
+		   ser->page_shift > PAGE_SHIFT &&
+		   IS_ALIGNED(ser->size, 1ULL << ser->page_shift)) {
+		p->nr = ser->nr_folios;
+		memfd_luo_bounds(ser, true, &p->bounds);
+		p->err = liveupdate_folios_check(p->list, p->nr, &p->bounds,
+						 &p->pages);
+		p->checked = true;
+		if (!p->err)
+			liveupdate_prepared_restore(p);
+	}
+	args->private_data = p;
+}
+
+/* Give back entries @from on: restored at prepare or not. */
+static void memfd_luo_drop(struct liveupdate_prepared *prepared,
+			   const struct luo_folio_ser *list, u64 from, u64 nr)
+{
+	if (prepared->folios)
+		liveupdate_prepared_drop(prepared, from,
+					 MEMFD_LUO_DROP_MAX_ORDER, "memfd_luo");
+	else
+		liveupdate_folios_drop(list, from, nr, MEMFD_LUO_DROP_MAX_ORDER,
+				       "memfd_luo");
+}
+
+/* The description and list prepare restored, or restore them now. */
+static struct memfd_luo_ser *
+memfd_luo_take_ser(struct liveupdate_file_op_args *args,
+		   struct liveupdate_prepared *p, struct folio **serp,
+		   struct luo_folio_ser **listp)
+{
+	if (!liveupdate_prepared_take(args, p)) {
+		*p = (struct liveupdate_prepared) {};
+		return memfd_luo_restore_ser(args->serialized_data, serp, listp);
+	}
+	if (!p->ser_folio)
+		return ERR_PTR(p->err);
+	*serp = p->ser_folio;
+	*listp = p->list;
+	return folio_address(p->ser_folio);
+}
+
 static int memfd_luo_retrieve(struct liveupdate_file_op_args *args)
 {
 	struct liveupdate_folio_bounds bounds = {};
+	struct liveupdate_prepared prepared;
 	struct liveupdate_held held;
 	struct luo_folio_ser *list;
 	struct memfd_luo_ser *ser;
@@ -700,7 +790,7 @@ static int memfd_luo_retrieve(struct liveupdate_file_op_args *args)
 	u64 i, from = 0;
 	int err = 0;
 
-	ser = memfd_luo_restore_ser(args->serialized_data, &ser_folio, &list);
+	ser = memfd_luo_take_ser(args, &prepared, &ser_folio, &list);
 	if (IS_ERR(ser))
 		return PTR_ERR(ser);
 	hugetlb = memfd_luo_is_hugetlb(args);
@@ -734,14 +824,7 @@ static int memfd_luo_retrieve(struct liveupdate_file_op_args *args)
 	file->f_mode |= FMODE_LSEEK | FMODE_PREAD | FMODE_PWRITE;
 	file->f_flags |= O_LARGEFILE;
 	inode = file_inode(file);
-	/*
-	 * Sorted, non-overlapping, aligned, starting inside the file (a
-	 * large shmem folio may reach past its end), sane orders: a hugetlb
-	 * file's are all its huge page's.
-	 */
-	bounds.max_order = memfd_luo_max_order(ser);
-	bounds.min_order = hugetlb ? bounds.max_order : 0;
-	bounds.end = DIV_ROUND_UP(ser->size, PAGE_SIZE);
+	memfd_luo_bounds(ser, hugetlb, &bounds);
 
 	inode_lock(inode);
 	i_size_write(inode, ser->size);
@@ -750,9 +833,15 @@ static int memfd_luo_retrieve(struct liveupdate_file_op_args *args)
 	if (!hugetlb) {
 		unsigned long pages;
 
-		/* Check it all, then fill the page cache lazily. */
-		err = liveupdate_folios_check(list, ser->nr_folios, &bounds,
-					      &pages);
+		/* Check it all (or prepare did), then fill lazily. */
+		if (prepared.checked) {
+			bounds = prepared.bounds;
+			pages = prepared.pages;
+			err = prepared.err;
+		} else {
+			err = liveupdate_folios_check(list, ser->nr_folios,
+						      &bounds, &pages);
+		}
 		if (!err)
 			err = memfd_luo_lazy_start(inode, list, ser->nr_folios,
 						   pages, &bounds);
@@ -762,13 +851,25 @@ static int memfd_luo_retrieve(struct liveupdate_file_op_args *args)
 		}
 		list = NULL;	/* the lazy fill's now */
 	}
+	/* The list's check at prepare failed? */
+	if (hugetlb && prepared.checked && prepared.err) {
+		err = prepared.err;
+		goto err_unlock;
+	}
 	for (i = 0; hugetlb && i < ser->nr_folios; i++) {
 		struct luo_folio_ser *e = &list[i];
 		struct folio *folio;
 
 		/* The folio that fails is restored, or is bad: skip it. */
 		from = i + 1;
-		folio = liveupdate_folio_restore(e, &bounds, &held);
+		folio = NULL;
+		if (prepared.folios) {
+			folio = prepared.folios[i];
+			prepared.folios[i] = NULL;
+		}
+		/* Not restored at prepare: this says why, or restores it. */
+		if (!folio)
+			folio = liveupdate_folio_restore(e, &bounds, &held);
 		if (IS_ERR(folio)) {
 			err = PTR_ERR(folio);
 			goto err_unlock;
@@ -790,6 +891,7 @@ static int memfd_luo_retrieve(struct liveupdate_file_op_args *args)
 	file->f_pos = ser->pos;
 
 	liveupdate_held_done(&held);
+	kvfree(prepared.folios);
 	vfree(list);
 	folio_put(ser_folio);
 	args->file = file;
@@ -804,8 +906,7 @@ err_drop:
 	pr_warn("cannot rebuild memfd '%s': %d\n", ser->name, err);
 	liveupdate_held_done(&held);
 	/* Those not restored are held too while a device may write them. */
-	liveupdate_folios_drop(list, from, ser->nr_folios,
-			       MEMFD_LUO_DROP_MAX_ORDER, "memfd_luo");
+	memfd_luo_drop(&prepared, list, from, ser->nr_folios);
 	vfree(list);
 	folio_put(ser_folio);
 	return err;
@@ -813,6 +914,7 @@ err_drop:
 
 static void memfd_luo_finish(struct liveupdate_file_op_args *args)
 {
+	struct liveupdate_prepared prepared;
 	struct luo_folio_ser *list;
 	struct memfd_luo_ser *ser;
 	struct folio *ser_folio;
@@ -833,15 +935,14 @@ static void memfd_luo_finish(struct liveupdate_file_op_args *args)
 		inode_unlock(inode);
 		return;
 	}
-	ser = memfd_luo_restore_ser(args->serialized_data, &ser_folio, &list);
+	ser = memfd_luo_take_ser(args, &prepared, &ser_folio, &list);
 	if (IS_ERR(ser))
 		return;
 	/* Held, while a device may still write it, until none does. */
 	if (kho_dma_held())
 		pr_info("memfd '%s', which nobody retrieved, is freed once no device does DMA\n",
 			ser->name);
-	liveupdate_folios_drop(list, 0, ser->nr_folios,
-			       MEMFD_LUO_DROP_MAX_ORDER, "memfd_luo");
+	memfd_luo_drop(&prepared, list, 0, ser->nr_folios);
 	vfree(list);
 	folio_put(ser_folio);
 }
@@ -852,6 +953,7 @@ static const struct liveupdate_file_ops memfd_luo_ops = {
 	.unpreserve = memfd_luo_unpreserve,
 	.freeze = memfd_luo_freeze,
 	.unfreeze = memfd_luo_unfreeze,
+	.prepare = memfd_luo_prepare,
 	.retrieve = memfd_luo_retrieve,
 	.finish = memfd_luo_finish,
 	.owner = THIS_MODULE,

@@ -44,8 +44,9 @@ struct mutex;
  *		     typically the physical address of the handler's own
  *		     preserved description of the file
  * @private_data: the handler's own pointer, kept from preserve to
- *		  unpreserve, freeze and unfreeze, and from retrieve to
- *		  finish
+ *		  unpreserve, freeze and unfreeze, and from prepare to
+ *		  retrieve (or to finish, for a file never retrieved), and
+ *		  from retrieve to finish
  */
 struct liveupdate_file_op_args {
 	struct liveupdate_file_handler *handler;
@@ -72,8 +73,19 @@ struct liveupdate_file_op_args {
  *	    with @old_compatibles needs it, to write the version the next
  *	    kernel reads
  * @unfreeze: optional: undo freeze, when the reboot failed after it
+ * @prepare: optional: next kernel, in the background once the handover
+ *	     is read at boot (or once the handler registers, if later), at
+ *	     most once per file, before its finish and before any
+ *	     successful retrieve: restore and check what the file's
+ *	     retrieve would, and keep it in private_data, which retrieve
+ *	     and finish take over. Retrieve returns the error prepare met,
+ *	     and a file not prepared (``liveupdate.prepare=0``, out of
+ *	     memory) is retrieved as before; memory prepare restored counts
+ *	     in MemTotal from then on
  * @retrieve: next kernel: rebuild the file from serialized_data and set
- *	      args->file (with one reference, which LUO takes over)
+ *	      args->file (with one reference, which LUO takes over); it
+ *	      takes over what prepare left in private_data and sets
+ *	      private_data to what it keeps, even when it fails
  * @can_finish: optional: next kernel: may this file finish now? Called
  *		for every file of a session before any is finished; without
  *		it, the file may always finish
@@ -91,6 +103,7 @@ struct liveupdate_file_ops {
 	void (*unpreserve)(struct liveupdate_file_op_args *args);
 	int (*freeze)(struct liveupdate_file_op_args *args);
 	void (*unfreeze)(struct liveupdate_file_op_args *args);
+	void (*prepare)(struct liveupdate_file_op_args *args);
 	int (*retrieve)(struct liveupdate_file_op_args *args);
 	bool (*can_finish)(struct liveupdate_file_op_args *args);
 	void (*finish)(struct liveupdate_file_op_args *args);
@@ -252,6 +265,40 @@ struct liveupdate_folio_bounds {
 	pgoff_t next;
 };
 
+/**
+ * struct liveupdate_prepared - a file's description and folio list, read
+ *				ahead of retrieve
+ * @data: the serialized data they were read from
+ * @ser_folio: the folio holding the handler's description of the file,
+ *	       restored; NULL when it could not be read (@err says why)
+ * @list: the file's folio list, as liveupdate_folios_restore_list()
+ *	  returned it, or NULL
+ * @nr: the number of entries in @list
+ * @bounds: what @list was checked against, advanced past its last entry
+ * @pages: the pages @list names, once checked
+ * @folios: NULL, or the folio of each entry of @list, restored by
+ *	    liveupdate_prepared_restore(); NULL where it could not be
+ * @err: 0, or the error retrieve returns: the description or its list
+ *	 cannot be read, or (@checked) the list's check failed, or not
+ *	 every folio could be restored
+ * @checked: liveupdate_folios_check() ran over @list
+ *
+ * What a file handler's prepare leaves in private_data for its retrieve
+ * or finish, which take it over with liveupdate_prepared_take() and give
+ * back what they do not keep with liveupdate_prepared_drop().
+ */
+struct liveupdate_prepared {
+	u64 data;
+	struct folio *ser_folio;
+	struct luo_folio_ser *list;
+	u64 nr;
+	struct folio **folios;
+	struct liveupdate_folio_bounds bounds;
+	unsigned long pages;
+	int err;
+	bool checked;
+};
+
 struct liveupdate_lazy;
 
 /**
@@ -307,6 +354,13 @@ void liveupdate_folios_drop(const struct luo_folio_ser *list, u64 from,
 int liveupdate_held_init(struct liveupdate_held *held, u64 nr);
 void liveupdate_held_add(struct liveupdate_held *held, struct folio *folio);
 void liveupdate_held_done(struct liveupdate_held *held);
+struct liveupdate_prepared *
+liveupdate_prepared_alloc(const struct liveupdate_file_op_args *args);
+bool liveupdate_prepared_take(struct liveupdate_file_op_args *args,
+			      struct liveupdate_prepared *out);
+void liveupdate_prepared_restore(struct liveupdate_prepared *p);
+void liveupdate_prepared_drop(struct liveupdate_prepared *p, u64 from,
+			      unsigned int max_order, const char *who);
 struct liveupdate_lazy *
 liveupdate_lazy_start(struct inode *inode, struct luo_folio_ser *list, u64 nr,
 		      const struct liveupdate_folio_bounds *bounds,

@@ -540,6 +540,7 @@ static int __init luo_init(void)
 	int err;
 
 	luo_incoming();
+	luo_session_prepare_start();
 
 	kobj = kobject_create_and_add("liveupdate", kernel_kobj);
 	if (kobj && sysfs_create_group(kobj, &luo_attr_group))

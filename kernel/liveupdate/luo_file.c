@@ -14,15 +14,18 @@
  *
  * Outgoing, a file goes through preserve, then freeze inside reboot()
  * (unfreeze if the reboot fails), or unpreserve if its session is closed.
- * Incoming, it goes through retrieve (once; later retrieves return the
- * same file), then can_finish and finish when its session ends. A file
+ * Incoming, it may first be prepared in the background at boot (its
+ * handler restores and checks ahead what retrieve will need), then goes
+ * through retrieve (once; later retrieves return the same file), then
+ * can_finish and finish when its session ends. A file
  * nobody retrieved is finished too, which releases what it held. A file
  * whose compatible no handler of this kernel knows fails retrieve with
  * EOPNOTSUPP and is left alone at finish: its memory stays reserved,
  * which is logged once.
  *
  * Sessions (luo_session.c) drive every step; this file answers them by
- * its return values only.
+ * its return values only, except that a handler registering asks the
+ * sessions to prepare the files it reads (luo_session_prepare_kick()).
  */
 
 #define pr_fmt(fmt) "liveupdate: " fmt
@@ -85,18 +88,25 @@ int liveupdate_register_file_handler(struct liveupdate_file_handler *handler)
 		if (luo_format_check("handler", *old))
 			return -EINVAL;
 
-	guard(mutex)(&luo_handlers_lock);
+	mutex_lock(&luo_handlers_lock);
 	list_for_each_entry(h, &luo_handlers, list) {
 		/* Each version has one reader. */
 		if (luo_handler_reads(h, handler->compatible))
-			return -EEXIST;
+			goto exists;
 		for (old = handler->old_compatibles; old && *old; old++)
 			if (luo_handler_reads(h, *old))
-				return -EEXIST;
+				goto exists;
 	}
 	handler->users = 0;
 	list_add_tail(&handler->list, &luo_handlers);
+	mutex_unlock(&luo_handlers_lock);
+	/* Handed-over files it reads can be prepared now. */
+	luo_session_prepare_kick();
 	return 0;
+
+exists:
+	mutex_unlock(&luo_handlers_lock);
+	return -EEXIST;
 }
 EXPORT_SYMBOL_GPL(liveupdate_register_file_handler);
 
@@ -464,13 +474,14 @@ int luo_file_retrieve(struct luo_session *session, u64 token,
 	lf->retrieving = true;
 	err = lf->handler->ops->retrieve(&args);
 	lf->retrieving = false;
+	/* What prepare left is retrieve's now, whatever it returns. */
+	lf->private_data = args.private_data;
 	if (err) {
 		pr_warn("session '%s': retrieving token %llu (%s) failed: %d\n",
 			session->name, token, lf->compatible, err);
 		return err;
 	}
 	lf->file = args.file;
-	lf->private_data = args.private_data;
 	lf->retrieved = true;
 	*filep = get_file(lf->file);
 	return 0;
@@ -585,6 +596,46 @@ void luo_file_forget_all(struct luo_session *session)
 
 	list_for_each_entry_safe(lf, tmp, &session->files, list)
 		luo_file_free(session, lf);
+}
+
+/**
+ * luo_file_prepare_one - prepare the next incoming file of a session
+ * @session: an incoming session, locked
+ *
+ * Calls the prepare of the next file's handler that has one (see &struct
+ * liveupdate_file_ops), once per file, unless the file is retrieved
+ * already. A file whose handler has not registered yet is left for when
+ * it does; one whose handler has no prepare is passed over, taking no
+ * reference to the handler.
+ *
+ * Return: 1 if a file was prepared, 0 if none is left to prepare.
+ */
+int luo_file_prepare_one(struct luo_session *session)
+{
+	struct liveupdate_file_op_args args;
+	struct liveupdate_file_handler *h;
+	struct luo_file *lf;
+
+	lockdep_assert_held(&session->lock);
+	list_for_each_entry(lf, &session->files, list) {
+		if (lf->prepared || lf->retrieved)
+			continue;
+		h = lf->handler ?: luo_handler_get(NULL, lf->compatible);
+		if (!h)
+			continue;
+		lf->prepared = true;
+		if (!h->ops->prepare) {
+			if (!lf->handler)
+				luo_handler_put(h);
+			continue;
+		}
+		lf->handler = h;
+		luo_file_args(session, lf, &args);
+		h->ops->prepare(&args);
+		lf->private_data = args.private_data;
+		return 1;
+	}
+	return 0;
 }
 
 #ifdef CONFIG_LIVEUPDATE_TEST

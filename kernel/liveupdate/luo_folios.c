@@ -37,6 +37,14 @@
  * with liveupdate_folios_drop(): freed at once, or held too while such a
  * device runs. An entry that is not what it should be is left reserved,
  * for KHO to release when the last session is finished.
+ *
+ * A handler may do the incoming part of this ahead of retrieve, in its
+ * prepare: liveupdate_prepared_alloc() starts a &struct
+ * liveupdate_prepared, which records the restored list and the result of
+ * its check, and liveupdate_prepared_restore() restores every folio of a
+ * list of one order in bulk. Retrieve and finish take it over with
+ * liveupdate_prepared_take() and give back what they do not keep with
+ * liveupdate_prepared_drop().
  */
 
 /*
@@ -448,6 +456,187 @@ void liveupdate_held_done(struct liveupdate_held *held)
 	held->nr = 0;
 }
 EXPORT_SYMBOL_GPL(liveupdate_held_done);
+
+/**
+ * liveupdate_prepared_alloc - start the record of a file's prepare
+ * @args: the arguments of the handler's prepare
+ *
+ * The handler fills the record in and sets args->private_data to it.
+ *
+ * Context: may sleep.
+ * Return: the record, or NULL without memory (the file is then not
+ * prepared: its retrieve does everything).
+ */
+struct liveupdate_prepared *
+liveupdate_prepared_alloc(const struct liveupdate_file_op_args *args)
+{
+	struct liveupdate_prepared *p = kzalloc(sizeof(*p), GFP_KERNEL);
+
+	if (p)
+		p->data = args->serialized_data;
+	return p;
+}
+EXPORT_SYMBOL_GPL(liveupdate_prepared_alloc);
+
+/*
+ * Give back entries @from on of a prepared list: the folios prepare
+ * restored, and, if @rest, the others as liveupdate_folios_drop() does.
+ */
+static void luo_prepared_put(struct liveupdate_prepared *p, u64 from,
+			     unsigned int max_order, const char *who, bool rest)
+{
+	struct folio **held = NULL;
+	unsigned long n = 0;
+	u64 i;
+
+	if (!p->folios) {
+		if (rest && p->list)
+			liveupdate_folios_drop(p->list, from, p->nr, max_order,
+					       who);
+		return;
+	}
+	for (i = from; i < p->nr; i++)
+		n += !!p->folios[i];
+	if (n && kho_dma_held()) {
+		held = kvmalloc_array(n, sizeof(*held),
+				      GFP_KERNEL | __GFP_NOWARN);
+		if (!held)
+			pr_warn("%s: cannot track %lu folios devices may still write: they are never freed\n",
+				who, n);
+	}
+	n = 0;
+	for (i = from; i < p->nr; i++) {
+		struct folio *folio = p->folios[i];
+
+		if (!folio) {
+			if (rest)
+				liveupdate_folios_drop(p->list, i, i + 1,
+						       max_order, who);
+		} else if (held) {
+			held[n++] = folio;
+		} else if (!kho_dma_held()) {
+			folio_put(folio);
+		}
+		cond_resched();
+	}
+	if (held)
+		liveupdate_hold_for_dma(held, n);
+	kvfree(p->folios);
+	p->folios = NULL;
+}
+
+/**
+ * liveupdate_prepared_take - take over what a file's prepare left
+ * @args: the arguments of the handler's retrieve or finish, whose
+ *	  private_data is a record of liveupdate_prepared_alloc(), or NULL
+ * @out: set to the record, which this frees; the caller owns the folio
+ *	 and the list it names
+ *
+ * Clears args->private_data. A record read from other serialized data
+ * than @args has now (the test interface damaged it since) is freed,
+ * with what it holds, and not handed out.
+ *
+ * Context: may sleep.
+ * Return: true if @out was set; false if the file was not prepared, and
+ * the caller restores its description itself.
+ */
+bool liveupdate_prepared_take(struct liveupdate_file_op_args *args,
+			      struct liveupdate_prepared *out)
+{
+	struct liveupdate_prepared *p = args->private_data;
+	bool same;
+
+	args->private_data = NULL;
+	if (!p)
+		return false;
+	same = p->data == args->serialized_data;
+	if (same) {
+		*out = *p;
+	} else {
+		/* As if not prepared: what prepare did not restore stays. */
+		luo_prepared_put(p, 0, 0, "liveupdate", false);
+		vfree(p->list);
+		if (p->ser_folio)
+			folio_put(p->ser_folio);
+	}
+	kfree(p);
+	return same;
+}
+EXPORT_SYMBOL_GPL(liveupdate_prepared_take);
+
+/* Entries whose folios liveupdate_prepared_restore() restores at once. */
+#define LUO_PREPARE_BATCH	512UL
+
+/**
+ * liveupdate_prepared_restore - restore every folio of a prepared list
+ * @p: a record whose list passed liveupdate_folios_check() against
+ *     bounds of a single order (@p->bounds.min_order == max_order)
+ *
+ * Restores the folios in bulk (kho_restore_folios()) into @p->folios,
+ * for a file that takes them all at retrieve. The slot of an entry whose
+ * folio is not preserved as the entry says is NULL, and the folio stays
+ * where it is: the handler's retrieve restores it one by one
+ * (liveupdate_folio_restore()), which tells what is wrong with it.
+ * Without memory for @p->folios this restores nothing, and retrieve
+ * restores every folio itself.
+ *
+ * Context: may sleep.
+ */
+void liveupdate_prepared_restore(struct liveupdate_prepared *p)
+{
+	unsigned int order = p->bounds.min_order;
+	unsigned long n, j;
+	phys_addr_t *phys;
+	u64 i;
+
+	if (WARN_ON_ONCE(order != p->bounds.max_order)) {
+		p->err = -EINVAL;
+		return;
+	}
+	if (!p->nr)
+		return;
+	p->folios = kvcalloc(p->nr, sizeof(*p->folios), GFP_KERNEL);
+	phys = kmalloc_array(min_t(u64, p->nr, LUO_PREPARE_BATCH),
+			     sizeof(*phys), GFP_KERNEL);
+	if (!p->folios || !phys) {
+		kvfree(p->folios);
+		p->folios = NULL;
+		kfree(phys);
+		return;
+	}
+	for (i = 0; i < p->nr; i += n) {
+		n = min_t(u64, p->nr - i, LUO_PREPARE_BATCH);
+		for (j = 0; j < n; j++)
+			phys[j] = p->list[i + j].phys;
+		kho_restore_folios(phys, n, order, p->folios + i);
+		cond_resched();
+	}
+	kfree(phys);
+}
+EXPORT_SYMBOL_GPL(liveupdate_prepared_restore);
+
+/**
+ * liveupdate_prepared_drop - give back the folios of a prepared list
+ * @p: the record, as liveupdate_prepared_take() handed it out
+ * @from: the first entry to give back
+ * @max_order: as for liveupdate_folios_drop()
+ * @who: the caller's name, for the log
+ *
+ * Entries @from to the end of the list: the folios prepare restored go
+ * back at once, or are held while a device kept running through the
+ * update may still write them (liveupdate_hold_for_dma()), or, without
+ * memory to record them then, are never freed (logged); the others are
+ * given back as liveupdate_folios_drop() does. Frees @p->folios, not the
+ * list.
+ *
+ * Context: may sleep.
+ */
+void liveupdate_prepared_drop(struct liveupdate_prepared *p, u64 from,
+			      unsigned int max_order, const char *who)
+{
+	luo_prepared_put(p, from, max_order, who, true);
+}
+EXPORT_SYMBOL_GPL(liveupdate_prepared_drop);
 
 /* Folios restored at once (kho_restore_folios()) by a fill. */
 #define LIVEUPDATE_LAZY_BULK	32

@@ -5,7 +5,9 @@
  *
  * Calls go one way only: the core calls luo_session_*(), sessions call
  * luo_file_*() and luo_global_*(), and each reports back by its return
- * value.
+ * value. One call goes back up: a file handler that registers once the
+ * sessions came in asks for its files to be prepared
+ * (luo_session_prepare_kick()).
  */
 #ifndef _KERNEL_LIVEUPDATE_LUO_INTERNAL_H
 #define _KERNEL_LIVEUPDATE_LUO_INTERNAL_H
@@ -30,6 +32,8 @@
  * @data: the handler's serialized data
  * @private_data: the handler's private pointer
  * @frozen: outgoing: freeze succeeded and unfreeze has not run
+ * @prepared: incoming: its handler's prepare ran (@private_data holds
+ *	      what it left for retrieve or finish)
  * @retrieved: incoming: retrieve succeeded
  * @retrieving: incoming: its handler's retrieve is running (it may
  *		retrieve the files it depends on, but not this one)
@@ -45,6 +49,7 @@ struct luo_file {
 	u64 data;
 	void *private_data;
 	bool frozen;
+	bool prepared;
 	bool retrieved;
 	bool retrieving;
 };
@@ -57,6 +62,9 @@ struct luo_file {
  *	  never changed
  * @incoming: handed over by the previous kernel; likewise fixed
  * @retrieved: incoming: user space has its file descriptor
+ *	       (luo_sessions_lock)
+ * @preparing: incoming: the prepare worker is at work on it and may
+ *	       take @lock; it is not freed until this is clear
  *	       (luo_sessions_lock)
  * @lock: protects the fields below it
  * @files: the &struct luo_file entries, in the order preserved
@@ -77,6 +85,7 @@ struct luo_session {
 	char name[LUO_NAME_LENGTH];	/* fixed */
 	bool incoming;			/* fixed */
 	bool retrieved;			/* luo_sessions_lock */
+	bool preparing;			/* luo_sessions_lock */
 	struct mutex lock;		/* protects the fields below */
 	struct list_head files;
 	struct xarray tokens;
@@ -143,6 +152,8 @@ size_t luo_session_ser_size(void);
 int luo_session_serialize(void *buf, size_t size);
 const char *luo_session_deserialize(const void *buf, size_t size);
 void luo_session_drop_incoming(void);
+void luo_session_prepare_start(void);
+void luo_session_prepare_kick(void);
 long luo_session_ioctl_create(void __user *uarg);
 long luo_session_ioctl_retrieve(void __user *uarg);
 int luo_session_create(const char *name, struct file **filep);
@@ -167,6 +178,7 @@ struct luo_file *luo_file_find(struct luo_session *session, u64 token);
 struct luo_file_ser *luo_file_serialize(struct luo_session *session,
 					struct luo_file_ser *out);
 void luo_file_forget_all(struct luo_session *session);
+int luo_file_prepare_one(struct luo_session *session);
 int luo_file_damage(struct luo_session *session, u64 token);
 
 #endif /* _KERNEL_LIVEUPDATE_LUO_INTERNAL_H */

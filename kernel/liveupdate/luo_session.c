@@ -33,6 +33,19 @@
  * it reads the previous kernel's state area (luo_session_deserialize())
  * or, when it refuses it, forgets it (luo_session_drop_incoming()).
  *
+ * Preparing. Once the state area is read, a worker goes through the
+ * incoming sessions, one at a time and by name, and has each file's
+ * handler prepare it (luo_file_prepare_all()): what retrieve would
+ * restore and check in proportion to the file's memory (a memfd's folio
+ * list) is done while the kernel finishes booting and user space starts,
+ * not while a VMM waits in retrieve for its guest's memory. The worker
+ * prepares one file per hold of its session's lock, and holds
+ * luo_sessions_lock only to pick the next session (marking it
+ * &luo_session.preparing, which releasing the session waits for): a
+ * retrieve waits at most for the prepare of one file, and finds its file
+ * either prepared or not touched at all. The worker runs again whenever
+ * a file handler registers later (a module), for the files it reads.
+ *
  * The session layer also keeps what sysfs shows of sessions: how many
  * there are of each kind (luo_session_get_counts()) and the status of
  * the last handover (luo_session_set_status()), which a file that fails
@@ -45,14 +58,26 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/kexec_handover.h>
+#include <linux/ktime.h>
+#include <linux/moduleparam.h>
 #include <linux/slab.h>
 #include <linux/sizes.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
 #include <linux/uaccess.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
 
 #include "luo_internal.h"
+
+#undef MODULE_PARAM_PREFIX
+#define MODULE_PARAM_PREFIX "liveupdate."
+
+/* liveupdate.prepare=0 leaves all the work to retrieve (see "Preparing"). */
+static bool luo_prepare_on = true;
+module_param_named(prepare, luo_prepare_on, bool, 0444);
+MODULE_PARM_DESC(prepare, "Prepare handed-over files for retrieve in the background at boot (default: on)");
 
 /**
  * struct luo_sessions - every session LUO knows
@@ -62,6 +87,8 @@
  * @handed_over: set inside reboot() once the outgoing sessions are final
  *		 (handed over, or dropped at the operator's request): none
  *		 may change any more
+ * @prepare: the incoming sessions are read and may be prepared; set
+ *	     once at boot, read without the lock
  *
  * Protected by luo_sessions_lock.
  */
@@ -70,6 +97,7 @@ struct luo_sessions {
 	struct rb_root in;
 	struct luo_session_counts count;
 	bool handed_over;
+	bool prepare;
 };
 
 /*
@@ -83,6 +111,9 @@ static struct luo_sessions luo_sessions = {
 	.out = RB_ROOT,
 	.in = RB_ROOT,
 };
+
+/* Woken when the prepare worker is done with a session (preparing). */
+static DECLARE_WAIT_QUEUE_HEAD(luo_prepare_wait);
 
 /* The outcome of the last handover, for sysfs; luo_status_lock. */
 static DEFINE_SPINLOCK(luo_status_lock);
@@ -396,6 +427,13 @@ static long luo_session_ioctl(struct file *file, unsigned int cmd,
 	}
 }
 
+/* Is the prepare worker still using @session? */
+static bool luo_session_preparing(struct luo_session *session)
+{
+	guard(mutex)(&luo_sessions_lock);
+	return session->preparing;
+}
+
 /*
  * Closing an outgoing session unpreserves its files; closing a retrieved
  * one finishes it, whether or not its files agree.
@@ -429,6 +467,9 @@ static int luo_session_release(struct inode *inode, struct file *file)
 	}
 	mutex_unlock(&session->lock);
 	mutex_unlock(&luo_sessions_lock);
+	/* Out of the tree, so the prepare worker cannot pick it again. */
+	if (session->incoming)
+		wait_event(luo_prepare_wait, !luo_session_preparing(session));
 	luo_session_free(session);
 	return 0;
 }
@@ -944,6 +985,100 @@ const char * __init luo_session_deserialize(const void *buf, size_t size)
 		p = gs + 1;
 	}
 	return NULL;
+}
+
+/* The first incoming session whose name sorts after @name. */
+static struct luo_session *luo_session_in_after(const char *name)
+{
+	struct rb_node *node = luo_sessions.in.rb_node;
+	struct luo_session *s, *found = NULL;
+
+	lockdep_assert_held(&luo_sessions_lock);
+	while (node) {
+		s = rb_entry(node, struct luo_session, node);
+		if (strcmp(s->name, name) > 0) {
+			found = s;
+			node = node->rb_left;
+		} else {
+			node = node->rb_right;
+		}
+	}
+	return found;
+}
+
+static void luo_session_prepare_work(struct work_struct *work)
+{
+	char after[LUO_NAME_LENGTH] = "";	/* no session has this name */
+	unsigned long sessions = 0, files = 0, n;
+	ktime_t start = ktime_get();
+	struct luo_session *s;
+
+	for (;;) {
+		mutex_lock(&luo_sessions_lock);
+		s = luo_session_in_after(after);
+		if (s) {
+			strscpy(after, s->name);
+			s->preparing = true;	/* release waits for it */
+		}
+		mutex_unlock(&luo_sessions_lock);
+		if (!s)
+			break;
+		/* One file at a time: a retrieve waits for one at most. */
+		n = 0;
+		for (;;) {
+			int ret;
+
+			mutex_lock(&s->lock);
+			ret = luo_file_prepare_one(s);
+			mutex_unlock(&s->lock);
+			if (ret <= 0)
+				break;
+			n++;
+			cond_resched();
+		}
+		scoped_guard(mutex, &luo_sessions_lock)
+			s->preparing = false;
+		wake_up_all(&luo_prepare_wait);
+		files += n;
+		sessions += !!n;
+	}
+	if (files)
+		pr_info("prepared for retrieve: %lu files of %lu sessions in %lld us\n",
+			files, sessions, ktime_us_delta(ktime_get(), start));
+}
+
+static DECLARE_WORK(luo_prepare_work, luo_session_prepare_work);
+
+/**
+ * luo_session_prepare_kick - prepare the incoming files no handler has prepared
+ *
+ * Queues the worker described in "Preparing" above once the incoming
+ * sessions are read; it finds what is left to prepare, if anything.
+ *
+ * Context: any that may queue work; takes no lock.
+ */
+void luo_session_prepare_kick(void)
+{
+	if (READ_ONCE(luo_sessions.prepare))
+		queue_work(system_unbound_wq, &luo_prepare_work);
+}
+
+/**
+ * luo_session_prepare_start - the incoming sessions may be prepared now
+ *
+ * Context: boot, once the previous kernel's state area is read (or
+ * refused).
+ */
+void __init luo_session_prepare_start(void)
+{
+	if (!luo_prepare_on)
+		return;
+	scoped_guard(mutex, &luo_sessions_lock) {
+		if (!luo_sessions.count.in)
+			return;
+		WRITE_ONCE(luo_sessions.prepare, true);
+	}
+	luo_session_prepare_kick();
 }
 
 /**

@@ -12,14 +12,16 @@
  * puts the same folios into a new guest_memfd of the same size and
  * flags. Nothing is copied.
  *
- * Retrieve checks the whole list of folios and returns without putting
- * any of them into the new file's page cache (a microsecond a folio,
- * seconds for a large guest, all inside its blackout): each lookup of
- * the file (a guest fault, fallocate(), a user mapping's fault) puts in
- * the folio at its index first, and a worker puts in the rest in the
- * background (see liveupdate_lazy_start()). Until then a folio stays
- * reserved where the previous kernel left it. Finishing the session puts
- * in what is left.
+ * The next kernel checks the whole list of folios at boot, in the
+ * background (see "Preparing" in the LUO sessions), or at retrieve if
+ * the file was not prepared. Retrieve returns what the check found,
+ * without putting any folio into the new file's page cache (a
+ * microsecond a folio, seconds for a large guest, all inside its
+ * blackout): each lookup of the file (a guest fault, fallocate(), a user
+ * mapping's fault) puts in the folio at its index first, and a worker
+ * puts in the rest in the background (see liveupdate_lazy_start()).
+ * Until then a folio stays reserved where the previous kernel left it.
+ * Finishing the session puts in what is left.
  *
  * The folios that hold guest data, those KVM or a user mapping has
  * prepared (zeroed and marked up to date), are preserved. A folio that
@@ -308,9 +310,55 @@ void kvm_gmem_luo_release(struct inode *inode)
 	liveupdate_lazy_free(lz);
 }
 
+/*
+ * Ahead of retrieve, in the background: restore the description and the
+ * folio list, and check the list: sorted, distinct, inside the file,
+ * single pages.
+ */
+static void kvm_gmem_luo_prepare(struct liveupdate_file_op_args *args)
+{
+	struct liveupdate_prepared *p = liveupdate_prepared_alloc(args);
+	struct kvm_gmem_luo_ser *ser;
+
+	if (!p)
+		return;
+	ser = kvm_gmem_luo_restore_ser(p->data, &p->ser_folio, &p->list);
+	if (IS_ERR(ser)) {
+		p->err = PTR_ERR(ser);
+		p->ser_folio = NULL;
+		p->list = NULL;
+	} else {
+		p->nr = ser->nr_folios;
+		p->bounds.end = ser->size >> PAGE_SHIFT;
+		p->err = liveupdate_folios_check(p->list, p->nr, &p->bounds,
+						 &p->pages);
+		p->checked = true;
+	}
+	args->private_data = p;
+}
+
+/* The description and list prepare restored, or restore them now. */
+static struct kvm_gmem_luo_ser *
+kvm_gmem_luo_take_ser(struct liveupdate_file_op_args *args,
+		      struct liveupdate_prepared *p, struct folio **serp,
+		      struct luo_folio_ser **listp)
+{
+	if (!liveupdate_prepared_take(args, p)) {
+		*p = (struct liveupdate_prepared) {};
+		return kvm_gmem_luo_restore_ser(args->serialized_data, serp,
+						listp);
+	}
+	if (!p->ser_folio)
+		return ERR_PTR(p->err);
+	*serp = p->ser_folio;
+	*listp = p->list;
+	return folio_address(p->ser_folio);
+}
+
 static int kvm_gmem_luo_retrieve(struct liveupdate_file_op_args *args)
 {
 	struct liveupdate_folio_bounds bounds = {};
+	struct liveupdate_prepared prepared;
 	struct luo_folio_ser *list;
 	struct kvm_gmem_luo_ser *ser;
 	struct folio *ser_folio;
@@ -320,7 +368,7 @@ static int kvm_gmem_luo_retrieve(struct liveupdate_file_op_args *args)
 	struct file *file;
 	int err = 0;
 
-	ser = kvm_gmem_luo_restore_ser(args->serialized_data, &ser_folio, &list);
+	ser = kvm_gmem_luo_take_ser(args, &prepared, &ser_folio, &list);
 	if (IS_ERR(ser))
 		return PTR_ERR(ser);
 
@@ -332,8 +380,15 @@ static int kvm_gmem_luo_retrieve(struct liveupdate_file_op_args *args)
 	mapping = file->f_mapping;
 
 	/* Sorted, distinct, inside the file, single pages. */
-	bounds.end = ser->size >> PAGE_SHIFT;
-	err = liveupdate_folios_check(list, ser->nr_folios, &bounds, &pages);
+	if (prepared.checked) {
+		bounds = prepared.bounds;
+		pages = prepared.pages;
+		err = prepared.err;
+	} else {
+		bounds.end = ser->size >> PAGE_SHIFT;
+		err = liveupdate_folios_check(list, ser->nr_folios, &bounds,
+					      &pages);
+	}
 	if (err)
 		goto err_put;
 	/* guest_memfd allocates single pages: a lookup fills its own. */
@@ -368,6 +423,7 @@ err_drop:
 
 static void kvm_gmem_luo_finish(struct liveupdate_file_op_args *args)
 {
+	struct liveupdate_prepared prepared;
 	struct luo_folio_ser *list;
 	struct kvm_gmem_luo_ser *ser;
 	struct folio *ser_folio;
@@ -388,7 +444,7 @@ static void kvm_gmem_luo_finish(struct liveupdate_file_op_args *args)
 		filemap_invalidate_unlock(mapping);
 		return;
 	}
-	ser = kvm_gmem_luo_restore_ser(args->serialized_data, &ser_folio, &list);
+	ser = kvm_gmem_luo_take_ser(args, &prepared, &ser_folio, &list);
 	if (IS_ERR(ser))
 		return;
 	/* Held, while a device may still write it, until none does. */
@@ -405,6 +461,7 @@ static const struct liveupdate_file_ops kvm_gmem_luo_ops = {
 	.unpreserve = kvm_gmem_luo_unpreserve,
 	.freeze = kvm_gmem_luo_freeze,
 	/* No unfreeze: the next freeze lists what came in since. */
+	.prepare = kvm_gmem_luo_prepare,
 	.retrieve = kvm_gmem_luo_retrieve,
 	.finish = kvm_gmem_luo_finish,
 	.owner = THIS_MODULE,

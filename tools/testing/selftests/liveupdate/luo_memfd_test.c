@@ -14,6 +14,8 @@
  * kexecs. Stage 2 retrieves in another order, checks everything, checks
  * the sysfs status, finishes (which frees the unretrieved 16 MiB), then
  * preserves the big memfd again and kexecs. Stage 3 checks it once more.
+ * Each next kernel prepares every memfd at boot (the log says how many),
+ * so retrieve and finish take over what prepare restored and checked.
  *
  * lazy checks that a retrieved shmem memfd gets its folios into its page
  * cache lazily, and that no lookup ever mistakes one still to come for a
@@ -24,7 +26,8 @@
  * by what read(), a page fault and write() touch, and each of them
  * sees the data; SEEK_DATA and SEEK_HOLE find the sparse file's pages
  * where they are. Finish puts in the rest. With the fill on again, the
- * 8 MiB memfd goes in untouched, in the background.
+ * 8 MiB memfd goes in untouched, in the background. lazy boots with
+ * liveupdate.prepare=0: retrieve restores and checks everything itself.
  *
  * Variants memfd and lazy (lu.case= in vm/tests).
  */
@@ -206,6 +209,8 @@ static void stage1(const FIXTURE_VARIANT(memfd) *variant)
 
 	lu_check(luo_sysfs("sessions_out", buf, sizeof(buf)) == 1,
 		 "sysfs: one outgoing session\n");
+	/* The next kernel restores and checks them at boot, not at retrieve. */
+	lu_expect_log("liveupdate: prepared for retrieve: 5 files of 1 sessions");
 	lu_check(true, "stage 1 ready to kexec\n");
 	lu_kexec_next(NULL);
 }
@@ -312,6 +317,7 @@ static void stage2(const FIXTURE_VARIANT(memfd) *variant)
 	/* The memfd is an ordinary memfd now; preserve it for the next update. */
 	again = luo_create_session(luo, "vm1");
 	luo_preserve_fd(again, big, TOKEN_BIG);
+	lu_expect_log("liveupdate: prepared for retrieve: 1 files of 1 sessions");
 	lu_check(true, "stage 2 preserved the big memfd again\n");
 	lu_kexec_next(NULL);
 }
