@@ -294,6 +294,9 @@ static void hitless_stage2(const FIXTURE_VARIANT(vfio) *variant)
 	lu_vfio_fill(pattern, sizeof(pattern), 0x5a);
 	lu_check(lu_vfio_kmsg_has("keeps its DMA translation"),
 		 "the IOMMU kept translating through the kexec\n");
+	/* A VM with the disk must see it probe: a blocked one would not. */
+	if (lu_vfio_disk_present())
+		lu_check(disk, "the disk next to it probed after the update\n");
 	if (disk) {
 		/* Probing it needed DMA: it would not be here if blocked. */
 		err = lu_vfio_disk_io(0, 0x3c, false);

@@ -49,6 +49,8 @@ bool lu_vfio_dmar_fault_seen(void);
  * address as the IOMMU's fault lines name it ("00:03.0") in @bdf.
  */
 bool lu_vfio_disk_find(char *bdf, size_t len);
+/* Is a virtio-blk PCI function present, whether or not it probed? */
+bool lu_vfio_disk_present(void);
 /*
  * Write LU_VFIO_DISK_IO bytes of pattern @seed at @off of the disk (if
  * @write), then read them back past the page cache. Return 0 if they

@@ -3,6 +3,7 @@
  * What the VFIO live update tests share; see include/lu_vfio.h.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -89,6 +90,43 @@ bool lu_vfio_disk_find(char *bdf, size_t len)
 		return false;
 	snprintf(bdf, len, "%s", p + strlen("/0000:"));
 	return true;
+}
+
+/* The first line of a small sysfs file, without its newline. */
+static bool read_id(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	bool ok = f && fgets(buf, len, f);
+
+	if (f)
+		fclose(f);
+	if (ok)
+		buf[strcspn(buf, "\n")] = '\0';
+	return ok;
+}
+
+bool lu_vfio_disk_present(void)
+{
+	char path[PATH_MAX], id[16];
+	struct dirent *d;
+	bool found = false;
+	DIR *dir = opendir("/sys/bus/pci/devices");
+
+	while (dir && !found && (d = readdir(dir))) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor",
+			 d->d_name);
+		if (!read_id(path, id, sizeof(id)) || strcmp(id, "0x1af4"))
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device",
+			 d->d_name);
+		found = read_id(path, id, sizeof(id)) &&
+			(!strcmp(id, "0x1042") || !strcmp(id, "0x1001"));
+	}
+	if (dir)
+		closedir(dir);
+	return found;
 }
 
 int lu_vfio_disk_io(off_t off, uint32_t seed, bool write)
@@ -208,6 +246,9 @@ void lu_vfio_hitless_load(struct lu_edu *e, int *fdp)
 	int err;
 
 	lu_vfio_edu_load(e, fdp, false);
+	if (lu_vfio_disk_present())
+		lu_check(lu_vfio_disk_find(bdf, sizeof(bdf)),
+			 "the disk next to the device probed\n");
 	if (lu_vfio_disk_find(bdf, sizeof(bdf))) {
 		err = lu_vfio_disk_io(0, 0x3c, true);
 		lu_check(!err, "the disk next to it (%s) reads and writes: %s\n",
