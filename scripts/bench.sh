@@ -59,6 +59,10 @@
 # Usage: bench.sh
 # Environment: BENCH_RUNS=N, BENCH_SIZES="0 64 256 1024" (MiB of memfd),
 # BENCH_VM_MIB="256 1024 2048" (MiB of RAM of the KVM guest),
+# BENCH_NOPREP_MIB="2048" (guest RAM sizes booted once more per round
+# with liveupdate.prepare=0, to compare retrieve with and without the
+# next kernel's prepare in the same rounds; default: the largest of
+# BENCH_VM_MIB),
 # BENCH_RANGES="1000 10000 100000 1000000" (preserved ranges),
 # BENCH_PLAIN_MAX=100000 (each list may be "": those scenarios are left
 # out; the plain kexec always runs),
@@ -82,6 +86,7 @@ out=${BENCH_OUT:-$build/bench}
 runs=${BENCH_RUNS:-3}
 sizes=${BENCH_SIZES-0 64 256 1024}
 vm_mibs=${BENCH_VM_MIB-256 1024 2048}
+noprep_mibs=${BENCH_NOPREP_MIB-${vm_mibs##* }}
 ranges=${BENCH_RANGES-1000 10000 100000 1000000}
 plain_max=${BENCH_PLAIN_MAX:-100000}
 variants=${BENCH_VARIANTS:-deferred nodeferred}
@@ -98,13 +103,13 @@ die() {
 if [ "$report_only" = 1 ]; then
 	[ -s "$raw.last" ] || die "no earlier measurements in $raw.last (run bench.sh without BENCH_REPORT_ONLY first)"
 	[ -s "$conf" ] || die "no $conf: $raw.last predates this script's format (run bench.sh again)"
-	# A run from before the reserve scenarios has none.
-	ranges= plain_max=0 ranges_mem= ranges_scratch=
+	# A run from before the reserve (or no-prepare) scenarios has none.
+	ranges='' plain_max=0 ranges_mem='' ranges_scratch='' noprep_mibs=''
 	# shellcheck source=/dev/null
 	. "$conf"
 fi
 
-for n in $runs $sizes $vm_mibs $ranges $plain_max; do
+for n in $runs $sizes $vm_mibs $noprep_mibs $ranges $plain_max; do
 	case $n in
 	*[!0-9]*) die "not a number: '$n' (BENCH_RUNS, BENCH_SIZES, BENCH_VM_MIB, BENCH_RANGES and BENCH_PLAIN_MAX take whole numbers)" ;;
 	esac
@@ -113,7 +118,7 @@ for n in $ranges; do
 	[ "$n" -gt 0 ] || die "BENCH_RANGES: 0 ranges is no handover (leave it empty for none)"
 done
 [ "$runs" -gt 0 ] || die "BENCH_RUNS must be at least 1"
-for n in $sizes $vm_mibs; do
+for n in $sizes $vm_mibs $noprep_mibs; do
 	# A HugeTLB memfd is made of whole 2 MiB pages.
 	[ $((n % 2)) = 0 ] || die "$n MiB: sizes must be a multiple of 2 MiB (HugeTLB)"
 done
@@ -234,6 +239,11 @@ boot() {
 			if (!($4 in t)) t[$4] = $1
 			next
 		}
+		/ liveupdate: prepared for retrieve: .* in [0-9]+ us/ {
+			for (i = 1; i < NF; i++)
+				if ($(i + 1) == "us")
+					prep += $i
+		}
 		$2 == "BENCH" && $3 == "ERROR:" {
 			$1 = $2 = $3 = ""
 			loud(substr($0, 4))
@@ -255,6 +265,8 @@ boot() {
 			if (checked && ("usable" in t) && !bad &&
 			    !(("verified" in t) && result))
 				loud("the check did not end")
+			if (prep != "")
+				print v, n, r, "prepare_us", prep
 			if (!bad && start != "" && ("usable" in t)) {
 				printf "%s %s %s blackout_ms %.3f\n", v, n, r,
 					(t["usable"] - start) * 1000
@@ -304,11 +316,20 @@ for v in $variants; do
 				lu.ram=hugetlb hugepages=$((g / 2 + 8))
 			boot "$v" "vm-gmem-$g" "$run" lu.bench=vm lu.size="$g" lu.ram=gmem
 		done
+		for g in $noprep_mibs; do
+			boot "$v" "vmnp-shmem-$g" "$run" lu.bench=vm lu.size="$g" \
+				lu.ram=shmem liveupdate.prepare=0
+			boot "$v" "vmnp-huge-$g" "$run" lu.bench=vm lu.size="$g" \
+				lu.ram=hugetlb hugepages=$((g / 2 + 8)) \
+				liveupdate.prepare=0
+			boot "$v" "vmnp-gmem-$g" "$run" lu.bench=vm lu.size="$g" \
+				lu.ram=gmem liveupdate.prepare=0
+		done
 	done
 done
 cp "$raw" "$raw.last"
 # What BENCH_REPORT_ONLY=1 needs to redo the report of this run.
-for n in run_date cpus accel mem runs sizes vm_mibs variants ranges plain_max ranges_mem ranges_scratch; do
+for n in run_date cpus accel mem runs sizes vm_mibs noprep_mibs variants ranges plain_max ranges_mem ranges_scratch; do
 	printf '%s=%q\n' "$n" "${!n}"
 done > "$conf"
 fi
@@ -536,6 +557,28 @@ for v in $variants; do
 				name = b == "shmem" ? names[1] : b == "huge" ? names[2] : names[3]
 				printf "| %s | %s MiB | %s | %.1f | %.1f | %.1f | %.1f |\n",
 					v, g, name, r / 1e6, c / 1e6, u / 1e6, t / 1e6 }'
+		done
+	done
+done
+fi
+if [ -n "$noprep_mibs" ] && grep -q "vmnp-.* vm_retrieve_ns " "$stats"; then
+echo
+echo "Retrieve with the handed-over files prepared at boot (the default) and with liveupdate.prepare=0 (retrieve restores and checks the folio list itself, and a HugeTLB memfd's folios one by one), in the same rounds: the VMM's retrieve (ms, median [min-max]), their ratio, each blackout's ratio to the plain kexec of its round, and how long the next kernel's prepare took in the background (ms, summed over its log lines)."
+echo
+echo "| deferred struct page init | guest RAM | backing | retrieve, prepared | retrieve, prepare=0 | ratio | blackout / plain kexec, prepared | prepare=0 | prepare (background) |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for v in $variants; do
+	for g in $noprep_mibs; do
+		for b in shmem huge gmem; do
+			case $b in
+			shmem) name="shmem memfd" ;;
+			huge) name="2 MiB HugeTLB memfd" ;;
+			gmem) name="guest_memfd" ;;
+			esac
+			r1=$(get "$v" "vm-$b-$g" vm_retrieve_ns 4)
+			r0=$(get "$v" "vmnp-$b-$g" vm_retrieve_ns 4)
+			[ -n "$r1" ] && [ -n "$r0" ] || continue
+			echo "| $(onoff "$v") | $g MiB | $name | $(fmt "$v" "vm-$b-$g" vm_retrieve_ns 1000000) | $(fmt "$v" "vmnp-$b-$g" vm_retrieve_ns 1000000) | $(awk -v a="$r0" -v b="$r1" 'BEGIN { printf("%.1f", (b > 0) ? a / b : 0) }') | $(kratio "$v" "vm-$b-$g") | $(kratio "$v" "vmnp-$b-$g") | $(fmt "$v" "vm-$b-$g" prepare_us 1000) |"
 		done
 	done
 done
