@@ -45,6 +45,11 @@
  * it was the last device), and only then does the memory of both memfds
  * come back.
  *
+ * kept_gmem is kept with a guest_memfd as the second file, mapped by
+ * address (its mapping is the memory of a software-protected VM): its
+ * session is finished, a hole punched over all of it and it is closed
+ * while the device still writes it; the same must hold.
+ *
  * race does the hitless stage 1 while two threads detach and attach the
  * device and map and unmap part of its memfd in its IOAS, in a loop:
  * preserving the device file succeeds, and from then on every such
@@ -68,6 +73,7 @@
 #include "lu_harness.h"
 #include "lu_luo.h"
 #include "lu_vfio.h"
+#include "lu_vmm.h"
 
 /* kept: the second memfd, and where the device has it */
 #define B_SIZE		(8UL << 20)
@@ -81,6 +87,8 @@ FIXTURE_VARIANT(vfio) {
 	bool split;
 	/* kept: and a second one, whose retrieve fails half-way in stage 2 */
 	bool kept;
+	/* kept_gmem: the second file is a guest_memfd, mapped by address */
+	bool gmem;
 };
 
 /* IOMMU faults the kernel logged for the device at @bdf since boot. */
@@ -134,6 +142,30 @@ static int second_memfd(struct lu_edu *e)
 }
 
 /*
+ * kept_gmem: a guest_memfd of B_SIZE (of a software-protected VM, left
+ * open until the reboot), mapped in place and by address at IOVA_B: the
+ * device's tables then lead to the guest_memfd's own pages.
+ */
+static int second_gmem(struct lu_edu *e)
+{
+	int vm, fd, err;
+	uint8_t *b;
+
+	fd = lu_vmm_ram_create(LU_VMM_GMEM, B_SIZE, &vm);
+	if (fd < 0)
+		ksft_exit_fail_msg("guest_memfd: %s\n", strerror(-fd));
+	b = mmap(NULL, B_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (b == MAP_FAILED)
+		ksft_exit_fail_msg("mmap (guest_memfd): %s\n", strerror(errno));
+	memset(b, 0x0b, B_SIZE);
+	err = lu_edu_map(e, b, B_SIZE, IOVA_B);
+	if (err)
+		ksft_exit_fail_msg("mapping the guest_memfd by address: %s\n",
+				   strerror(-err));
+	return fd;
+}
+
+/*
  * The hitless stage 1: the device loaded, its memfd preserved in session
  * "dev" with it or, for split and kept, in a session of its own, "mem",
  * the device file preserved, and a DMA in flight through the reboot.
@@ -151,7 +183,8 @@ static void hitless_stage1(const FIXTURE_VARIANT(vfio) *variant)
 
 		luo_preserve_fd(mem, fd, 1);
 		if (variant->kept)
-			luo_preserve_fd(mem, second_memfd(&e), 2);
+			luo_preserve_fd(mem, variant->gmem ? second_gmem(&e) :
+					     second_memfd(&e), 2);
 		else
 			luo_preserve_fd(luo_create_session(luo, "idle"),
 					idle_memfd(), 1);
@@ -629,6 +662,61 @@ static void kept_stage2(const FIXTURE_VARIANT(vfio) *variant)
 		 "nothing was leaked to keep it safe\n");
 }
 
+/*
+ * Stage 2 of kept_gmem: the memfd and the guest_memfd the device writes
+ * are retrieved and their session finished; the memfd is truncated, the
+ * guest_memfd gets a hole over all of it, and both are closed. None of
+ * their memory returns to the allocator while the device runs, and all
+ * of it does once its session is finished.
+ */
+static void kept_gmem_stage2(const FIXTURE_VARIANT(vfio) *variant)
+{
+	static char meminfo[8192];
+	long long before, after = 0;
+	int luo, mem, dev, fd, gmem, err;
+	struct lu_edu e;
+	size_t filled;
+	bool back;
+
+	luo = luo_open();
+	mem = luo_retrieve_session(luo, "mem");
+	dev = luo_retrieve_session(luo, "dev");
+	lu_vfio_edu_sysfs(&e);
+	fd = luo_retrieve_fd(mem, 1);
+	gmem = luo_retrieve_fd(mem, 2);
+	luo_finish(mem);
+	err = fallocate(gmem, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+			B_SIZE) ? -errno : 0;
+	lu_check(!err && !ftruncate(fd, 0),
+		 "finished: a hole over all of the guest_memfd (%s), the memfd truncated\n",
+		 strerror(-err));
+	close(gmem);
+	close(fd);
+
+	lu_check(fill_and_dma(&e, &filled) && !lu_vfio_dmar_fault_seen(),
+		 "the device wrote the memfd and the guest_memfd, none of %zu MiB of free memory\n",
+		 filled >> 20);
+
+	lu_meminfo_text(meminfo, sizeof(meminfo));
+	before = lu_free_kib();
+	luo_finish(dev);
+	/* Released from a worker: give it a moment. */
+	for (int i = 0; i < 50; i++) {
+		after = lu_free_kib();
+		back = lu_vfio_kmsg_count(HELD_RELEASED) == 2 &&
+		       after - before >= (long long)((LU_VFIO_RAM_SIZE + B_SIZE) >> 10) * 3 / 4;
+		if (back)
+			break;
+		usleep(100 * 1000);
+	}
+	if (!lu_check(back,
+		      "once the device stops, the memory of both files comes back: %lld KiB\n",
+		      after - before))
+		lu_meminfo_moved(meminfo, 256);
+	lu_check(!lu_vfio_kmsg_has("never freed"),
+		 "nothing was leaked to keep it safe\n");
+}
+
 FIXTURE_VARIANT_ADD(vfio, hitless) {
 	.stage = { hitless_stage1, hitless_stage2 },
 };
@@ -646,6 +734,13 @@ FIXTURE_VARIANT_ADD(vfio, kept) {
 	.stage = { hitless_stage1, kept_stage2 },
 	.split = true,
 	.kept = true,
+};
+
+FIXTURE_VARIANT_ADD(vfio, kept_gmem) {
+	.stage = { hitless_stage1, kept_gmem_stage2 },
+	.split = true,
+	.kept = true,
+	.gmem = true,
 };
 
 FIXTURE_VARIANT_ADD(vfio, race) {
