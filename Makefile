@@ -102,8 +102,9 @@ BZIMAGE_SAN := $(B)/kernel-sanitize/arch/x86/boot/bzImage
 # 12 to 20 more: with the rest, a cold CI run ran out of its 90 minutes.
 SANITIZE_TESTS := luo_memfd luo_race luo_stall luo_fuzz kho_off \
 	luo_vfio_retrieve luo_vfio_retrieve_bad luo_vfio_split \
-	luo_vfio_hitless luo_vfio_bad_iommu kho_bad_tracker luo_kvm_gmem \
-	luo_api kunit
+	luo_vfio_hitless luo_vfio_bad_iommu luo_vfio_bad_table \
+	luo_vfio_race luo_vfio_kept luo_vfio_kept_gmem kho_bad_tracker \
+	luo_kvm_gmem luo_hugetlb_hvo1 luo_api kunit
 CHECK_SANITIZE ?=
 
 BZIMAGE := $(KOBJ)/arch/x86/boot/bzImage
