@@ -728,19 +728,13 @@ static void memfd_luo_prepare(struct liveupdate_file_op_args *args)
 		p->list = NULL;
 	} else if (!memfd_luo_is_hugetlb(args) &&
 		   ser->page_shift == PAGE_SHIFT) {
-		p->nr = ser->nr_folios;
 		memfd_luo_bounds(ser, false, &p->bounds);
-		p->err = liveupdate_folios_check(p->list, p->nr, &p->bounds,
-						 &p->pages);
-		p->checked = true;
+		liveupdate_prepared_check(p, ser->nr_folios);
 	} else if (memfd_luo_is_hugetlb(args) &&
 		   ser->page_shift > PAGE_SHIFT &&
 		   IS_ALIGNED(ser->size, 1ULL << ser->page_shift)) {
-		p->nr = ser->nr_folios;
 		memfd_luo_bounds(ser, true, &p->bounds);
-		p->err = liveupdate_folios_check(p->list, p->nr, &p->bounds,
-						 &p->pages);
-		p->checked = true;
+		liveupdate_prepared_check(p, ser->nr_folios);
 		if (!p->err)
 			liveupdate_prepared_restore(p);
 	}

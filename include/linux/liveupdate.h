@@ -358,6 +358,7 @@ struct liveupdate_prepared *
 liveupdate_prepared_alloc(const struct liveupdate_file_op_args *args);
 bool liveupdate_prepared_take(struct liveupdate_file_op_args *args,
 			      struct liveupdate_prepared *out);
+void liveupdate_prepared_check(struct liveupdate_prepared *p, u64 nr);
 void liveupdate_prepared_restore(struct liveupdate_prepared *p);
 void liveupdate_prepared_drop(struct liveupdate_prepared *p, u64 from,
 			      unsigned int max_order, const char *who);

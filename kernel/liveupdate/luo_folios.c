@@ -41,8 +41,9 @@
  * A handler may do the incoming part of this ahead of retrieve, in its
  * prepare: liveupdate_prepared_alloc() starts a &struct
  * liveupdate_prepared, which records the restored list and the result of
- * its check, and liveupdate_prepared_restore() restores every folio of a
- * list of one order in bulk. Retrieve and finish take it over with
+ * its check (liveupdate_prepared_check()), and
+ * liveupdate_prepared_restore() restores every folio of a list of one
+ * order in bulk. Retrieve and finish take it over with
  * liveupdate_prepared_take() and give back what they do not keep with
  * liveupdate_prepared_drop().
  */
@@ -563,6 +564,22 @@ bool liveupdate_prepared_take(struct liveupdate_file_op_args *args,
 	return same;
 }
 EXPORT_SYMBOL_GPL(liveupdate_prepared_take);
+
+/**
+ * liveupdate_prepared_check - check a prepared folio list
+ * @p: the record, its list and bounds set
+ * @nr: the number of entries in the list
+ *
+ * liveupdate_folios_check() over the list: sets @p->nr, @p->pages and
+ * @p->checked, and @p->err to the check's result, which retrieve returns.
+ */
+void liveupdate_prepared_check(struct liveupdate_prepared *p, u64 nr)
+{
+	p->nr = nr;
+	p->err = liveupdate_folios_check(p->list, nr, &p->bounds, &p->pages);
+	p->checked = true;
+}
+EXPORT_SYMBOL_GPL(liveupdate_prepared_check);
 
 /* Entries whose folios liveupdate_prepared_restore() restores at once. */
 #define LUO_PREPARE_BATCH	512UL

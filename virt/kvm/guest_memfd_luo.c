@@ -328,11 +328,8 @@ static void kvm_gmem_luo_prepare(struct liveupdate_file_op_args *args)
 		p->ser_folio = NULL;
 		p->list = NULL;
 	} else {
-		p->nr = ser->nr_folios;
 		p->bounds.end = ser->size >> PAGE_SHIFT;
-		p->err = liveupdate_folios_check(p->list, p->nr, &p->bounds,
-						 &p->pages);
-		p->checked = true;
+		liveupdate_prepared_check(p, ser->nr_folios);
 	}
 	args->private_data = p;
 }
