@@ -28,8 +28,9 @@
  * The next kernel prepares the memfd at boot, in the background (see
  * "Preparing" in the LUO sessions): it restores the file's description
  * and list and checks the whole list (orders, indices, alignment), and,
- * for a hugetlb memfd, restores its folios in bulk. Retrieve takes that
- * over, or does it itself if the memfd was not prepared.
+ * for a hugetlb memfd, restores its folios in bulk and rebuilds the whole
+ * file. Retrieve takes that over, or does it itself if the memfd was not
+ * prepared.
  *
  * Retrieve rebuilds the memfd. A shmem memfd's folios are not put into
  * its page cache there: that costs about a microsecond a folio (charge,
@@ -50,9 +51,12 @@
  * handover) makes its range fail with EIO rather than read as zeros until
  * the session is finished; it is a hole from then on. Until the fill is
  * done, mincore() and Shmem in /proc/meminfo count only what is in
- * (st_blocks counts it all from the retrieve on). HugeTLB memfds, with
- * 512 times fewer folios, are rebuilt at retrieve, from the folios
- * prepare restored.
+ * (st_blocks counts it all from the retrieve on). A HugeTLB memfd, with
+ * 512 times fewer folios, all of them adopted at once, is rebuilt by
+ * prepare: its retrieve opens the file prepare built, for the caller
+ * (with the caller's credentials, and owned by its file system ids, as a
+ * file rebuilt at retrieve would be), and costs the same whatever the
+ * file's size.
  *
  * The retrieved memfd's size stays fixed until the session is finished,
  * which puts in whatever the fill has not yet: a device kept running
@@ -74,10 +78,11 @@
  * kernel adopts each huge folio as an in-use surplus huge page of the
  * same size, so the pool keeps the size the administrator gave it
  * (HugePages_Total and HugePages_Surp count the adopted pages while they
- * are in use) and the pages return to the page allocator when the file
- * is closed or truncated, or at finish for a file nobody retrieved (in
- * either case once no device kept running through the update may still
- * write them). The retrieved file is an unlinked hugetlb file, like a
+ * are in use: from the boot's prepare on, or from retrieve when the file
+ * was not prepared) and the pages return to the page allocator when the
+ * file is closed or truncated, or at finish for a file nobody retrieved
+ * (in either case once no device kept running through the update may
+ * still write them). The retrieved file is an unlinked hugetlb file, like a
  * memfd, whatever the original was.
  */
 
@@ -602,7 +607,7 @@ err_put:
 	return ERR_PTR(-EINVAL);
 }
 
-/* Pages a retrieve accounts for at a time (see memfd_luo_lazy_start()). */
+/* The fewest pages a retrieve accounts for at a time (see below). */
 #define MEMFD_LUO_ACCT_STEP	512L
 
 /* The largest folio shmem may allocate itself: a lookup fills its block. */
@@ -666,17 +671,19 @@ static int memfd_luo_lazy_start(struct inode *inode, struct luo_folio_ser *list,
 				const struct liveupdate_folio_bounds *b)
 {
 	struct liveupdate_lazy *lz;
-	long done, n;
+	long done, n, step;
 	int err;
 
 	/*
-	 * In steps: the pages are not in totalram_pages() until they are
-	 * inserted, and the overcommit heuristic refuses a single request
-	 * larger than all the memory it counts; a strict commit limit still
-	 * refuses the file as a whole.
+	 * In steps of half the memory the kernel counts: the pages are not
+	 * in totalram_pages() until they are inserted, and the overcommit
+	 * heuristic refuses a single request larger than all of it; a
+	 * strict commit limit still refuses the file as a whole. A guest's
+	 * RAM takes one or two steps, whatever its size.
 	 */
+	step = max_t(long, totalram_pages() / 2, MEMFD_LUO_ACCT_STEP);
 	for (done = 0; done < pages; done += n) {
-		n = min(pages - done, MEMFD_LUO_ACCT_STEP);
+		n = min(pages - done, step);
 		err = shmem_insert_acct(inode, n);
 		if (err) {
 			if (done)
@@ -709,38 +716,6 @@ static void memfd_luo_bounds(const struct memfd_luo_ser *ser, bool hugetlb,
 	bounds->min_order = hugetlb ? bounds->max_order : 0;
 }
 
-/*
- * Ahead of retrieve, in the background: restore the description and the
- * folio list, and check the list; for a hugetlb memfd, which takes all
- * its folios at retrieve, restore them too, in bulk.
- */
-static void memfd_luo_prepare(struct liveupdate_file_op_args *args)
-{
-	struct liveupdate_prepared *p = liveupdate_prepared_alloc(args);
-	struct memfd_luo_ser *ser;
-
-	if (!p)
-		return;
-	ser = memfd_luo_restore_ser(p->data, &p->ser_folio, &p->list);
-	if (IS_ERR(ser)) {
-		p->err = PTR_ERR(ser);
-		p->ser_folio = NULL;
-		p->list = NULL;
-	} else if (!memfd_luo_is_hugetlb(args) &&
-		   ser->page_shift == PAGE_SHIFT) {
-		memfd_luo_bounds(ser, false, &p->bounds);
-		liveupdate_prepared_check(p, ser->nr_folios);
-	} else if (memfd_luo_is_hugetlb(args) &&
-		   ser->page_shift > PAGE_SHIFT &&
-		   IS_ALIGNED(ser->size, 1ULL << ser->page_shift)) {
-		memfd_luo_bounds(ser, true, &p->bounds);
-		liveupdate_prepared_check(p, ser->nr_folios);
-		if (!p->err)
-			liveupdate_prepared_restore(p);
-	}
-	args->private_data = p;
-}
-
 /* Give back entries @from on: restored at prepare or not. */
 static void memfd_luo_drop(struct liveupdate_prepared *prepared,
 			   const struct luo_folio_ser *list, u64 from, u64 nr)
@@ -770,96 +745,66 @@ memfd_luo_take_ser(struct liveupdate_file_op_args *args,
 	return folio_address(p->ser_folio);
 }
 
-static int memfd_luo_retrieve(struct liveupdate_file_op_args *args)
+/*
+ * Rebuild a hugetlb memfd from its description and list, around the
+ * folios @p holds (prepare restored them in bulk; this restores any it
+ * could not): each becomes an in-use surplus huge page of a new unlinked
+ * hugetlb file, held while a device kept running through the update may
+ * write it. Takes over @list and @p's folios whatever happens: on an
+ * error, gives back what it did not adopt (held likewise) and says why.
+ */
+static struct file *memfd_luo_hugetlb_build(const struct memfd_luo_ser *ser,
+					    struct luo_folio_ser *list,
+					    struct liveupdate_prepared *p)
 {
-	struct liveupdate_folio_bounds bounds = {};
-	struct liveupdate_prepared prepared;
+	struct liveupdate_folio_bounds bounds;
 	struct liveupdate_held held;
-	struct luo_folio_ser *list;
-	struct memfd_luo_ser *ser;
-	struct folio *ser_folio;
 	struct inode *inode;
 	struct file *file;
-	bool hugetlb, huge_format;
 	u64 i, from = 0;
-	int err = 0;
+	int err;
 
-	ser = memfd_luo_take_ser(args, &prepared, &ser_folio, &list);
-	if (IS_ERR(ser))
-		return PTR_ERR(ser);
-	hugetlb = memfd_luo_is_hugetlb(args);
-	huge_format = ser->page_shift > PAGE_SHIFT;
 	/*
 	 * A device kept running through the update may write these folios
 	 * without holding them: hold each until no device does, so that
-	 * neither truncation, nor migration, nor swap moves it meanwhile
-	 * (the lazy fill of a shmem memfd keeps its own record).
+	 * neither truncation, nor migration, nor swap moves it meanwhile.
 	 */
-	err = liveupdate_held_init(&held, hugetlb ? ser->nr_folios : 0);
+	err = liveupdate_held_init(&held, ser->nr_folios);
 	if (err)
 		goto err_drop;
-
 	/* A hugetlb file is made of whole huge pages. */
-	if (hugetlb != huge_format ||
-	    (hugetlb && !IS_ALIGNED(ser->size, 1ULL << ser->page_shift))) {
+	if (ser->page_shift == PAGE_SHIFT ||
+	    !IS_ALIGNED(ser->size, 1ULL << ser->page_shift)) {
 		err = -EINVAL;
 		goto err_drop;
 	}
-	if (hugetlb)
-		file = hugetlb_file_setup(ser->name, 0, VM_NORESERVE,
-					  HUGETLB_ANONHUGE_INODE,
-					  ser->page_shift);
-	else
-		file = shmem_file_setup(ser->name, 0, VM_NORESERVE);
+	/* The list's check at prepare failed? */
+	if (p->checked && p->err) {
+		err = p->err;
+		goto err_drop;
+	}
+	file = hugetlb_file_setup(ser->name, 0, VM_NORESERVE,
+				  HUGETLB_ANONHUGE_INODE, ser->page_shift);
 	if (IS_ERR(file)) {
 		err = PTR_ERR(file);
 		goto err_drop;
 	}
-	file->f_mode |= FMODE_LSEEK | FMODE_PREAD | FMODE_PWRITE;
-	file->f_flags |= O_LARGEFILE;
 	inode = file_inode(file);
-	memfd_luo_bounds(ser, hugetlb, &bounds);
+	memfd_luo_bounds(ser, true, &bounds);
 
 	inode_lock(inode);
 	i_size_write(inode, ser->size);
 	inode->i_mode = (inode->i_mode & ~0777) | (ser->mode & 0777);
-	*memfd_luo_seals(inode, hugetlb) = ser->seals;
-	if (!hugetlb) {
-		unsigned long pages;
-
-		/* Check it all (or prepare did), then fill lazily. */
-		if (prepared.checked) {
-			bounds = prepared.bounds;
-			pages = prepared.pages;
-			err = prepared.err;
-		} else {
-			err = liveupdate_folios_check(list, ser->nr_folios,
-						      &bounds, &pages);
-		}
-		if (!err)
-			err = memfd_luo_lazy_start(inode, list, ser->nr_folios,
-						   pages, &bounds);
-		if (err) {
-			from = 0;
-			goto err_unlock;
-		}
-		list = NULL;	/* the lazy fill's now */
-	}
-	/* The list's check at prepare failed? */
-	if (hugetlb && prepared.checked && prepared.err) {
-		err = prepared.err;
-		goto err_unlock;
-	}
-	for (i = 0; hugetlb && i < ser->nr_folios; i++) {
+	*memfd_luo_seals(inode, true) = ser->seals;
+	for (i = 0; i < ser->nr_folios; i++) {
 		struct luo_folio_ser *e = &list[i];
-		struct folio *folio;
+		struct folio *folio = NULL;
 
 		/* The folio that fails is restored, or is bad: skip it. */
 		from = i + 1;
-		folio = NULL;
-		if (prepared.folios) {
-			folio = prepared.folios[i];
-			prepared.folios[i] = NULL;
+		if (p->folios) {
+			folio = p->folios[i];
+			p->folios[i] = NULL;
 		}
 		/* Not restored at prepare: this says why, or restores it. */
 		if (!folio)
@@ -880,30 +825,209 @@ static int memfd_luo_retrieve(struct liveupdate_file_op_args *args)
 	 * update may still write into these pages (their DMA pins nothing
 	 * in this kernel): the size stays fixed, and no hole is punched.
 	 */
-	*memfd_luo_flag(inode, memfd_luo_is_hugetlb(args)) = true;
+	*memfd_luo_flag(inode, true) = true;
 	inode_unlock(inode);
-	file->f_pos = ser->pos;
 
 	liveupdate_held_done(&held);
-	kvfree(prepared.folios);
+	kvfree(p->folios);
+	p->folios = NULL;
 	vfree(list);
-	folio_put(ser_folio);
-	args->file = file;
-	return 0;
+	return file;
 
 err_unlock:
 	inode_unlock(inode);
-	/* Frees the folios restored so far, unless a device may write them. */
+	/* Frees the folios adopted so far, unless a device may write them. */
 	fput(file);
 err_drop:
-	/* Before the folio that holds *ser, and its name, is put. */
 	pr_warn("cannot rebuild memfd '%s': %d\n", ser->name, err);
 	liveupdate_held_done(&held);
-	/* Those not restored are held too while a device may write them. */
-	memfd_luo_drop(&prepared, list, from, ser->nr_folios);
+	/* Those not adopted are held too while a device may write them. */
+	memfd_luo_drop(p, list, from, ser->nr_folios);
 	vfree(list);
+	return ERR_PTR(err);
+}
+
+/*
+ * Rebuild a shmem memfd: check its list (or take prepare's check) and
+ * hand the list to the lazy fill. Takes over @list whatever happens.
+ */
+static struct file *memfd_luo_shmem_build(const struct memfd_luo_ser *ser,
+					  struct luo_folio_ser *list,
+					  struct liveupdate_prepared *p)
+{
+	struct liveupdate_folio_bounds bounds;
+	unsigned long pages;
+	struct inode *inode;
+	struct file *file;
+	int err;
+
+	if (ser->page_shift != PAGE_SHIFT) {
+		err = -EINVAL;
+		goto err_drop;
+	}
+	file = shmem_file_setup(ser->name, 0, VM_NORESERVE);
+	if (IS_ERR(file)) {
+		err = PTR_ERR(file);
+		goto err_drop;
+	}
+	inode = file_inode(file);
+	memfd_luo_bounds(ser, false, &bounds);
+
+	inode_lock(inode);
+	i_size_write(inode, ser->size);
+	inode->i_mode = (inode->i_mode & ~0777) | (ser->mode & 0777);
+	*memfd_luo_seals(inode, false) = ser->seals;
+	/* Check it all (or prepare did), then fill lazily. */
+	if (p->checked) {
+		bounds = p->bounds;
+		pages = p->pages;
+		err = p->err;
+	} else {
+		err = liveupdate_folios_check(list, ser->nr_folios, &bounds,
+					      &pages);
+	}
+	if (!err)
+		err = memfd_luo_lazy_start(inode, list, ser->nr_folios, pages,
+					   &bounds);
+	if (err) {
+		inode_unlock(inode);
+		fput(file);
+		goto err_drop;
+	}
+	/* The list is the lazy fill's now; the size stays fixed till finish. */
+	*memfd_luo_flag(inode, false) = true;
+	inode_unlock(inode);
+	return file;
+
+err_drop:
+	pr_warn("cannot rebuild memfd '%s': %d\n", ser->name, err);
+	/* Held while a device may write them. */
+	memfd_luo_drop(p, list, 0, ser->nr_folios);
+	vfree(list);
+	return ERR_PTR(err);
+}
+
+/*
+ * Build the whole hugetlb memfd ahead of retrieve, which then only hands
+ * it out. If that fails, the folios are given back (see
+ * memfd_luo_hugetlb_build()) and retrieve returns the error.
+ */
+static void memfd_luo_prepare_hugetlb(struct liveupdate_prepared *p,
+				      const struct memfd_luo_ser *ser)
+{
+	struct file *file = memfd_luo_hugetlb_build(ser, p->list, p);
+
+	p->list = NULL;
+	if (IS_ERR(file)) {
+		p->err = PTR_ERR(file);
+		folio_put(p->ser_folio);
+		p->ser_folio = NULL;
+		return;
+	}
+	p->file = file;
+}
+
+/*
+ * Ahead of retrieve, in the background: restore the description and the
+ * folio list, and check the list; for a hugetlb memfd, which takes all
+ * its folios at once, restore them in bulk and build the file too.
+ */
+static void memfd_luo_prepare(struct liveupdate_file_op_args *args)
+{
+	struct liveupdate_prepared *p = liveupdate_prepared_alloc(args);
+	struct memfd_luo_ser *ser;
+
+	if (!p)
+		return;
+	ser = memfd_luo_restore_ser(p->data, &p->ser_folio, &p->list);
+	if (IS_ERR(ser)) {
+		p->err = PTR_ERR(ser);
+		p->ser_folio = NULL;
+		p->list = NULL;
+	} else if (!memfd_luo_is_hugetlb(args) &&
+		   ser->page_shift == PAGE_SHIFT) {
+		memfd_luo_bounds(ser, false, &p->bounds);
+		liveupdate_prepared_check(p, ser->nr_folios);
+	} else if (memfd_luo_is_hugetlb(args) &&
+		   ser->page_shift > PAGE_SHIFT &&
+		   IS_ALIGNED(ser->size, 1ULL << ser->page_shift)) {
+		memfd_luo_bounds(ser, true, &p->bounds);
+		liveupdate_prepared_check(p, ser->nr_folios);
+		if (!p->err) {
+			liveupdate_prepared_restore(p);
+			memfd_luo_prepare_hugetlb(p, ser);
+		}
+	}
+	args->private_data = p;
+}
+
+/*
+ * The hugetlb memfd prepare built, if it did for the serialized data the
+ * file has now (see liveupdate_prepared_take()), or NULL.
+ */
+static struct file *memfd_luo_prepared_file(struct liveupdate_file_op_args *args)
+{
+	struct liveupdate_prepared *p = args->private_data;
+
+	return p && p->data == args->serialized_data ? p->file : NULL;
+}
+
+/*
+ * Hand out the file prepare built, as a new open file of the caller's:
+ * prepare ran in a kernel thread, whose credentials the file and its
+ * inode carry, which a security module would check every use against.
+ */
+static struct file *memfd_luo_hugetlb_reopen(struct file *prepared)
+{
+	struct inode *inode = file_inode(prepared);
+	struct file *file;
+
+	file = alloc_file_clone(prepared, O_RDWR, prepared->f_op);
+	if (IS_ERR(file))
+		return file;
+	inode_lock(inode);
+	inode->i_uid = current_fsuid();
+	inode->i_gid = current_fsgid();
+	inode_unlock(inode);
+	return file;
+}
+
+static int memfd_luo_retrieve(struct liveupdate_file_op_args *args)
+{
+	struct liveupdate_prepared prepared;
+	struct luo_folio_ser *list;
+	struct file *file = NULL;
+	struct memfd_luo_ser *ser;
+	struct folio *ser_folio;
+
+	/* Fails before anything is taken over: the file can be retrieved again. */
+	if (memfd_luo_prepared_file(args)) {
+		file = memfd_luo_hugetlb_reopen(memfd_luo_prepared_file(args));
+		if (IS_ERR(file))
+			return PTR_ERR(file);
+	}
+	ser = memfd_luo_take_ser(args, &prepared, &ser_folio, &list);
+	if (IS_ERR(ser)) {
+		if (file)
+			fput(file);
+		return PTR_ERR(ser);
+	}
+	if (file)
+		fput(prepared.file);	/* the new file holds the inode */
+	else if (memfd_luo_is_hugetlb(args))
+		file = memfd_luo_hugetlb_build(ser, list, &prepared);
+	else
+		file = memfd_luo_shmem_build(ser, list, &prepared);
+	if (IS_ERR(file)) {
+		folio_put(ser_folio);
+		return PTR_ERR(file);
+	}
+	file->f_mode |= FMODE_LSEEK | FMODE_PREAD | FMODE_PWRITE;
+	file->f_flags |= O_LARGEFILE;
+	file->f_pos = ser->pos;
 	folio_put(ser_folio);
-	return err;
+	args->file = file;
+	return 0;
 }
 
 static void memfd_luo_finish(struct liveupdate_file_op_args *args)
@@ -936,7 +1060,10 @@ static void memfd_luo_finish(struct liveupdate_file_op_args *args)
 	if (kho_dma_held())
 		pr_info("memfd '%s', which nobody retrieved, is freed once no device does DMA\n",
 			ser->name);
-	memfd_luo_drop(&prepared, list, 0, ser->nr_folios);
+	if (prepared.file)
+		fput(prepared.file);	/* its folios are held likewise */
+	else
+		memfd_luo_drop(&prepared, list, 0, ser->nr_folios);
 	vfree(list);
 	folio_put(ser_folio);
 }

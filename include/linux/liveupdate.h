@@ -282,6 +282,9 @@ struct liveupdate_folio_bounds {
  *	 cannot be read, or (@checked) the list's check failed, or not
  *	 every folio could be restored
  * @checked: liveupdate_folios_check() ran over @list
+ * @file: NULL, or the file prepare built from all of the above, which it
+ *	  took over: retrieve hands it out; it is put if the record is
+ *	  dropped
  *
  * What a file handler's prepare leaves in private_data for its retrieve
  * or finish, which take it over with liveupdate_prepared_take() and give
@@ -297,6 +300,7 @@ struct liveupdate_prepared {
 	unsigned long pages;
 	int err;
 	bool checked;
+	struct file *file;
 };
 
 struct liveupdate_lazy;

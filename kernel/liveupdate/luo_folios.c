@@ -54,6 +54,7 @@
  */
 
 #include <linux/bitmap.h>
+#include <linux/file.h>
 #include <linux/kexec_handover.h>
 #include <linux/kho/abi/luo_folios.h>
 #include <linux/liveupdate.h>
@@ -556,6 +557,8 @@ bool liveupdate_prepared_take(struct liveupdate_file_op_args *args,
 	} else {
 		/* As if not prepared: what prepare did not restore stays. */
 		luo_prepared_put(p, 0, 0, "liveupdate", false);
+		if (p->file)
+			fput(p->file);
 		vfree(p->list);
 		if (p->ser_folio)
 			folio_put(p->ser_folio);

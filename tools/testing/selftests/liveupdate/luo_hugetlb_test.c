@@ -9,10 +9,14 @@
  * 2 MiB pages, 1 GiB in one 1 GiB page, 16 MiB of shmem and 4 MiB in
  * 2 MiB pages that stage 2 will not retrieve, then kexecs into a kernel
  * that allocates its own boot-time 1 GiB page and a small 2 MiB pool.
- * Stage 2 checks the pools before retrieving, while the files are
- * retrieved (the adopted pages are in-use surplus pages), after finish
- * (the unretrieved pages are gone) and after the files are closed (the
- * pools are back to their configured sizes), and every byte in between.
+ * Stage 2 checks the pools before retrieving (the configured pool is
+ * intact; the next kernel's prepare has built the files at boot, so their
+ * pages are in-use surplus pages already, and with liveupdate.prepare=0
+ * none are), while the files are retrieved (the adopted pages are in-use
+ * surplus pages), after finish (the unretrieved pages are gone) and after
+ * the files are closed (the pools are back to their configured sizes),
+ * and every byte in between. A file retrieved under other file system
+ * ids belongs to them, though prepare built it in a kernel thread.
  *
  * A 4 MiB file of which only the first page was touched (the other is
  * reserved by a shared mapping but not faulted in) is populated when
@@ -28,9 +32,11 @@
  *   hvo_first   stage 1 with HugeTLB vmemmap optimization on, stage 2
  *               with it off and a 2 MiB pool of 8 pages
  *   hvo_second  the other way round, with an empty 2 MiB pool in stage 2
+ * vm/tests runs hvo_second once more with liveupdate.prepare=0.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -38,6 +44,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/memfd.h>
+#include <sys/fsuid.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
@@ -161,6 +168,21 @@ static int partial_ok(int fd)
 	return ok;
 }
 
+/* Who retrieves the 2 MiB file (setfsuid(), setfsgid()). */
+#define RETRIEVER_ID	1234
+
+static int owned_by(int fd, unsigned int id)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return 0;
+	if (st.st_uid != id || st.st_gid != id)
+		ksft_print_msg("owner %u:%u, wanted %u:%u\n", st.st_uid,
+			       st.st_gid, id, id);
+	return st.st_uid == id && st.st_gid == id;
+}
+
 static int hvo_is(int on)
 {
 	return lu_read_num("/proc/sys/vm/hugetlb_optimize_vmemmap") == on;
@@ -230,7 +252,9 @@ static void stage1(const FIXTURE_VARIANT(hugetlb) *variant)
 
 static void stage2(const FIXTURE_VARIANT(hugetlb) *variant)
 {
+	long adopted = SZ_2M_FILE / (2 * MIB) + 2, unclaimed = SZ_UNCLAIMED / (2 * MIB);
 	long pool2m_next = variant->pool2m_next;
+	bool prepare = lu_prepare_on();
 	long long before, after;
 	int luo, s, f2m, f1g, fsh, fpart;
 
@@ -238,19 +262,38 @@ static void stage2(const FIXTURE_VARIANT(hugetlb) *variant)
 	lu_check(hvo_is(variant->hvo[1]),
 		 "stage 2 runs with HugeTLB vmemmap optimization %s\n",
 		 variant->hvo[1] ? "on" : "off");
-	lu_check(pool_is("1048576kB", POOL1G_NEXT, POOL1G_NEXT, 0),
-		 "the boot-time 1 GiB page was allocated next to the preserved one\n");
-	lu_check(pool_is("2048kB", pool2m_next, pool2m_next, 0),
-		 "the 2 MiB pool is as configured before retrieving\n");
+	if (prepare) {
+		/* Prepare builds the files at boot: their pages are in use. */
+		lu_check(lu_wait_prepared(60),
+			 "the next kernel prepared the handed-over files at boot\n");
+		lu_check(pool_is("1048576kB", POOL1G_NEXT + 1, POOL1G_NEXT, 1),
+			 "the boot-time 1 GiB page was allocated next to the preserved one, an in-use surplus page once prepared\n");
+		lu_check(pool_is("2048kB", pool2m_next + adopted + unclaimed,
+				 pool2m_next, adopted + unclaimed),
+			 "the 2 MiB pool is as configured, and the prepared files' pages are in-use surplus pages, before retrieving\n");
+	} else {
+		lu_check(pool_is("1048576kB", POOL1G_NEXT, POOL1G_NEXT, 0),
+			 "the boot-time 1 GiB page was allocated next to the preserved one\n");
+		lu_check(pool_is("2048kB", pool2m_next, pool2m_next, 0),
+			 "the 2 MiB pool is as configured before retrieving\n");
+	}
 
 	luo = luo_open();
 	s = luo_retrieve_session(luo, "huge");
+	/* Retrieved with other file system ids, which the file must get. */
+	setfsgid(RETRIEVER_ID);
+	setfsuid(RETRIEVER_ID);
 	f2m = luo_retrieve_fd(s, T_2M);
+	setfsuid(0);
+	setfsgid(0);
 	f1g = luo_retrieve_fd(s, T_1G);
 	fsh = luo_retrieve_fd(s, T_SHMEM);
 	fpart = luo_retrieve_fd(s, T_PARTIAL);
-	lu_check(pool_is("2048kB", pool2m_next + SZ_2M_FILE / (2 * MIB) + 2,
-			 pool2m_next, SZ_2M_FILE / (2 * MIB) + 2),
+	lu_check(owned_by(f2m, RETRIEVER_ID) && owned_by(f1g, 0),
+		 "a retrieved hugetlb memfd belongs to the retriever's file system ids\n");
+	lu_check(pool_is("2048kB",
+			 pool2m_next + adopted + (prepare ? unclaimed : 0),
+			 pool2m_next, adopted + (prepare ? unclaimed : 0)),
 		 "retrieved 2 MiB pages are in-use surplus pages\n");
 	lu_check(pool_is("1048576kB", POOL1G_NEXT + 1, POOL1G_NEXT, 1),
 		 "the retrieved 1 GiB page is an in-use surplus page\n");
@@ -273,6 +316,8 @@ static void stage2(const FIXTURE_VARIANT(hugetlb) *variant)
 	lu_check(after - before >= (long long)(SZ_UNCLAIMED >> 10),
 		 "finish released the unretrieved huge pages (free +%lld KiB)\n",
 		 after - before);
+	lu_check(pool_is("2048kB", pool2m_next + adopted, pool2m_next, adopted),
+		 "the unretrieved file's 2 MiB pages left the pool at finish\n");
 
 	close(f2m);
 	close(f1g);

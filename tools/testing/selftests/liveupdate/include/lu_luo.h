@@ -9,6 +9,7 @@
 #ifndef _LU_LUO_H
 #define _LU_LUO_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <linux/liveupdate.h>
 
@@ -90,5 +91,13 @@ void lu_meminfo_text(char *buf, size_t len);
  * until its session is finished. 0, or -errno (-ENOENT: no such knob).
  */
 int lu_fill_worker(int on);
+
+/* Does this kernel prepare handed-over files at boot (liveupdate.prepare)? */
+bool lu_prepare_on(void);
+/*
+ * Wait up to @secs seconds for the next kernel's pass over the handed-over
+ * files ("prepared for retrieve" in its log); false if it did not come.
+ */
+bool lu_wait_prepared(int secs);
 
 #endif /* _LU_LUO_H */

@@ -12,6 +12,7 @@
 
 #include "../../kselftest.h"
 #include "lu_luo.h"
+#include "lu_vfio.h"
 
 int luo_open(void)
 {
@@ -192,4 +193,30 @@ int lu_fill_worker(int on)
 		err = -errno;
 	close(fd);
 	return err;
+}
+
+bool lu_prepare_on(void)
+{
+	int fd = open("/sys/module/liveupdate/parameters/prepare",
+		      O_RDONLY | O_CLOEXEC);
+	char c = 'N';
+
+	if (fd < 0)
+		return false;
+	if (read(fd, &c, 1) != 1)
+		c = 'N';
+	close(fd);
+	return c == 'Y';
+}
+
+bool lu_wait_prepared(int secs)
+{
+	int i;
+
+	for (i = 0; i < secs * 10; i++) {
+		if (lu_vfio_kmsg_has("liveupdate: prepared for retrieve:"))
+			return true;
+		usleep(100 * 1000);
+	}
+	return false;
 }
