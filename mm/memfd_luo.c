@@ -54,9 +54,10 @@
  * (st_blocks counts it all from the retrieve on). A HugeTLB memfd, with
  * 512 times fewer folios, all of them adopted at once, is rebuilt by
  * prepare: its retrieve opens the file prepare built, for the caller
- * (with the caller's credentials, and owned by its file system ids, as a
- * file rebuilt at retrieve would be), and costs the same whatever the
- * file's size.
+ * (with the caller's credentials, owned by its file system ids, with
+ * times of the retrieve, like a file rebuilt at retrieve; its kernel
+ * memory, though, is charged to no memory cgroup), and costs the same
+ * whatever the file's size.
  *
  * The retrieved memfd's size stays fixed until the session is finished,
  * which puts in whatever the fill has not yet: a device kept running
@@ -82,8 +83,11 @@
  * was not prepared) and the pages return to the page allocator when the
  * file is closed or truncated, or at finish for a file nobody retrieved
  * (in either case once no device kept running through the update may
- * still write them). The retrieved file is an unlinked hugetlb file, like a
- * memfd, whatever the original was.
+ * still write them). Like any surplus page, an adopted page becomes a
+ * pool page if nr_hugepages is raised meanwhile (see "What the guest's
+ * blackout is made of" in Documentation/core-api/liveupdate.rst). The
+ * retrieved file is an unlinked hugetlb file, like a memfd, whatever the
+ * original was.
  */
 
 #define pr_fmt(fmt) "memfd_luo: " fmt
@@ -607,7 +611,7 @@ err_put:
 	return ERR_PTR(-EINVAL);
 }
 
-/* The fewest pages a retrieve accounts for at a time (see below). */
+/* The smallest step in which a retrieve accounts for pages (see below). */
 #define MEMFD_LUO_ACCT_STEP	512L
 
 /* The largest folio shmem may allocate itself: a lookup fills its block. */
@@ -679,7 +683,7 @@ static int memfd_luo_lazy_start(struct inode *inode, struct luo_folio_ser *list,
 	 * in totalram_pages() until they are inserted, and the overcommit
 	 * heuristic refuses a single request larger than all of it; a
 	 * strict commit limit still refuses the file as a whole. A guest's
-	 * RAM takes one or two steps, whatever its size.
+	 * RAM takes a few steps, whatever its number of folios.
 	 */
 	step = max_t(long, totalram_pages() / 2, MEMFD_LUO_ACCT_STEP);
 	for (done = 0; done < pages; done += n) {
@@ -768,6 +772,7 @@ static struct file *memfd_luo_hugetlb_build(const struct memfd_luo_ser *ser,
 	 * A device kept running through the update may write these folios
 	 * without holding them: hold each until no device does, so that
 	 * neither truncation, nor migration, nor swap moves it meanwhile.
+	 * Whether one does is known before prepare runs (kho_dma_hold()).
 	 */
 	err = liveupdate_held_init(&held, ser->nr_folios);
 	if (err)
@@ -988,6 +993,7 @@ static struct file *memfd_luo_hugetlb_reopen(struct file *prepared)
 	inode_lock(inode);
 	inode->i_uid = current_fsuid();
 	inode->i_gid = current_fsgid();
+	simple_inode_init_ts(inode);
 	inode_unlock(inode);
 	return file;
 }

@@ -81,7 +81,8 @@ struct liveupdate_file_op_args {
  *	     and finish take over. Retrieve returns the error prepare met,
  *	     and a file not prepared (``liveupdate.prepare=0``, out of
  *	     memory) is retrieved as before; memory prepare restored counts
- *	     in MemTotal from then on
+ *	     in MemTotal from then on (and a HugeTLB memfd's pages, which
+ *	     prepare adopts, in HugePages_Total and HugePages_Surp)
  * @retrieve: next kernel: rebuild the file from serialized_data and set
  *	      args->file (with one reference, which LUO takes over); it
  *	      takes over what prepare left in private_data and sets
@@ -229,7 +230,8 @@ struct liveupdate_folios {
 };
 
 /**
- * struct liveupdate_held - folios a retrieve restored, to hold for DMA
+ * struct liveupdate_held - folios a retrieve or prepare restored, to hold
+ *			      for DMA
  *
  * Collects the references to the folios a file handler restores, to hand
  * them to liveupdate_hold_for_dma() at once: liveupdate_held_init(), then
@@ -270,9 +272,10 @@ struct liveupdate_folio_bounds {
  *				ahead of retrieve
  * @data: the serialized data they were read from
  * @ser_folio: the folio holding the handler's description of the file,
- *	       restored; NULL when it could not be read (@err says why)
+ *	       restored; NULL when it could not be read, or when building
+ *	       @file failed (@err says why)
  * @list: the file's folio list, as liveupdate_folios_restore_list()
- *	  returned it, or NULL
+ *	  returned it, or NULL (once @file is built, too)
  * @nr: the number of entries in @list
  * @bounds: what @list was checked against, advanced past its last entry
  * @pages: the pages @list names, once checked
@@ -280,7 +283,7 @@ struct liveupdate_folio_bounds {
  *	    liveupdate_prepared_restore(); NULL where it could not be
  * @err: 0, or the error retrieve returns: the description or its list
  *	 cannot be read, or (@checked) the list's check failed, or not
- *	 every folio could be restored
+ *	 every folio could be restored, or building @file failed
  * @checked: liveupdate_folios_check() ran over @list
  * @file: NULL, or the file prepare built from all of the above, which it
  *	  took over: retrieve hands it out; it is put if the record is

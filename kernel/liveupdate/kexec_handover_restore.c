@@ -462,7 +462,9 @@ static DECLARE_WORK(kho_dma_deferred_work, kho_dma_deferred_work_fn);
  * kho_dma_hold - a device keeps doing DMA into preserved memory
  *
  * Called by an IOMMU driver for each device whose translation it adopted
- * from the previous kernel.
+ * from the previous kernel, at boot, before LUO's handlers prepare the
+ * handed-over files (late_initcall): those hold what they restore for
+ * DMA if kho_dma_held() says so then.
  *
  * Context: may sleep.
  */

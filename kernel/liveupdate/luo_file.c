@@ -474,7 +474,7 @@ int luo_file_retrieve(struct luo_session *session, u64 token,
 	lf->retrieving = true;
 	err = lf->handler->ops->retrieve(&args);
 	lf->retrieving = false;
-	/* What prepare left is retrieve's now, whatever it returns. */
+	/* What retrieve kept of what prepare left, even if it failed. */
 	lf->private_data = args.private_data;
 	if (err) {
 		pr_warn("session '%s': retrieving token %llu (%s) failed: %d\n",

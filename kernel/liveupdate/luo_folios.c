@@ -43,9 +43,10 @@
  * liveupdate_prepared, which records the restored list and the result of
  * its check (liveupdate_prepared_check()), and
  * liveupdate_prepared_restore() restores every folio of a list of one
- * order in bulk. Retrieve and finish take it over with
- * liveupdate_prepared_take() and give back what they do not keep with
- * liveupdate_prepared_drop().
+ * order in bulk; a handler may even build the whole file there, and
+ * leave it in the record for retrieve to hand out. Retrieve and finish
+ * take it over with liveupdate_prepared_take() and give back what they
+ * do not keep with liveupdate_prepared_drop().
  */
 
 /*
@@ -593,11 +594,11 @@ EXPORT_SYMBOL_GPL(liveupdate_prepared_check);
  *     bounds of a single order (@p->bounds.min_order == max_order)
  *
  * Restores the folios in bulk (kho_restore_folios()) into @p->folios,
- * for a file that takes them all at retrieve. The slot of an entry whose
- * folio is not preserved as the entry says is NULL, and the folio stays
- * where it is: the handler's retrieve restores it one by one
- * (liveupdate_folio_restore()), which tells what is wrong with it.
- * Without memory for @p->folios this restores nothing, and retrieve
+ * for a file that takes them all at once (at prepare or at retrieve).
+ * The slot of an entry whose folio is not preserved as the entry says is
+ * NULL, and the folio stays where it is: the handler restores it one by
+ * one (liveupdate_folio_restore()), which tells what is wrong with it.
+ * Without memory for @p->folios this restores nothing, and the handler
  * restores every folio itself.
  *
  * Context: may sleep.
