@@ -200,7 +200,8 @@ check: all kernels $(if $(CHECK_SANITIZE),sanitize-kernel)
 endif
 
 # Tests that boot other kernels (lu.kernels=) need them up to date.
-test: all $(if $(filter luo_compat_% luo_cross_% %_modular,$(T)),kernels) \
+LU_KERNEL_TESTS = $(shell awk '/lu\.kernels=/ { print $$1 }' $(VM)/tests)
+test: all $(if $(filter $(LU_KERNEL_TESTS) $(addsuffix @sanitize,$(LU_KERNEL_TESTS)),$(T)),kernels) \
 	$(if $(or $(filter %@sanitize,$(T)),$(filter 1,$(SANITIZE))),sanitize-kernel)
 	@$(RUN) $(if $(filter 1,$(SANITIZE)),$(addsuffix @sanitize,$(filter-out %@sanitize,$(T))) $(filter %@sanitize,$(T)),$(T))
 

@@ -750,6 +750,34 @@ memfd_luo_take_ser(struct liveupdate_file_op_args *args,
 }
 
 /*
+ * A new unlinked memfd with @ser's name, size, mode and seals, returned
+ * with its inode locked; @bounds set to what its list may hold.
+ */
+static struct file *memfd_luo_new_file(const struct memfd_luo_ser *ser,
+				       bool hugetlb,
+				       struct liveupdate_folio_bounds *bounds)
+{
+	struct inode *inode;
+	struct file *file;
+
+	if (hugetlb)
+		file = hugetlb_file_setup(ser->name, 0, VM_NORESERVE,
+					  HUGETLB_ANONHUGE_INODE,
+					  ser->page_shift);
+	else
+		file = shmem_file_setup(ser->name, 0, VM_NORESERVE);
+	if (IS_ERR(file))
+		return file;
+	inode = file_inode(file);
+	memfd_luo_bounds(ser, hugetlb, bounds);
+	inode_lock(inode);
+	i_size_write(inode, ser->size);
+	inode->i_mode = (inode->i_mode & ~0777) | (ser->mode & 0777);
+	*memfd_luo_seals(inode, hugetlb) = ser->seals;
+	return file;
+}
+
+/*
  * Rebuild a hugetlb memfd from its description and list, around the
  * folios @p holds (prepare restored them in bulk; this restores any it
  * could not): each becomes an in-use surplus huge page of a new unlinked
@@ -788,19 +816,12 @@ static struct file *memfd_luo_hugetlb_build(const struct memfd_luo_ser *ser,
 		err = p->err;
 		goto err_drop;
 	}
-	file = hugetlb_file_setup(ser->name, 0, VM_NORESERVE,
-				  HUGETLB_ANONHUGE_INODE, ser->page_shift);
+	file = memfd_luo_new_file(ser, true, &bounds);
 	if (IS_ERR(file)) {
 		err = PTR_ERR(file);
 		goto err_drop;
 	}
 	inode = file_inode(file);
-	memfd_luo_bounds(ser, true, &bounds);
-
-	inode_lock(inode);
-	i_size_write(inode, ser->size);
-	inode->i_mode = (inode->i_mode & ~0777) | (ser->mode & 0777);
-	*memfd_luo_seals(inode, true) = ser->seals;
 	for (i = 0; i < ser->nr_folios; i++) {
 		struct luo_folio_ser *e = &list[i];
 		struct folio *folio = NULL;
@@ -870,18 +891,12 @@ static struct file *memfd_luo_shmem_build(const struct memfd_luo_ser *ser,
 		err = -EINVAL;
 		goto err_drop;
 	}
-	file = shmem_file_setup(ser->name, 0, VM_NORESERVE);
+	file = memfd_luo_new_file(ser, false, &bounds);
 	if (IS_ERR(file)) {
 		err = PTR_ERR(file);
 		goto err_drop;
 	}
 	inode = file_inode(file);
-	memfd_luo_bounds(ser, false, &bounds);
-
-	inode_lock(inode);
-	i_size_write(inode, ser->size);
-	inode->i_mode = (inode->i_mode & ~0777) | (ser->mode & 0777);
-	*memfd_luo_seals(inode, false) = ser->seals;
 	/* Check it all (or prepare did), then fill lazily. */
 	if (p->checked) {
 		bounds = p->bounds;

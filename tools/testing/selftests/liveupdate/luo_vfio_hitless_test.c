@@ -45,6 +45,12 @@
  * it was the last device), and only then does the memory of both memfds
  * come back.
  *
+ * kept_memcg is kept with the first memfd retrieved by a process in a
+ * memory cgroup whose memory.max is half the memfd's size: the retrieve
+ * does not fail half-way, the memfd's pages are charged to the cgroup
+ * past its limit (they are in use already), nobody is OOM-killed, and
+ * the rest of kept holds. It needs a kernel with memory cgroups.
+ *
  * kept_gmem is kept with a guest_memfd as the second file, mapped by
  * address (its mapping is the memory of a software-protected VM): its
  * session is finished, a hole punched over all of it and it is closed
@@ -68,6 +74,8 @@
 #include <linux/vfio.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 
 #include "lu_edu.h"
 #include "lu_harness.h"
@@ -89,6 +97,8 @@ FIXTURE_VARIANT(vfio) {
 	bool kept;
 	/* kept_gmem: the second file is a guest_memfd, mapped by address */
 	bool gmem;
+	/* kept_memcg: the first memfd is retrieved in a small memory cgroup */
+	bool memcg;
 };
 
 /* IOMMU faults the kernel logged for the device at @bdf since boot. */
@@ -544,6 +554,86 @@ static int retrieve_half(int mem)
 	return fd;
 }
 
+/* kept_memcg: the memory cgroup the first memfd is retrieved in */
+#define CG_ROOT		"/sys/fs/cgroup"
+#define CG_SMALL	CG_ROOT "/small"
+/* Its memory.max, below the memfd's size */
+#define CG_MAX		(1024UL * 1024)
+
+/* Make CG_SMALL, with memory.max CG_MAX; exit if memory cgroups are off. */
+static void small_cgroup(void)
+{
+	char max[32];
+	int err;
+
+	mkdir(CG_ROOT, 0755);
+	if (mount("cgroup2", CG_ROOT, "cgroup2", 0, NULL) && errno != EBUSY)
+		ksft_exit_fail_msg("mounting cgroup2: %s\n", strerror(errno));
+	err = write_file(CG_ROOT "/cgroup.subtree_control", "+memory");
+	if (!err && mkdir(CG_SMALL, 0755) && errno != EEXIST)
+		err = -errno;
+	snprintf(max, sizeof(max), "%lu", CG_MAX);
+	if (!err)
+		err = write_file(CG_SMALL "/memory.max", max);
+	if (err)
+		ksft_exit_fail_msg("a memory cgroup with memory.max %s: %s\n",
+				   max, strerror(-err));
+}
+
+/* Move this process into the cgroup @dir. */
+static void join_cgroup(const char *dir)
+{
+	char path[128], pid[32];
+	int err;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	err = write_file(path, pid);
+	if (err)
+		ksft_exit_fail_msg("joining %s: %s\n", dir, strerror(-err));
+}
+
+/* A number from a memory cgroup file: memory.current, or a key of a list. */
+static long long cg_num(const char *file, const char *key)
+{
+	char path[128], name[64];
+	long long v, found = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), CG_SMALL "/%s", file);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (!key)
+		found = fscanf(f, "%lld", &v) == 1 ? v : -1;
+	while (key && fscanf(f, "%63s %lld", name, &v) == 2)
+		if (!strcmp(name, key))
+			found = v;
+	fclose(f);
+	return found;
+}
+
+/*
+ * Retrieve the first memfd from inside CG_SMALL, and nothing else: once
+ * the memfd's pages are in, any other charge there would find no room.
+ */
+static int retrieve_in_small_cgroup(int mem)
+{
+	int fd;
+
+	small_cgroup();
+	join_cgroup(CG_SMALL);
+	fd = __luo_retrieve_fd(mem, 1);
+	join_cgroup(CG_ROOT);
+	lu_check(fd >= 0,
+		 "a retrieve in a memory cgroup whose memory.max (%lu KiB) is below the memfd's size (%lu KiB) succeeds: %s\n",
+		 CG_MAX >> 10, LU_VFIO_RAM_SIZE >> 10,
+		 strerror(fd < 0 ? -fd : 0));
+	if (fd < 0)
+		ksft_exit_fail_msg("cannot go on without the memfd\n");
+	return fd;
+}
+
 /*
  * Fill (nearly) all free memory with one byte, let the device write its
  * buffer to every 64th page of both memfds, then check the fill: a page
@@ -608,7 +698,8 @@ static void kept_stage2(const FIXTURE_VARIANT(vfio) *variant)
 		 "retrieving the second memfd fails, all its folios held: %s\n",
 		 strerror(fd < 0 ? -fd : 0));
 
-	fd = luo_retrieve_fd(mem, 1);
+	fd = variant->memcg ? retrieve_in_small_cgroup(mem) :
+			      luo_retrieve_fd(mem, 1);
 	ram = mmap(NULL, LU_VFIO_RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
 		   fd, 0);
 	if (ram == MAP_FAILED)
@@ -618,6 +709,13 @@ static void kept_stage2(const FIXTURE_VARIANT(vfio) *variant)
 	err = lu_edu_dma(&e, LU_VFIO_IOVA, LU_EDU_DMA_MAX, false);
 	munmap(ram, LU_VFIO_RAM_SIZE);
 	luo_finish(mem);
+	/* Finish put every folio in: charged to the retriever's cgroup. */
+	if (variant->memcg)
+		lu_check(cg_num("memory.current", NULL) >= (long long)LU_VFIO_RAM_SIZE &&
+			 cg_num("memory.events", "oom_kill") == 0,
+			 "its pages are charged to that cgroup past its limit (%lld KiB), with no OOM kill (%lld)\n",
+			 cg_num("memory.current", NULL) >> 10,
+			 cg_num("memory.events", "oom_kill"));
 	lu_check(!err && !ftruncate(fd, 0),
 		 "the finished memfd is truncated\n");
 	close(fd);
@@ -734,6 +832,13 @@ FIXTURE_VARIANT_ADD(vfio, kept) {
 	.stage = { hitless_stage1, kept_stage2 },
 	.split = true,
 	.kept = true,
+};
+
+FIXTURE_VARIANT_ADD(vfio, kept_memcg) {
+	.stage = { hitless_stage1, kept_stage2 },
+	.split = true,
+	.kept = true,
+	.memcg = true,
 };
 
 FIXTURE_VARIANT_ADD(vfio, kept_gmem) {
