@@ -49,7 +49,13 @@
  *   overwritten with as many ``x``: a format nobody knows), or
  *   ``iommu-table`` (the top-level page table of the first device in the
  *   Intel IOMMU's subtree is no longer preserved, though its entry still
- *   points at it: the next kernel must not adopt that device's tables).
+ *   points at it: the next kernel must not adopt that device's tables);
+ *   or, for the memfd preserved under TOKEN in session SESSION,
+ *   ``memfd-order:SESSION:TOKEN`` (its first folio's order one more than
+ *   the file may hold), ``memfd-phys:SESSION:TOKEN`` (the folio in the
+ *   middle of its list at an address where nothing was preserved: this
+ *   kernel's text) or ``memfd-size:SESSION:TOKEN`` (its size one page
+ *   smaller: a HugeTLB memfd's is then no multiple of its huge page).
  */
 
 #define pr_fmt(fmt) "kho_test: " fmt
@@ -62,11 +68,14 @@
 #include <linux/kexec_handover.h>
 #include <linux/kho/abi/intel_iommu.h>
 #include <linux/kho/abi/kexec_handover.h>
+#include <linux/kho/abi/luo.h>
+#include <linux/kho/abi/memfd.h>
 #include <linux/libfdt.h>
 #include <linux/list.h>
 #include <linux/math64.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
+#include <linux/pagemap.h>
 #include <linux/reboot.h>
 #include <linux/sched.h>
 #include <linux/sizes.h>
@@ -75,6 +84,8 @@
 #include <linux/uaccess.h>
 #include <linux/unaligned.h>
 #include <linux/vmalloc.h>
+
+#include <asm/sections.h>
 
 #define KHO_TEST_NAME		"kho-test"
 #define KHO_TEST_COMPATIBLE	"kho-test-v1"
@@ -706,6 +717,130 @@ static int kho_test_corrupt_iommu_table(const void *root)
 	return kho_unpreserve_pages(pfn_to_page(PHYS_PFN(table)), 1);
 }
 
+/*
+ * A preserved vmalloc area of the outgoing handover, mapped again from
+ * its page list (its pages are still this kernel's own); vunmap() it.
+ */
+static void *kho_test_out_vmap(const struct kho_vmalloc *vm)
+{
+	unsigned int total = vm->total_pages, n = 0, i;
+	const struct kho_vmalloc_chunk_ser *chunk;
+	struct page **pages;
+	void *area = NULL;
+	u64 phys;
+
+	if (!vm->first || !total || vm->order)
+		return NULL;
+	pages = kvmalloc_array(total, sizeof(*pages), GFP_KERNEL);
+	if (!pages)
+		return NULL;
+	for (phys = vm->first; phys && n < total; phys = chunk->next) {
+		chunk = phys_to_virt(phys);
+		for (i = 0; i < chunk->nr && n < total; i++)
+			pages[n++] = pfn_to_page(PHYS_PFN(chunk->phys[i]));
+	}
+	if (n == total)
+		area = vmap(pages, total, VM_MAP, PAGE_KERNEL);
+	kvfree(pages);
+	return area;
+}
+
+/*
+ * The description of the memfd preserved under @token in outgoing session
+ * @name, found through LUO's subtree and state area as the next kernel
+ * finds it; NULL if there is none.
+ */
+static struct memfd_luo_ser *kho_test_out_memfd(const void *root,
+						const char *name, u64 token)
+{
+	const struct luo_session_ser *session;
+	const struct luo_state_ser *state;
+	const struct luo_file_ser *file;
+	struct memfd_luo_ser *ser = NULL;
+	const struct kho_vmalloc *vm;
+	size_t size, off;
+	const void *fdt;
+	void *area;
+	u64 i, j;
+	int len;
+
+	fdt = kho_test_out_subtree(root, LUO_FDT_NAME);
+	if (!fdt)
+		return NULL;
+	vm = fdt_getprop(fdt, 0, LUO_FDT_PROP_STATE, &len);
+	if (!vm || len != sizeof(*vm))
+		return NULL;
+	area = kho_test_out_vmap(vm);
+	if (!area)
+		return NULL;
+	size = (size_t)vm->total_pages << PAGE_SHIFT;
+	state = area;
+	off = sizeof(*state);
+	for (i = 0; i < state->nr_sessions && !ser; i++) {
+		if (off + sizeof(*session) > size)
+			break;
+		session = area + off;
+		off += sizeof(*session);
+		for (j = 0; j < session->nr_files; j++, off += sizeof(*file)) {
+			if (off + sizeof(*file) > size)
+				break;
+			file = area + off;
+			if (!strcmp((const char *)session->name, name) &&
+			    file->token == token &&
+			    !strncmp((const char *)file->compatible, "memfd-", 6))
+				ser = phys_to_virt(file->data);
+		}
+	}
+	vunmap(area);
+	return ser;
+}
+
+/*
+ * Damage the folio list or the size of a memfd (@what is "memfd-order:",
+ * "memfd-phys:" or "memfd-size:", then "SESSION:TOKEN").
+ */
+static int kho_test_corrupt_memfd(const void *root, const char *what)
+{
+	char name[LUO_NAME_LENGTH];
+	struct luo_folio_ser *list;
+	struct memfd_luo_ser *ser;
+	unsigned long long token;
+	const char *arg;
+	u64 mid;
+
+	arg = strchr(what, ':') + 1;
+	/* "%63[^:]": LUO_NAME_LENGTH - 1 */
+	static_assert(LUO_NAME_LENGTH == 64);
+	if (sscanf(arg, "%63[^:]:%llu", name, &token) != 2)
+		return -EINVAL;
+	ser = kho_test_out_memfd(root, name, token);
+	if (!ser)
+		return -ENOENT;
+	if (!strncmp(what, "memfd-size:", 11)) {
+		if (ser->size < PAGE_SIZE)
+			return -EINVAL;
+		ser->size -= PAGE_SIZE;
+		return 0;
+	}
+	if (!ser->nr_folios)
+		return -ENOENT;
+	list = kho_test_out_vmap(&ser->folios);
+	if (!list)
+		return -ENOMEM;
+	mid = ser->nr_folios / 2;
+	if (!strncmp(what, "memfd-order:", 12))
+		/* One more than its file may hold. */
+		list[0].order = ser->page_shift > PAGE_SHIFT ?
+				ser->page_shift - PAGE_SHIFT + 1 :
+				MAX_PAGECACHE_ORDER + 1;
+	else
+		/* Where nothing is preserved: this kernel's own text. */
+		list[mid].phys = ALIGN_DOWN(__pa_symbol(_text),
+					    PAGE_SIZE << list[mid].order);
+	vunmap(list);
+	return 0;
+}
+
 /* The root page of the outgoing tracker, as the root FDT names it. */
 static struct kho_tracker_node_ser *kho_test_out_tracker(const void *root)
 {
@@ -753,6 +888,8 @@ static int kho_test_corrupt(void *root, struct kho_scratch_ser *scratch,
 		return kho_test_corrupt_subtree(root, what + 8);
 	if (!strcmp(what, "iommu-table"))
 		return kho_test_corrupt_iommu_table(root);
+	if (!strncmp(what, "memfd-", 6))
+		return kho_test_corrupt_memfd(root, what);
 	return -EINVAL;
 }
 
@@ -783,8 +920,9 @@ static int kho_test_arm_corruption(const char *what)
 		if (!strcmp(what, known[i]))
 			break;
 	if (i == ARRAY_SIZE(known) &&
-	    (strncmp(what, "subtree:", 8) || !what[8] ||
-	     strlen(what) >= sizeof(kho_test_corruption)))
+	    ((strncmp(what, "subtree:", 8) && strncmp(what, "memfd-order:", 12) &&
+	      strncmp(what, "memfd-phys:", 11) && strncmp(what, "memfd-size:", 11)) ||
+	     !strchr(what, ':')[1] || strlen(what) >= sizeof(kho_test_corruption)))
 		return -EINVAL;
 	strscpy(kho_test_corruption, what);
 	snprintf(kho_test_result, sizeof(kho_test_result),

@@ -591,7 +591,7 @@ static struct memfd_luo_ser *memfd_luo_restore_ser(u64 phys,
 
 	folio = kho_restore_folio(phys);
 	if (!folio)
-		return ERR_PTR(-ENOENT);
+		return ERR_PTR(-EIO);
 	ser = folio_address(folio);
 	if (!memchr(ser->name, '\0', sizeof(ser->name)) || ser->reserved ||
 	    ser->page_shift < PAGE_SHIFT ||
@@ -1020,6 +1020,7 @@ static int memfd_luo_retrieve(struct liveupdate_file_op_args *args)
 	struct file *file = NULL;
 	struct memfd_luo_ser *ser;
 	struct folio *ser_folio;
+	int err;
 
 	/* Fails before anything is taken over: the file can be retrieved again. */
 	if (memfd_luo_prepared_file(args)) {
@@ -1031,7 +1032,8 @@ static int memfd_luo_retrieve(struct liveupdate_file_op_args *args)
 	if (IS_ERR(ser)) {
 		if (file)
 			fput(file);
-		return PTR_ERR(ser);
+		err = PTR_ERR(ser);
+		goto err_used_up;
 	}
 	if (file)
 		fput(prepared.file);	/* the new file holds the inode */
@@ -1041,7 +1043,8 @@ static int memfd_luo_retrieve(struct liveupdate_file_op_args *args)
 		file = memfd_luo_shmem_build(ser, list, &prepared);
 	if (IS_ERR(file)) {
 		folio_put(ser_folio);
-		return PTR_ERR(file);
+		err = PTR_ERR(file);
+		goto err_used_up;
 	}
 	file->f_mode |= FMODE_LSEEK | FMODE_PREAD | FMODE_PWRITE;
 	file->f_flags |= O_LARGEFILE;
@@ -1049,6 +1052,11 @@ static int memfd_luo_retrieve(struct liveupdate_file_op_args *args)
 	folio_put(ser_folio);
 	args->file = file;
 	return 0;
+
+err_used_up:
+	/* What the record named is given back: a retry fails the same way. */
+	liveupdate_prepared_failed(args, err);
+	return err;
 }
 
 static void memfd_luo_finish(struct liveupdate_file_op_args *args)

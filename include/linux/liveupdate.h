@@ -369,6 +369,7 @@ void liveupdate_prepared_check(struct liveupdate_prepared *p, u64 nr);
 void liveupdate_prepared_restore(struct liveupdate_prepared *p);
 void liveupdate_prepared_drop(struct liveupdate_prepared *p, u64 from,
 			      unsigned int max_order, const char *who);
+void liveupdate_prepared_failed(struct liveupdate_file_op_args *args, int err);
 struct liveupdate_lazy *
 liveupdate_lazy_start(struct inode *inode, struct luo_folio_ser *list, u64 nr,
 		      const struct liveupdate_folio_bounds *bounds,

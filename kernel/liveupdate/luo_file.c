@@ -471,6 +471,8 @@ int luo_file_retrieve(struct luo_session *session, u64 token,
 	if (lf->retrieving)
 		return -ELOOP;
 	luo_file_args(session, lf, &args);
+	/* Retrieve does what prepare would: never prepare it after a failure. */
+	lf->prepared = true;
 	lf->retrieving = true;
 	err = lf->handler->ops->retrieve(&args);
 	lf->retrieving = false;

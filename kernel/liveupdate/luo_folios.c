@@ -316,7 +316,7 @@ EXPORT_SYMBOL_GPL(liveupdate_folios_check);
  * liveupdate_held_add() once it is done with it; ERR_PTR(-EINVAL) if
  * @entry is out of @bounds (its folio is left preserved) or the folio
  * preserved there has another order (it is restored and passed to
- * liveupdate_held_add()); ERR_PTR(-ENOENT) if nothing was preserved at
+ * liveupdate_held_add()); ERR_PTR(-EIO) if nothing was preserved at
  * the address @entry names.
  */
 struct folio *liveupdate_folio_restore(const struct luo_folio_ser *entry,
@@ -331,7 +331,7 @@ struct folio *liveupdate_folio_restore(const struct luo_folio_ser *entry,
 		return ERR_PTR(-EINVAL);
 	folio = kho_restore_folio(entry->phys);
 	if (!folio)
-		return ERR_PTR(-ENOENT);
+		return ERR_PTR(-EIO);
 	if (folio_order(folio) != entry->order) {
 		liveupdate_held_add(held, folio);
 		return ERR_PTR(-EINVAL);
@@ -658,6 +658,36 @@ void liveupdate_prepared_drop(struct liveupdate_prepared *p, u64 from,
 	luo_prepared_put(p, from, max_order, who, true);
 }
 EXPORT_SYMBOL_GPL(liveupdate_prepared_drop);
+
+/**
+ * liveupdate_prepared_failed - a retrieve failed and used up its file
+ * @args: the arguments of the handler's retrieve, which took over the
+ *	  file's serialized data (or found it unreadable) and gave back or
+ *	  left what it names
+ * @err: the error the retrieve returns
+ *
+ * Leaves in args->private_data a record that liveupdate_prepared_take()
+ * hands out with no description and @err: a retrieve again fails the
+ * same way, rather than with whatever the used-up data says now, and
+ * finish has nothing left to release. Without memory for the record, a
+ * retrieve again finds the data gone (EIO).
+ *
+ * Context: may sleep.
+ */
+void liveupdate_prepared_failed(struct liveupdate_file_op_args *args, int err)
+{
+	struct liveupdate_prepared *p;
+
+	if (WARN_ON_ONCE(args->private_data || !err))
+		return;
+	p = liveupdate_prepared_alloc(args);
+	if (!p)
+		return;
+	p->err = err;
+	p->checked = true;
+	args->private_data = p;
+}
+EXPORT_SYMBOL_GPL(liveupdate_prepared_failed);
 
 /* Folios restored at once (kho_restore_folios()) by a fill. */
 #define LIVEUPDATE_LAZY_BULK	32

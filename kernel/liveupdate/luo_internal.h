@@ -32,8 +32,9 @@
  * @data: the handler's serialized data
  * @private_data: the handler's private pointer
  * @frozen: outgoing: freeze succeeded and unfreeze has not run
- * @prepared: incoming: its handler's prepare ran (@private_data holds
- *	      what it left for retrieve or finish)
+ * @prepared: incoming: its handler's prepare or retrieve ran
+ *	      (@private_data holds what it left for retrieve or finish):
+ *	      it is not prepared again
  * @retrieved: incoming: retrieve succeeded
  * @retrieving: incoming: its handler's retrieve is running (it may
  *		retrieve the files it depends on, but not this one)

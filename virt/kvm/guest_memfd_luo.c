@@ -231,7 +231,7 @@ kvm_gmem_luo_restore_ser(u64 phys, struct folio **serp,
 
 	folio = kho_restore_folio(phys);
 	if (!folio)
-		return ERR_PTR(-ENOENT);
+		return ERR_PTR(-EIO);
 	ser = folio_address(folio);
 	if (!ser->size || !PAGE_ALIGNED(ser->size) ||
 	    (ser->flags & ~GUEST_MEMFD_FLAG_MMAP) ||
@@ -366,8 +366,10 @@ static int kvm_gmem_luo_retrieve(struct liveupdate_file_op_args *args)
 	int err = 0;
 
 	ser = kvm_gmem_luo_take_ser(args, &prepared, &ser_folio, &list);
-	if (IS_ERR(ser))
-		return PTR_ERR(ser);
+	if (IS_ERR(ser)) {
+		err = PTR_ERR(ser);
+		goto err_used_up;
+	}
 
 	file = kvm_gmem_create_file(NULL, ser->size, ser->flags);
 	if (IS_ERR(file)) {
@@ -415,6 +417,9 @@ err_drop:
 		err);
 	vfree(list);
 	folio_put(ser_folio);
+err_used_up:
+	/* What the record named is given back: a retry fails the same way. */
+	liveupdate_prepared_failed(args, err);
 	return err;
 }
 

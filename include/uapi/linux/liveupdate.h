@@ -31,7 +31,11 @@
  *   operation on the wrong kind of session (a session being created
  *   accepts only PRESERVE_FD and GET_NAME, a retrieved one only
  *   RETRIEVE_FD, FINISH and GET_NAME; this is checked before the
- *   argument), or a session retrieved twice
+ *   argument), or a session retrieved twice; for RETRIEVE_FD, a record
+ *   of the file from the previous kernel whose fields are out of range
+ * - ``EIO``: RETRIEVE_FD of a file whose record from the previous kernel
+ *   names memory that kernel did not preserve (a corrupt handover); the
+ *   file's memory is released when its session is finished
  * - ``ENOENT``: no such session or token (also after FINISH released
  *   the session's files); a file no handler preserves
  * - ``EEXIST``: the session name or token is taken
