@@ -56,6 +56,16 @@
  * session is finished, a hole punched over all of it and it is closed
  * while the device still writes it; the same must hold.
  *
+ * kept_corrupt is kept with a HugeTLB memfd as the second file, whose
+ * record the KHO test interface damages at the reboot: the folio in the
+ * middle of its list is at an address where nothing was preserved. The
+ * next kernel adopts the folios before it at boot, then gives them all
+ * back, and the retrieve fails half-way (EIO). With the first memfd
+ * finished, truncated and closed, the device writes both; none of their
+ * memory returns to the allocator while it runs, not even the folio no
+ * entry names any more, which only KHO knows of; all of it does once the
+ * device stops.
+ *
  * race does the hitless stage 1 while two threads detach and attach the
  * device and map and unmap part of its memfd in its IOAS, in a loop:
  * preserving the device file succeeds, and from then on every such
@@ -71,6 +81,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/falloc.h>
+#include <linux/memfd.h>
 #include <linux/vfio.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -99,6 +110,8 @@ FIXTURE_VARIANT(vfio) {
 	bool gmem;
 	/* kept_memcg: the first memfd is retrieved in a small memory cgroup */
 	bool memcg;
+	/* kept_corrupt: the second is a HugeTLB memfd, its record damaged */
+	bool corrupt;
 };
 
 /* IOMMU faults the kernel logged for the device at @bdf since boot. */
@@ -110,11 +123,14 @@ static int disk_faults(const char *bdf)
 	return lu_vfio_kmsg_count(what);
 }
 
-/* A memfd of @size bytes filled from @seed, left mapped at *@map if given. */
-static int pattern_memfd(const char *name, size_t size, uint32_t seed,
-			 uint8_t **map)
+/*
+ * A memfd of @size bytes (of 2 MiB HugeTLB pages if @flags says so) filled
+ * from @seed, left mapped at *@map if given.
+ */
+static int pattern_memfd_flags(const char *name, unsigned int flags,
+			       size_t size, uint32_t seed, uint8_t **map)
 {
-	int fd = memfd_create(name, 0);
+	int fd = memfd_create(name, flags);
 	uint8_t *p;
 
 	if (fd < 0 || ftruncate(fd, size))
@@ -130,6 +146,12 @@ static int pattern_memfd(const char *name, size_t size, uint32_t seed,
 	return fd;
 }
 
+static int pattern_memfd(const char *name, size_t size, uint32_t seed,
+			 uint8_t **map)
+{
+	return pattern_memfd_flags(name, 0, size, seed, map);
+}
+
 /* split: the memfd of session "idle", which no device maps. */
 #define IDLE_SIZE	LU_VFIO_PAGE(16)
 
@@ -138,11 +160,12 @@ static int idle_memfd(void)
 	return pattern_memfd("lu-vfio-idle", IDLE_SIZE, 0x1d, NULL);
 }
 
-/* kept: a second memfd of B_SIZE, mapped at IOVA_B. */
-static int second_memfd(struct lu_edu *e)
+/* kept: a second memfd of B_SIZE (HugeTLB if @huge), mapped at IOVA_B. */
+static int second_memfd(struct lu_edu *e, bool huge)
 {
+	unsigned int flags = huge ? MFD_HUGETLB | MFD_HUGE_2MB : 0;
 	uint8_t *b;
-	int fd = pattern_memfd("lu-vfio-b", B_SIZE, 0xb, &b), err;
+	int fd = pattern_memfd_flags("lu-vfio-b", flags, B_SIZE, 0xb, &b), err;
 
 	err = lu_edu_map(e, b, B_SIZE, IOVA_B);
 	if (err)
@@ -175,6 +198,8 @@ static int second_gmem(struct lu_edu *e)
 	return fd;
 }
 
+static int write_file(const char *path, const char *text);
+
 /*
  * The hitless stage 1: the device loaded, its memfd preserved in session
  * "dev" with it or, for split and kept, in a session of its own, "mem",
@@ -182,7 +207,7 @@ static int second_gmem(struct lu_edu *e)
  */
 static void hitless_stage1(const FIXTURE_VARIANT(vfio) *variant)
 {
-	int luo, session, fd;
+	int luo, session, fd, err;
 	struct lu_edu e;
 
 	lu_vfio_hitless_load(&e, &fd);
@@ -194,7 +219,8 @@ static void hitless_stage1(const FIXTURE_VARIANT(vfio) *variant)
 		luo_preserve_fd(mem, fd, 1);
 		if (variant->kept)
 			luo_preserve_fd(mem, variant->gmem ? second_gmem(&e) :
-					     second_memfd(&e), 2);
+					     second_memfd(&e, variant->corrupt),
+					2);
 		else
 			luo_preserve_fd(luo_create_session(luo, "idle"),
 					idle_memfd(), 1);
@@ -202,6 +228,12 @@ static void hitless_stage1(const FIXTURE_VARIANT(vfio) *variant)
 		luo_preserve_fd(session, fd, 1);
 	}
 	lu_vfio_hitless_preserve(&e, session);
+	err = variant->corrupt ?
+	      write_file("/sys/kernel/debug/kho_test/ctl",
+			 "corrupt memfd-phys:mem:2") : 0;
+	if (err)
+		ksft_exit_fail_msg("arming the KHO test interface: %s\n",
+				   strerror(-err));
 
 	/* In flight through the reboot: the device writes 100 ms later. */
 	lu_edu_dma_start(&e, LU_VFIO_IOVA + LU_VFIO_PAGE(16), LU_EDU_DMA_MAX,
@@ -815,6 +847,64 @@ static void kept_gmem_stage2(const FIXTURE_VARIANT(vfio) *variant)
 		 "nothing was leaked to keep it safe\n");
 }
 
+/*
+ * Stage 2 of kept_corrupt: the second memfd's retrieve fails half-way;
+ * the first is retrieved, its session finished, then it is truncated and
+ * closed. None of their memory returns to the allocator while the device
+ * runs, and all of it does once its session is finished, the folio no
+ * entry names included (KHO's release of unclaimed memory).
+ */
+static void kept_corrupt_stage2(const FIXTURE_VARIANT(vfio) *variant)
+{
+	static char meminfo[8192];
+	long long before, after = 0;
+	int luo, mem, dev, fd, err;
+	struct lu_edu e;
+	size_t filled;
+	bool back;
+
+	luo = luo_open();
+	mem = luo_retrieve_session(luo, "mem");
+	dev = luo_retrieve_session(luo, "dev");
+	lu_vfio_edu_sysfs(&e);
+
+	err = __luo_retrieve_fd(mem, 2);
+	lu_check(err == -EIO &&
+		 lu_vfio_kmsg_count("cannot rebuild memfd 'memfd:lu-vfio-b': -5") == 1,
+		 "the damaged HugeTLB memfd fails half-way: %s\n",
+		 strerror(-err));
+	lu_check(lu_vfio_kmsg_has("folios stay held while devices still do DMA"),
+		 "what it adopted is held, not freed\n");
+
+	fd = luo_retrieve_fd(mem, 1);
+	luo_finish(mem);
+	lu_check(!ftruncate(fd, 0), "the other memfd, finished, is truncated\n");
+	close(fd);
+
+	lu_check(fill_and_dma(&e, &filled) && !lu_vfio_dmar_fault_seen(),
+		 "the device wrote both memfds, none of %zu MiB of free memory\n",
+		 filled >> 20);
+
+	lu_meminfo_text(meminfo, sizeof(meminfo));
+	before = lu_free_kib();
+	luo_finish(dev);
+	/* Released from a worker: give it a moment. */
+	for (int i = 0; i < 50; i++) {
+		after = lu_free_kib();
+		back = kmsg_released_kib() >= 2048 &&
+		       after - before >= (long long)((LU_VFIO_RAM_SIZE + B_SIZE) >> 10) * 3 / 4;
+		if (back)
+			break;
+		usleep(100 * 1000);
+	}
+	if (!lu_check(back,
+		      "once the device stops, the memory of both comes back: %lld KiB, %ld KiB of it unclaimed\n",
+		      after - before, kmsg_released_kib()))
+		lu_meminfo_moved(meminfo, 256);
+	lu_check(!lu_vfio_kmsg_has("never freed"),
+		 "nothing was leaked to keep it safe\n");
+}
+
 FIXTURE_VARIANT_ADD(vfio, hitless) {
 	.stage = { hitless_stage1, hitless_stage2 },
 };
@@ -846,6 +936,13 @@ FIXTURE_VARIANT_ADD(vfio, kept_gmem) {
 	.split = true,
 	.kept = true,
 	.gmem = true,
+};
+
+FIXTURE_VARIANT_ADD(vfio, kept_corrupt) {
+	.stage = { hitless_stage1, kept_corrupt_stage2 },
+	.split = true,
+	.kept = true,
+	.corrupt = true,
 };
 
 FIXTURE_VARIANT_ADD(vfio, race) {
