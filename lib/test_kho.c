@@ -23,7 +23,14 @@
  *   by a page that stays allocated and is not preserved: the next kernel
  *   finds NR ranges that no two touch, the most fragmented handover of
  *   its size (for the benchmark of reserving it at boot).
- * - ``unpreserve``: undo ``preserve`` or ``sparse`` and free everything.
+ * - ``fragment MIB``: take up to MIB MiB of free memory in blocks of two
+ *   pages (unmovable: never from KHO scratch), keep the first page of
+ *   each and free the second: what is left free there is single pages,
+ *   with no free block of two pages or more. Nothing is preserved; the
+ *   pages are held until ``unpreserve`` or the reboot. The outcome says
+ *   how many MiB it took (it stops early when no such block is left).
+ * - ``unpreserve``: undo ``preserve``, ``sparse`` and ``fragment``, and
+ *   free everything.
  * - ``verify``: in the next kernel, find ``kho-test``, restore the subtree,
  *   the vmalloc area and every folio, check each folio's order and every
  *   byte, check that nothing can be restored twice, then free it all. The
@@ -109,6 +116,9 @@ static struct {
 	struct kho_vmalloc vm;
 } kho_test_out;
 
+/* "fragment": the pages it keeps, in a list through page->lru */
+static LIST_HEAD(kho_test_fragments);
+
 static DEFINE_MUTEX(kho_test_lock);
 static char kho_test_result[256] = "none\n";
 
@@ -151,7 +161,13 @@ static u64 kho_test_csum(const void *data, size_t len)
 
 static void kho_test_free_out(void)
 {
+	struct page *page, *tmp;
 	unsigned long i;
+
+	list_for_each_entry_safe(page, tmp, &kho_test_fragments, lru) {
+		list_del(&page->lru);
+		__free_page(page);
+	}
 
 	if (kho_test_out.fdt) {
 		kho_remove_subtree(folio_address(kho_test_out.fdt));
@@ -652,6 +668,27 @@ static int kho_test_fill(void)
 	return 0;
 }
 
+/* Take up to @mib MiB in blocks of two pages, and free every second page. */
+static int kho_test_fragment(unsigned long mib)
+{
+	const gfp_t gfp = GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN;
+	unsigned long nr, blocks = mib << (20 - PAGE_SHIFT - 1);
+	struct page *page;
+
+	for (nr = 0; nr < blocks; nr++) {
+		page = alloc_pages(gfp, 1);
+		if (!page)
+			break;
+		split_page(page, 1);
+		__free_page(page + 1);
+		list_add(&page->lru, &kho_test_fragments);
+		cond_resched();
+	}
+	snprintf(kho_test_result, sizeof(kho_test_result),
+		 "ok fragmented %lu MiB\n", nr >> (20 - PAGE_SHIFT - 1));
+	return 0;
+}
+
 static char kho_test_corruption[48];
 
 /*
@@ -955,6 +992,8 @@ static ssize_t kho_test_ctl_write(struct file *file, const char __user *ubuf,
 		/* Each page takes two. */
 		err = nr > totalram_pages() / 2 ? -EINVAL :
 		      kho_test_preserve((u64)nr << PAGE_SHIFT, seed, 0, true);
+	} else if (sscanf(buf, "fragment %lu", &mib) == 1) {
+		err = mib ? kho_test_fragment(mib) : -EINVAL;
 	} else if (!strcmp(buf, "unpreserve")) {
 		kho_test_free_out();
 		strscpy(kho_test_result, "ok unpreserved\n");
