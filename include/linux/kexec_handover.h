@@ -48,6 +48,7 @@ unsigned long kho_restore_folios(const phys_addr_t *phys, unsigned long nr,
 struct page *kho_restore_pages(phys_addr_t phys, unsigned long nr_pages);
 void *kho_restore_vmalloc(const struct kho_vmalloc *preservation);
 unsigned long kho_release_unclaimed(void);
+void kho_trim_tracker(void);
 void kho_dma_hold(void);
 void kho_dma_unhold(void);
 bool kho_dma_held(void);
@@ -166,6 +167,8 @@ static inline unsigned long kho_release_unclaimed(void)
 {
 	return 0;
 }
+
+static inline void kho_trim_tracker(void) { }
 
 static inline void kho_dma_hold(void) { }
 static inline void kho_dma_unhold(void) { }

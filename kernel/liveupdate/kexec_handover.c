@@ -45,8 +45,10 @@
  *    the kernel, its initrd and early page tables, and no struct page is
  *    written before it is initialized: deferred struct page init works.
  *    How much of it early boot used is logged and kept for debugfs.
- * 4. kho_restore_*() claim blocks from the tracker, which stays in memory
- *    until step 5 and records, for each block, its order.
+ * 4. kho_restore_*() claim blocks from the tracker, which records, for
+ *    each block, its order. kho_trim_tracker(), after part of the
+ *    handover is done with, frees the tracker pages left with no
+ *    unclaimed block; the rest stays in memory until step 5.
  * 5. kho_release_unclaimed(), once nobody will restore anything more,
  *    frees every block still unclaimed, then the tracker, the root FDT
  *    and the scratch list: the kernel owns all its memory again.

@@ -43,6 +43,24 @@ struct kho_tracker {
 int kho_tracker_init(struct kho_tracker *t);
 void kho_tracker_destroy(struct kho_tracker *t);
 unsigned long kho_tracker_release_in(struct kho_tracker_node_ser *root);
+
+/**
+ * struct kho_tracker_unlinked - a page kho_tracker_unlink_empty() took out
+ * @slot: the slot that pointed at it
+ * @phys: its physical address
+ * @leaf: it is a leaf (not an interior node)
+ */
+struct kho_tracker_unlinked {
+	u64 *slot;
+	u64 phys;
+	bool leaf;
+};
+
+unsigned long kho_tracker_unlink_empty(struct kho_tracker_node_ser *root,
+				       struct kho_tracker_unlinked *pages,
+				       unsigned long max);
+unsigned long kho_tracker_free_unlinked(struct kho_tracker_unlinked *pages,
+					unsigned long nr, bool reserved);
 int kho_tracker_set(struct kho_tracker *t, unsigned long pfn,
 		    unsigned int order);
 int kho_tracker_clear(struct kho_tracker *t, unsigned long pfn,

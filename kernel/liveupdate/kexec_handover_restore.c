@@ -4,7 +4,8 @@
  *
  * Steps 4 and 5 of the incoming side (see "Kexec handover" in
  * kexec_handover.c): kho_restore_*() claim blocks the previous kernel
- * preserved, and kho_release_unclaimed() frees what nobody claimed, then
+ * preserved, kho_trim_tracker() frees the tracker pages left with nothing
+ * to claim, and kho_release_unclaimed() frees what nobody claimed, then
  * the handover itself, once no device kept running through the update
  * does DMA any more (kho_dma_hold()).
  */
@@ -537,6 +538,61 @@ bool kho_dma_defer(struct kho_dma_deferred *deferred)
 	mutex_unlock(&kho_dma_lock);
 	return deferring;
 }
+
+/* Free the tracker pages no unclaimed block needs (kho_trim_tracker()). */
+static void kho_trim_work_fn(struct work_struct *work)
+{
+	struct kho_tracker_unlinked *pages;
+	unsigned long nr, freed = 0;
+
+	/* kho_dma_lock keeps the final release away. */
+	mutex_lock(&kho_dma_lock);
+	if (!kho_in.accepted || kho_in.released || kho_in.nr_pages < 2)
+		goto out;
+	/* Every page but the root, at most. */
+	pages = kvmalloc_array(kho_in.nr_pages - 1, sizeof(*pages),
+			       GFP_KERNEL | __GFP_NOWARN);
+	if (!pages)
+		goto out;
+	nr = kho_tracker_unlink_empty(kho_in.tracker, pages,
+				      kho_in.nr_pages - 1);
+	if (nr) {
+		/* Readers that found those pages before are gone after it. */
+		synchronize_rcu();
+		freed = kho_tracker_free_unlinked(pages, nr, true);
+		WRITE_ONCE(kho_in.nr_pages, kho_in.nr_pages - freed);
+	}
+	kvfree(pages);
+	if (freed)
+		pr_info("freed %lu KiB of the tracker, which no unclaimed block needs any more (%llu KiB left)\n",
+			freed << (PAGE_SHIFT - 10),
+			kho_in.nr_pages << (PAGE_SHIFT - 10));
+out:
+	mutex_unlock(&kho_dma_lock);
+}
+
+static DECLARE_WORK(kho_trim_work, kho_trim_work_fn);
+
+/**
+ * kho_trim_tracker - free the tracker pages no unclaimed block needs
+ *
+ * For the user of the handover, once part of it is done with (a live
+ * update session finished): the leaves of the incoming tracker whose
+ * blocks were all restored or released, and the nodes left with no
+ * leaf, go back to the page allocator, from a worker; the rest stays
+ * readable until kho_release_unclaimed(). A session nobody finishes then
+ * keeps only the tracker pages of what it still holds, not those of all
+ * the memory the previous kernel preserved (about 32 MiB per TiB of
+ * 4 KiB pages).
+ *
+ * Context: any context that may schedule work.
+ */
+void kho_trim_tracker(void)
+{
+	if (kho_in.accepted)
+		schedule_work(&kho_trim_work);
+}
+EXPORT_SYMBOL_GPL(kho_trim_tracker);
 
 /**
  * kho_release_unclaimed - free what was preserved but never restored

@@ -26,11 +26,16 @@
  * memory, and claims blocks as they are restored: one with
  * kho_tracker_test_and_clear() or kho_tracker_claim_lowest(), a series
  * with kho_tracker_claim(), which reuses the leaf of the claim before it.
- * Interior nodes are never freed while the tracker is live; the next
- * kernel frees the whole tracker with kho_tracker_release_in() once
- * nothing can be restored any more.
+ * The outgoing tracker never frees an interior node while it is live.
+ * The next kernel frees the pages of the incoming one as the blocks they
+ * record are claimed: kho_tracker_unlink_empty() takes out the leaves
+ * left empty and the nodes left with no child (readers may still hold
+ * them), and kho_tracker_free_unlinked() frees them after a grace
+ * period; kho_tracker_release_in() frees the rest once nothing can be
+ * restored any more.
  */
 
+#include <linux/bitmap.h>
 #include <linux/bitops.h>
 #include <linux/gfp.h>
 #include <linux/io.h>
@@ -222,6 +227,114 @@ void kho_tracker_destroy(struct kho_tracker *t)
 unsigned long kho_tracker_release_in(struct kho_tracker_node_ser *root)
 {
 	return kho_tracker_free_all(root, true);
+}
+
+/* What kho_tracker_unlink_empty() took out so far, and room for more */
+struct kho_tracker_trim {
+	struct kho_tracker_unlinked *pages;
+	unsigned long nr;
+	unsigned long max;
+};
+
+/*
+ * Unlink the page @slot points at (a node of @level, or a leaf at level 0)
+ * if no block is recorded below it; return true if nothing is below
+ * @slot any more.
+ */
+static bool kho_unlink_empty(u64 *slot, int level,
+			     struct kho_tracker_trim *trim)
+{
+	u64 phys = READ_ONCE(*slot);
+	struct kho_tracker_node_ser *node;
+	bool empty = true;
+	int i;
+
+	if (!phys)
+		return true;
+	if (!level) {
+		empty = bitmap_empty(phys_to_virt(phys), KHO_TRACKER_LEAF_BITS);
+	} else {
+		node = phys_to_virt(phys);
+		/* Every child, even once one is not empty. */
+		for (i = 0; i < KHO_TRACKER_SLOTS; i++)
+			empty &= kho_unlink_empty(&node->slot[i], level - 1,
+						  trim);
+	}
+	if (!empty || trim->nr == trim->max)
+		return false;
+	WRITE_ONCE(*slot, 0);
+	trim->pages[trim->nr++] = (struct kho_tracker_unlinked) {
+		.slot = slot,
+		.phys = phys,
+		.leaf = !level,
+	};
+	return true;
+}
+
+/**
+ * kho_tracker_unlink_empty - take the empty pages out of an incoming tracker
+ * @root: its root, which stays
+ * @pages: where the pages taken out are recorded, children before their
+ *	   parent
+ * @max: how many @pages holds; once it is full, the rest stays
+ *
+ * Takes out every leaf that records no block any more (all were claimed)
+ * and every node left with no child. A reader that found one before may
+ * still read it: the caller waits for a grace period (see
+ * kho_in_readable()), then calls kho_tracker_free_unlinked().
+ *
+ * Context: any; the caller keeps any other unlink and the release of the
+ * tracker away. Claims and kho_tracker_mark() may run meanwhile.
+ * Return: the number of pages taken out.
+ */
+unsigned long kho_tracker_unlink_empty(struct kho_tracker_node_ser *root,
+				       struct kho_tracker_unlinked *pages,
+				       unsigned long max)
+{
+	struct kho_tracker_trim trim = { .pages = pages, .max = max };
+	int order;
+
+	for (order = 0; order < KHO_TRACKER_ORDERS; order++)
+		kho_unlink_empty(&root->slot[order], KHO_TRACKER_LEVELS, &trim);
+	return trim.nr;
+}
+
+/**
+ * kho_tracker_free_unlinked - free what kho_tracker_unlink_empty() took out
+ * @pages: the pages it recorded
+ * @nr: how many
+ * @reserved: the tracker's pages were reserved at boot (the one the
+ *	      previous kernel handed over)
+ *
+ * Once no reader can still see them. If a block was marked again in one
+ * of the leaves meanwhile (kho_tracker_mark() undoing a claim that failed
+ * half way, through the leaf it had found before), they all go back in
+ * place instead, children first, and nothing is freed.
+ *
+ * Context: as kho_tracker_unlink_empty(), after a grace period.
+ * Return: the number of pages freed, @nr or 0.
+ */
+unsigned long kho_tracker_free_unlinked(struct kho_tracker_unlinked *pages,
+					unsigned long nr, bool reserved)
+{
+	unsigned long i;
+
+	for (i = 0; i < nr; i++) {
+		if (pages[i].leaf &&
+		    !bitmap_empty(phys_to_virt(pages[i].phys),
+				  KHO_TRACKER_LEAF_BITS)) {
+			for (i = 0; i < nr; i++)
+				WRITE_ONCE(*pages[i].slot, pages[i].phys);
+			return 0;
+		}
+	}
+	for (i = 0; i < nr; i++) {
+		if (reserved)
+			free_reserved_page(pfn_to_page(PHYS_PFN(pages[i].phys)));
+		else
+			free_page((unsigned long)phys_to_virt(pages[i].phys));
+	}
+	return nr;
 }
 
 /**

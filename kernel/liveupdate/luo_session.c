@@ -221,7 +221,8 @@ static struct luo_session *luo_session_next(struct luo_session *session)
  * Count an incoming session as finished. When the last one is, nobody
  * can restore anything the previous kernel preserved any more: KHO
  * releases whatever is left, so that even the memory of files no handler
- * could read does not leak.
+ * could read does not leak. Before that, KHO frees the tracker pages of
+ * what the sessions finished so far restored or released.
  */
 static void luo_session_count_finished(void)
 {
@@ -229,6 +230,8 @@ static void luo_session_count_finished(void)
 	luo_sessions.count.finished++;
 	if (luo_sessions.count.finished == luo_sessions.count.in)
 		kho_release_unclaimed();
+	else
+		kho_trim_tracker();
 }
 
 /*

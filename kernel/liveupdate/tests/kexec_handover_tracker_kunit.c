@@ -5,6 +5,7 @@
  */
 
 #include <kunit/test.h>
+#include <linux/io.h>
 #include <linux/mm.h>
 #include <linux/sizes.h>
 
@@ -312,6 +313,61 @@ static void tracker_walk_error(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, kho_tracker_walk(t->root, -1, &ops, NULL), -EFAULT);
 }
 
+/*
+ * Test case: a leaf whose blocks were all claimed is taken out and freed,
+ * and the nodes above it once nothing is below them; a block marked again
+ * in a leaf taken out puts them all back; what does not fit the room
+ * given stays.
+ */
+static void tracker_trim(struct kunit *test)
+{
+	struct kho_tracker *t = test->priv;
+	struct kho_tracker_node_ser *root = t->root;
+	const unsigned long leaf = KHO_TRACKER_LEAF_BITS;
+	struct kho_tracker_unlinked pages[8];
+	unsigned long nr;
+
+	KUNIT_ASSERT_EQ(test, kho_tracker_set(t, 0, 0), 0);
+	KUNIT_ASSERT_EQ(test, kho_tracker_set(t, leaf, 0), 0);
+	KUNIT_ASSERT_EQ(test, kho_tracker_set(t, 512, 9), 0);
+	/* The root; order 0: 3 nodes, 2 leaves; order 9: 3 nodes, 1 leaf */
+	KUNIT_ASSERT_EQ(test, atomic64_read(&t->nr_pages), 1 + 3 + 2 + 3 + 1);
+	KUNIT_EXPECT_EQ(test, kho_tracker_unlink_empty(root, pages, 8), 0);
+
+	/* The first leaf of order 0 emptied: it alone goes. */
+	KUNIT_EXPECT_TRUE(test, kho_tracker_test_and_clear(root, 0, 0));
+	nr = kho_tracker_unlink_empty(root, pages, 8);
+	KUNIT_ASSERT_EQ(test, nr, 1);
+	KUNIT_EXPECT_TRUE(test, pages[0].leaf);
+	KUNIT_EXPECT_TRUE(test, kho_tracker_test(root, leaf, 0));
+	KUNIT_EXPECT_EQ(test, kho_tracker_free_unlinked(pages, nr, false), 1);
+
+	/* Order 9 emptied, then its block marked again through its leaf. */
+	KUNIT_EXPECT_TRUE(test, kho_tracker_test_and_clear(root, 512, 9));
+	nr = kho_tracker_unlink_empty(root, pages, 8);
+	KUNIT_ASSERT_EQ(test, nr, 1 + 3);
+	KUNIT_ASSERT_TRUE(test, pages[0].leaf);
+	KUNIT_EXPECT_FALSE(test, kho_tracker_test(root, 512, 9));
+	set_bit(512 >> 9, phys_to_virt(pages[0].phys));
+	KUNIT_EXPECT_EQ(test, kho_tracker_free_unlinked(pages, nr, false), 0);
+	KUNIT_EXPECT_TRUE(test, kho_tracker_test(root, 512, 9));
+
+	/* Room for one page: the leaf goes, the nodes above it stay. */
+	KUNIT_EXPECT_TRUE(test, kho_tracker_test_and_clear(root, 512, 9));
+	nr = kho_tracker_unlink_empty(root, pages, 1);
+	KUNIT_ASSERT_EQ(test, nr, 1);
+	KUNIT_EXPECT_EQ(test, kho_tracker_free_unlinked(pages, nr, false), 1);
+
+	/* All claimed: every page but the root goes, children first. */
+	KUNIT_EXPECT_TRUE(test, kho_tracker_test_and_clear(root, leaf, 0));
+	nr = kho_tracker_unlink_empty(root, pages, 8);
+	KUNIT_ASSERT_EQ(test, nr, 1 + 3 + 3);
+	KUNIT_EXPECT_TRUE(test, pages[0].leaf);
+	KUNIT_EXPECT_FALSE(test, pages[nr - 1].leaf);
+	KUNIT_EXPECT_EQ(test, kho_tracker_free_unlinked(pages, nr, false), nr);
+	KUNIT_EXPECT_EQ(test, walk(test, t, -1).nodes, 0);
+}
+
 static struct kunit_case kho_tracker_cases[] = {
 	KUNIT_CASE(tracker_pfn0_every_order),
 	KUNIT_CASE(tracker_highest_pfn),
@@ -325,6 +381,7 @@ static struct kunit_case kho_tracker_cases[] = {
 	KUNIT_CASE(tracker_claim_cursor),
 	KUNIT_CASE(tracker_size_1g),
 	KUNIT_CASE(tracker_walk_error),
+	KUNIT_CASE(tracker_trim),
 	{}
 };
 
