@@ -19,7 +19,8 @@
  * kho_refused and kho_off do the hitless stage 1 (see
  * luo_vfio_hitless_test.c), but the next kernel refuses the whole
  * handover (an unknown format) or runs with kho=off: it keeps the IOMMU
- * on with empty tables, the PCI core stops the device, and its DMA
+ * on with empty tables (the driver never switches translation off, as it
+ * does outside a live update), the PCI core stops the device, and its DMA
  * faults instead of reaching the physical address equal to its IOVA.
  *
  * bad_iommu and bad_pci do the same stage 1, but the IOMMU's or the PCI
@@ -186,6 +187,13 @@ static void spoiled_stage1(const FIXTURE_VARIANT(vfio) *variant)
 }
 
 /*
+ * What the Intel IOMMU driver says when it switches off the translation a
+ * previous kernel left on: the device's DMA would then reach the physical
+ * address equal to its IOVA until translation is on again.
+ */
+#define TRANSLATION_OFF	"Translation was enabled for"
+
+/*
  * Stage 2 of bad_iommu, bad_pci and bad_table: the next kernel refused
  * the IOMMU's or the PCI core's state, or the device's tables.
  */
@@ -210,6 +218,8 @@ static void bad_stage2(const FIXTURE_VARIANT(vfio) *variant)
 			 lu_vfio_kmsg_has("released its adopted DMA translation"),
 			 "one line: the PCI state is refused; adopted translation ended\n");
 	lu_check(lu_vfio_kmsg_has("DMA stopped"), "the device was stopped\n");
+	lu_check(!lu_vfio_kmsg_has(TRANSLATION_OFF),
+		 "translation was never switched off\n");
 
 	lu_vfio_edu_sysfs(&e);
 	err = lu_edu_command(&e, &cmd);
@@ -255,6 +265,8 @@ static void norestore_stage2(const FIXTURE_VARIANT(vfio) *variant)
 
 	lu_check(lu_vfio_kmsg_count("IOMMU state refused (not handed over") == 1,
 		 "one line: no IOMMU state, translation stays on\n");
+	lu_check(!lu_vfio_kmsg_has(TRANSLATION_OFF),
+		 "translation was never switched off\n");
 	lu_check(lu_vfio_kmsg_has("left running with no state handed over"),
 		 "the device was stopped\n");
 	lu_vfio_edu_sysfs(&e);
