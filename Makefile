@@ -104,7 +104,8 @@ SANITIZE_TESTS := luo_memfd luo_race luo_stall luo_fuzz kho_off \
 	luo_vfio_retrieve luo_vfio_retrieve_bad luo_vfio_split \
 	luo_vfio_hitless luo_vfio_bad_iommu luo_vfio_bad_table \
 	luo_vfio_race luo_vfio_kept luo_vfio_kept_gmem kho_bad_tracker \
-	luo_kvm_gmem luo_hugetlb_hvo1 luo_api kunit
+	luo_kvm_gmem luo_hugetlb_hvo1 luo_api luo_vfio_kept_corrupt \
+	luo_memfd_bad_phys luo_trim kunit
 CHECK_SANITIZE ?=
 
 BZIMAGE := $(KOBJ)/arch/x86/boot/bzImage

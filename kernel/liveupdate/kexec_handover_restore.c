@@ -240,20 +240,27 @@ struct page *kho_restore_pages(phys_addr_t phys, unsigned long nr_pages)
 	if (!PAGE_ALIGNED(phys) || !nr_pages)
 		return NULL;
 	rcu_read_lock();
-	if (!kho_in_readable()) {
-		rcu_read_unlock();
-		return NULL;
+	if (!kho_in_readable())
+		goto err;
+	/*
+	 * Check every block before claiming any: a range that was not
+	 * preserved exactly so claims nothing, and only a claim racing for
+	 * the same block (a restore twice, from a corrupt record) is undone.
+	 */
+	for (p = pfn; p < end; p += 1UL << order) {
+		order = kho_range_order(p, end - p);
+		if (!kho_tracker_test(kho_in.tracker, p, order))
+			goto err;
+		if (!kho_pages_untouched(pfn_to_page(p), 1UL << order)) {
+			pr_warn_once("preserved block at pfn %#lx is in use; not restored\n",
+				     p);
+			goto err;
+		}
 	}
 	for (p = pfn; p < end; p += 1UL << order) {
 		order = kho_range_order(p, end - p);
 		if (!kho_tracker_test_and_clear(kho_in.tracker, p, order))
 			goto err_unclaim;
-		if (!kho_pages_untouched(pfn_to_page(p), 1UL << order)) {
-			pr_warn_once("preserved block at pfn %#lx is in use; not restored\n",
-				     p);
-			p += 1UL << order;
-			goto err_unclaim;
-		}
 	}
 	rcu_read_unlock();
 	for (p = pfn; p < end; p += 1UL << order) {
@@ -265,8 +272,12 @@ struct page *kho_restore_pages(phys_addr_t phys, unsigned long nr_pages)
 err_unclaim:
 	for (q = pfn; q < p; q += 1UL << order) {
 		order = kho_range_order(q, end - q);
-		kho_tracker_mark(kho_in.tracker, q, order);
+		/* Its leaf taken out meanwhile (kho_trim_tracker()): lost. */
+		if (!kho_tracker_mark(kho_in.tracker, q, order))
+			pr_warn("preserved block at pfn %#lx stays reserved: its tracker leaf is gone\n",
+				q);
 	}
+err:
 	rcu_read_unlock();
 	return NULL;
 }
@@ -436,6 +447,11 @@ static int kho_release_run(unsigned int order, unsigned long pfn,
  */
 static DEFINE_MUTEX(kho_dma_lock);
 static unsigned long kho_dma_holds;
+/*
+ * Serialises the trims of the incoming tracker with each other and with
+ * its release (taken inside kho_dma_lock there); protects kho_in.nr_pages.
+ */
+static DEFINE_MUTEX(kho_trim_lock);
 static bool kho_release_pending;
 static LIST_HEAD(kho_dma_deferred_list);
 
@@ -545,8 +561,7 @@ static void kho_trim_work_fn(struct work_struct *work)
 	struct kho_tracker_unlinked *pages;
 	unsigned long nr, freed = 0;
 
-	/* kho_dma_lock keeps the final release away. */
-	mutex_lock(&kho_dma_lock);
+	mutex_lock(&kho_trim_lock);
 	if (!kho_in.accepted || kho_in.released || kho_in.nr_pages < 2)
 		goto out;
 	/* Every page but the root, at most. */
@@ -568,7 +583,7 @@ static void kho_trim_work_fn(struct work_struct *work)
 			freed << (PAGE_SHIFT - 10),
 			kho_in.nr_pages << (PAGE_SHIFT - 10));
 out:
-	mutex_unlock(&kho_dma_lock);
+	mutex_unlock(&kho_trim_lock);
 }
 
 static DECLARE_WORK(kho_trim_work, kho_trim_work_fn);
@@ -590,7 +605,7 @@ static DECLARE_WORK(kho_trim_work, kho_trim_work_fn);
 void kho_trim_tracker(void)
 {
 	if (kho_in.accepted)
-		schedule_work(&kho_trim_work);
+		queue_work(system_unbound_wq, &kho_trim_work);
 }
 EXPORT_SYMBOL_GPL(kho_trim_tracker);
 
@@ -642,17 +657,19 @@ static unsigned long __kho_release_unclaimed(void)
 
 	if (!kho_in.accepted || kho_in.released)
 		return 0;
+	mutex_lock(&kho_trim_lock);
 	WRITE_ONCE(kho_in.released, true);
 	synchronize_rcu();
 
 	kho_tracker_walk(kho_in.tracker, -1, &ops, &count);
 	tracker = kho_tracker_release_in(kho_in.tracker);
 	if (tracker != kho_in.nr_pages)
-		pr_warn("the tracker had %llu pages at boot, %lu at its release\n",
+		pr_warn("the tracker had %llu pages (after trims), %lu at its release\n",
 			kho_in.nr_pages, tracker);
 	WRITE_ONCE(kho_in.nr_pages, 0);
 	kho_in.tracker = NULL;
 	kho_in.fdt = NULL;
+	mutex_unlock(&kho_trim_lock);
 
 	if (count.unclaimed)
 		pr_info("released %lu KiB preserved by the previous kernel that nobody restored\n",

@@ -32,10 +32,9 @@
  *   accepts only PRESERVE_FD and GET_NAME, a retrieved one only
  *   RETRIEVE_FD, FINISH and GET_NAME; this is checked before the
  *   argument), or a session retrieved twice; for RETRIEVE_FD, a record
- *   of the file from the previous kernel whose fields are out of range
+ *   of the file from the previous kernel that is malformed
  * - ``EIO``: RETRIEVE_FD of a file whose record from the previous kernel
- *   names memory that kernel did not preserve (a corrupt handover); the
- *   file's memory is released when its session is finished
+ *   names memory that kernel did not preserve (a corrupt handover)
  * - ``ENOENT``: no such session or token (also after FINISH released
  *   the session's files); a file no handler preserves
  * - ``EEXIST``: the session name or token is taken
@@ -46,6 +45,12 @@
  * - ``EBUSY``: /dev/liveupdate is open already; a file is in a session
  *   already; finishing is refused because a file is still in use; the
  *   sessions were handed over already (a kexec reboot is under way)
+ *
+ * A RETRIEVE_FD that fails once the file's handler has taken over its
+ * record is final: the file's memory is given back (once no device kept
+ * running through the update may write it), and retrieving it again
+ * fails the same way. One that fails before (``ENFILE`` handing out a
+ * file built at boot, ``EOPNOTSUPP``) may be retried.
  *
  * These are the errors upstream Linux returns, with four exceptions
  * made on purpose: a memfd not open for both reading and writing is

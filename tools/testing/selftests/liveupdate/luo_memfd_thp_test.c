@@ -154,6 +154,9 @@ static void stage1(const FIXTURE_VARIANT(memfd_thp) *variant)
 	lu_check(true, "stage 1 ready to kexec\n");
 	if (!variant->scratch)
 		lu_kexec_next(NULL);
+	/* As lu_kexec_next() does, but the kernel is loaded already. */
+	lu_checks_stop();
+	lu_leak_scan();
 	ksft_print_msg("stage 1: rebooting into the loaded kernel\n");
 	err = __lu_kexec_reboot();
 	ksft_exit_fail_msg("reboot(LINUX_REBOOT_CMD_KEXEC): %s\n",
