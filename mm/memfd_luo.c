@@ -784,10 +784,14 @@ static struct file *memfd_luo_new_file(const struct memfd_luo_ser *ser,
  * hugetlb file, held while a device kept running through the update may
  * write it. Takes over @list and @p's folios whatever happens: on an
  * error, gives back what it did not adopt (held likewise) and says why.
+ * But for a failure to allocate before any folio is adopted, with @kept:
+ * then *@kept is set, and @list and @p's folios are left to the caller,
+ * for a retry.
  */
 static struct file *memfd_luo_hugetlb_build(const struct memfd_luo_ser *ser,
 					    struct luo_folio_ser *list,
-					    struct liveupdate_prepared *p)
+					    struct liveupdate_prepared *p,
+					    bool *kept)
 {
 	struct liveupdate_folio_bounds bounds;
 	struct liveupdate_held held;
@@ -804,7 +808,7 @@ static struct file *memfd_luo_hugetlb_build(const struct memfd_luo_ser *ser,
 	 */
 	err = liveupdate_held_init(&held, ser->nr_folios);
 	if (err)
-		goto err_drop;
+		goto err_keep;
 	/* A hugetlb file is made of whole huge pages. */
 	if (ser->page_shift == PAGE_SHIFT ||
 	    !IS_ALIGNED(ser->size, 1ULL << ser->page_shift)) {
@@ -819,7 +823,7 @@ static struct file *memfd_luo_hugetlb_build(const struct memfd_luo_ser *ser,
 	file = memfd_luo_new_file(ser, true, &bounds);
 	if (IS_ERR(file)) {
 		err = PTR_ERR(file);
-		goto err_drop;
+		goto err_keep;
 	}
 	inode = file_inode(file);
 	for (i = 0; i < ser->nr_folios; i++) {
@@ -864,6 +868,15 @@ err_unlock:
 	inode_unlock(inode);
 	/* Frees the folios adopted so far, unless a device may write them. */
 	fput(file);
+	goto err_drop;
+err_keep:
+	if (kept) {
+		pr_warn("cannot rebuild memfd '%s' now: %d; it may be retrieved again\n",
+			ser->name, err);
+		liveupdate_held_done(&held);
+		*kept = true;
+		return ERR_PTR(err);
+	}
 err_drop:
 	pr_warn("cannot rebuild memfd '%s': %d\n", ser->name, err);
 	liveupdate_held_done(&held);
@@ -875,11 +888,14 @@ err_drop:
 
 /*
  * Rebuild a shmem memfd: check its list (or take prepare's check) and
- * hand the list to the lazy fill. Takes over @list whatever happens.
+ * hand the list to the lazy fill. Takes over @list whatever happens, but
+ * for a failure to allocate or to account for its pages, with @kept (see
+ * memfd_luo_hugetlb_build()).
  */
 static struct file *memfd_luo_shmem_build(const struct memfd_luo_ser *ser,
 					  struct luo_folio_ser *list,
-					  struct liveupdate_prepared *p)
+					  struct liveupdate_prepared *p,
+					  bool *kept)
 {
 	struct liveupdate_folio_bounds bounds;
 	unsigned long pages;
@@ -894,7 +910,7 @@ static struct file *memfd_luo_shmem_build(const struct memfd_luo_ser *ser,
 	file = memfd_luo_new_file(ser, false, &bounds);
 	if (IS_ERR(file)) {
 		err = PTR_ERR(file);
-		goto err_drop;
+		goto err_keep;
 	}
 	inode = file_inode(file);
 	/* Check it all (or prepare did), then fill lazily. */
@@ -906,19 +922,35 @@ static struct file *memfd_luo_shmem_build(const struct memfd_luo_ser *ser,
 		err = liveupdate_folios_check(list, ser->nr_folios, &bounds,
 					      &pages);
 	}
-	if (!err)
-		err = memfd_luo_lazy_start(inode, list, ser->nr_folios, pages,
-					   &bounds);
 	if (err) {
 		inode_unlock(inode);
 		fput(file);
 		goto err_drop;
+	}
+	/* A retry need not check it again. */
+	p->checked = true;
+	p->bounds = bounds;
+	p->pages = pages;
+	p->err = 0;
+	err = memfd_luo_lazy_start(inode, list, ser->nr_folios, pages,
+				   &bounds);
+	if (err) {
+		inode_unlock(inode);
+		fput(file);
+		goto err_keep;
 	}
 	/* The list is the lazy fill's now; the size stays fixed till finish. */
 	*memfd_luo_flag(inode, false) = true;
 	inode_unlock(inode);
 	return file;
 
+err_keep:
+	if (kept) {
+		pr_warn("cannot rebuild memfd '%s' now: %d; it may be retrieved again\n",
+			ser->name, err);
+		*kept = true;
+		return ERR_PTR(err);
+	}
 err_drop:
 	pr_warn("cannot rebuild memfd '%s': %d\n", ser->name, err);
 	/* Held while a device may write them. */
@@ -930,13 +962,18 @@ err_drop:
 /*
  * Build the whole hugetlb memfd ahead of retrieve, which then only hands
  * it out. If that fails, the folios are given back (see
- * memfd_luo_hugetlb_build()) and retrieve returns the error.
+ * memfd_luo_hugetlb_build()) and retrieve returns the error; if it was
+ * short of memory before it took anything, retrieve builds it again.
  */
 static void memfd_luo_prepare_hugetlb(struct liveupdate_prepared *p,
 				      const struct memfd_luo_ser *ser)
 {
-	struct file *file = memfd_luo_hugetlb_build(ser, p->list, p);
+	bool kept = false;
+	struct file *file = memfd_luo_hugetlb_build(ser, p->list, p, &kept);
 
+	/* Short of memory before it took anything: retrieve builds it. */
+	if (kept)
+		return;
 	p->list = NULL;
 	if (IS_ERR(file)) {
 		p->err = PTR_ERR(file);
@@ -1018,8 +1055,10 @@ static int memfd_luo_retrieve(struct liveupdate_file_op_args *args)
 	struct liveupdate_prepared prepared;
 	struct luo_folio_ser *list;
 	struct file *file = NULL;
+	struct liveupdate_prepared *retry;
 	struct memfd_luo_ser *ser;
 	struct folio *ser_folio;
+	bool kept = false;
 	int err;
 
 	/* Fails before anything is taken over: the file can be retrieved again. */
@@ -1035,12 +1074,26 @@ static int memfd_luo_retrieve(struct liveupdate_file_op_args *args)
 		err = PTR_ERR(ser);
 		goto err_used_up;
 	}
+	/* Where a build short of memory leaves it all, for a retry */
+	retry = file ? NULL : liveupdate_prepared_alloc(args);
 	if (file)
 		fput(prepared.file);	/* the new file holds the inode */
 	else if (memfd_luo_is_hugetlb(args))
-		file = memfd_luo_hugetlb_build(ser, list, &prepared);
+		file = memfd_luo_hugetlb_build(ser, list, &prepared,
+					       retry ? &kept : NULL);
 	else
-		file = memfd_luo_shmem_build(ser, list, &prepared);
+		file = memfd_luo_shmem_build(ser, list, &prepared,
+					     retry ? &kept : NULL);
+	if (kept) {
+		*retry = prepared;
+		retry->data = args->serialized_data;
+		retry->ser_folio = ser_folio;
+		retry->list = list;
+		retry->nr = ser->nr_folios;
+		args->private_data = retry;
+		return PTR_ERR(file);
+	}
+	kfree(retry);
 	if (IS_ERR(file)) {
 		folio_put(ser_folio);
 		err = PTR_ERR(file);

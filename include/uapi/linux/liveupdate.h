@@ -49,8 +49,10 @@
  * A RETRIEVE_FD that fails once the file's handler has taken over its
  * record is final: the file's memory is given back (once no device kept
  * running through the update may write it), and retrieving it again
- * fails the same way. One that fails before (``ENFILE`` handing out a
- * file built at boot, ``EOPNOTSUPP``) may be retried.
+ * fails the same way. One that fails before (``EOPNOTSUPP``; or
+ * ``ENOMEM``, ``ENFILE`` or ``ENOSPC`` allocating or accounting for the
+ * file before any of its memory is taken over: a strict overcommit
+ * limit, say) may be retried, and finds the file intact.
  *
  * These are the errors upstream Linux returns, with four exceptions
  * made on purpose: a memfd not open for both reading and writing is

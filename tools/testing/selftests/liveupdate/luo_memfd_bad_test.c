@@ -25,7 +25,13 @@
  * folio nobody names with phys, nothing with size), and the rest went
  * back at the failed retrieve.
  *
- * Variants order, size and phys (lu.case= in vm/tests).
+ * retry damages nothing: stage 2 retrieves the 32 MiB memfd under a
+ * strict overcommit limit with room for half of it, which fails before
+ * the kernel takes anything over (ENOMEM), then again with the limit
+ * lifted: the memfd comes back intact, byte for byte, and the rest holds
+ * as above (nothing left to KHO).
+ *
+ * Variants order, size, phys and retry (lu.case= in vm/tests).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -107,8 +113,10 @@ static void stage1(const FIXTURE_VARIANT(memfd_bad) *variant)
 	luo_preserve_fd(session, pattern_memfd(BAD_NAME, flags, BAD_SIZE, 1), 1);
 	luo_preserve_fd(session, pattern_memfd("lu-bad-intact", 0, GOOD_SIZE, 2),
 			2);
-	snprintf(cmd, sizeof(cmd), "corrupt %s:bad:1", variant->corrupt);
-	kho_test_ctl(cmd);
+	if (variant->corrupt) {
+		snprintf(cmd, sizeof(cmd), "corrupt %s:bad:1", variant->corrupt);
+		kho_test_ctl(cmd);
+	}
 	snprintf(extra, sizeof(extra), "lu.cold_total=%lld",
 		 lu_meminfo_kib("MemTotal"));
 	lu_kexec_next(extra);
@@ -121,6 +129,35 @@ static long unclaimed_kib(void)
 
 	lu_vfio_kmsg_scan("KHO: released ", &kib);
 	return kib;
+}
+
+static void write_proc(const char *path, long long val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	char text[32];
+
+	snprintf(text, sizeof(text), "%lld\n", val);
+	if (fd < 0 || write(fd, text, strlen(text)) < 0)
+		ksft_exit_fail_msg("%s: %s\n", path, strerror(errno));
+	close(fd);
+}
+
+/*
+ * Retrieve token 1 of @session with strict overcommit and room for about
+ * half of it.
+ */
+static int retrieve_short(int session)
+{
+	long long committed = lu_meminfo_kib("Committed_AS");
+	int fd;
+
+	write_proc("/proc/sys/vm/overcommit_kbytes",
+		   committed + (BAD_SIZE >> 11));
+	write_proc("/proc/sys/vm/overcommit_memory", 2);
+	fd = __luo_retrieve_fd(session, 1);
+	write_proc("/proc/sys/vm/overcommit_memory", 0);
+	write_proc("/proc/sys/vm/overcommit_kbytes", 0);
+	return fd;
 }
 
 static void stage2(const FIXTURE_VARIANT(memfd_bad) *variant)
@@ -137,16 +174,41 @@ static void stage2(const FIXTURE_VARIANT(memfd_bad) *variant)
 	luo = luo_open();
 	session = luo_retrieve_session(luo, "bad");
 
-	err = __luo_retrieve_fd(session, 1);
-	lu_check(err == variant->err, "retrieving the damaged memfd fails: %s\n",
-		 strerror(-err));
-	err = __luo_retrieve_fd(session, 1);
-	lu_check(err == variant->err, "and again, with the same error: %s\n",
-		 strerror(-err));
-	snprintf(what, sizeof(what), "cannot rebuild memfd '%s': %d", BAD_MEMFD,
-		 variant->err);
-	lu_check(lu_vfio_kmsg_count(what) == 1, "one line says why: %s\n",
-		 what);
+	if (!variant->corrupt) {
+		err = retrieve_short(session);
+		lu_check(err == -ENOMEM || err == -ENOSPC,
+			 "retrieving it short of commit room fails: %s\n",
+			 strerror(-err));
+		lu_check(lu_vfio_kmsg_has("it may be retrieved again"),
+			 "before anything was taken over\n");
+		fd = __luo_retrieve_fd(session, 1);
+		lu_check(fd >= 0, "with the limit lifted, it is retrieved: %s\n",
+			 strerror(fd < 0 ? -fd : 0));
+		if (fd < 0)
+			ksft_exit_fail_msg("no memfd to check\n");
+		p = mmap(NULL, BAD_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED)
+			ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
+		for (i = 0; i < BAD_SIZE && p[i] == pattern(1, i); i++)
+			;
+		lu_check(i == BAD_SIZE, "intact, byte for byte (%zu of %llu)\n",
+			 i, BAD_SIZE);
+		munmap(p, BAD_SIZE);
+		close(fd);
+	} else {
+		err = __luo_retrieve_fd(session, 1);
+		lu_check(err == variant->err,
+			 "retrieving the damaged memfd fails: %s\n",
+			 strerror(-err));
+		err = __luo_retrieve_fd(session, 1);
+		lu_check(err == variant->err,
+			 "and again, with the same error: %s\n",
+			 strerror(-err));
+		snprintf(what, sizeof(what), "cannot rebuild memfd '%s': %d",
+			 BAD_MEMFD, variant->err);
+		lu_check(lu_vfio_kmsg_count(what) == 1,
+			 "one line says why: %s\n", what);
+	}
 
 	fd = luo_retrieve_fd(session, 2);
 	p = mmap(NULL, GOOD_SIZE, PROT_READ, MAP_SHARED, fd, 0);
@@ -185,6 +247,11 @@ FIXTURE_VARIANT_ADD(memfd_bad, size) {
 	.corrupt = "memfd-size",
 	.hugetlb = true,
 	.err = -EINVAL,
+	.unclaimed_kib = -1,
+};
+
+FIXTURE_VARIANT_ADD(memfd_bad, retry) {
+	.stage = { stage1, stage2 },
 	.unclaimed_kib = -1,
 };
 
