@@ -70,30 +70,6 @@ FIXTURE_VARIANT(memfd_bad) {
 	long unclaimed_kib;
 };
 
-static uint8_t pattern(uint64_t seed, uint64_t off)
-{
-	return (uint8_t)(seed * 31 + off * 7 + (off >> 12) * 13);
-}
-
-/* A memfd of @size bytes, every byte from @seed. */
-static int pattern_memfd(const char *name, unsigned int flags, size_t size,
-			 uint64_t seed)
-{
-	int fd = memfd_create(name, flags);
-	uint8_t *p;
-	size_t i;
-
-	if (fd < 0 || ftruncate(fd, size))
-		ksft_exit_fail_msg("memfd %s: %s\n", name, strerror(errno));
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED)
-		ksft_exit_fail_msg("mmap %s: %s\n", name, strerror(errno));
-	for (i = 0; i < size; i++)
-		p[i] = pattern(seed, i);
-	munmap(p, size);
-	return fd;
-}
-
 static void kho_test_ctl(const char *cmd)
 {
 	int fd = open(KHO_CTL, O_WRONLY | O_CLOEXEC);
@@ -110,8 +86,8 @@ static void stage1(const FIXTURE_VARIANT(memfd_bad) *variant)
 	int session;
 
 	session = luo_create_session(luo_open(), "bad");
-	luo_preserve_fd(session, pattern_memfd(BAD_NAME, flags, BAD_SIZE, 1), 1);
-	luo_preserve_fd(session, pattern_memfd("lu-bad-intact", 0, GOOD_SIZE, 2),
+	luo_preserve_fd(session, lu_pattern_memfd(BAD_NAME, flags, BAD_SIZE, 1), 1);
+	luo_preserve_fd(session, lu_pattern_memfd("lu-bad-intact", 0, GOOD_SIZE, 2),
 			2);
 	if (variant->corrupt) {
 		snprintf(cmd, sizeof(cmd), "corrupt %s:bad:1", variant->corrupt);
@@ -131,17 +107,6 @@ static long unclaimed_kib(void)
 	return kib;
 }
 
-static void write_proc(const char *path, long long val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	char text[32];
-
-	snprintf(text, sizeof(text), "%lld\n", val);
-	if (fd < 0 || write(fd, text, strlen(text)) < 0)
-		ksft_exit_fail_msg("%s: %s\n", path, strerror(errno));
-	close(fd);
-}
-
 /*
  * Retrieve token 1 of @session with strict overcommit and room for about
  * half of it.
@@ -151,12 +116,12 @@ static int retrieve_short(int session)
 	long long committed = lu_meminfo_kib("Committed_AS");
 	int fd;
 
-	write_proc("/proc/sys/vm/overcommit_kbytes",
-		   committed + (BAD_SIZE >> 11));
-	write_proc("/proc/sys/vm/overcommit_memory", 2);
+	lu_write_num("/proc/sys/vm/overcommit_kbytes",
+		     committed + (BAD_SIZE >> 11));
+	lu_write_num("/proc/sys/vm/overcommit_memory", 2);
 	fd = __luo_retrieve_fd(session, 1);
-	write_proc("/proc/sys/vm/overcommit_memory", 0);
-	write_proc("/proc/sys/vm/overcommit_kbytes", 0);
+	lu_write_num("/proc/sys/vm/overcommit_memory", 0);
+	lu_write_num("/proc/sys/vm/overcommit_kbytes", 0);
 	return fd;
 }
 
@@ -165,7 +130,6 @@ static void stage2(const FIXTURE_VARIANT(memfd_bad) *variant)
 	long long cold, total;
 	int luo, session, fd, err;
 	char val[32], what[64];
-	uint8_t *p;
 	size_t i;
 
 	if (!lu_cmdline_get("lu.cold_total", val, sizeof(val)))
@@ -186,14 +150,9 @@ static void stage2(const FIXTURE_VARIANT(memfd_bad) *variant)
 			 strerror(fd < 0 ? -fd : 0));
 		if (fd < 0)
 			ksft_exit_fail_msg("no memfd to check\n");
-		p = mmap(NULL, BAD_SIZE, PROT_READ, MAP_SHARED, fd, 0);
-		if (p == MAP_FAILED)
-			ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
-		for (i = 0; i < BAD_SIZE && p[i] == pattern(1, i); i++)
-			;
+		i = lu_pattern_intact(fd, BAD_SIZE, 1);
 		lu_check(i == BAD_SIZE, "intact, byte for byte (%zu of %llu)\n",
 			 i, BAD_SIZE);
-		munmap(p, BAD_SIZE);
 		close(fd);
 	} else {
 		err = __luo_retrieve_fd(session, 1);
@@ -211,14 +170,9 @@ static void stage2(const FIXTURE_VARIANT(memfd_bad) *variant)
 	}
 
 	fd = luo_retrieve_fd(session, 2);
-	p = mmap(NULL, GOOD_SIZE, PROT_READ, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED)
-		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
-	for (i = 0; i < GOOD_SIZE && p[i] == pattern(2, i); i++)
-		;
+	i = lu_pattern_intact(fd, GOOD_SIZE, 2);
 	lu_check(i == GOOD_SIZE, "the other memfd of the session is intact (%zu of %llu bytes)\n",
 		 i, GOOD_SIZE);
-	munmap(p, GOOD_SIZE);
 	close(fd);
 
 	luo_finish(session);

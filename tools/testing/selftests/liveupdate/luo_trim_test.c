@@ -39,51 +39,14 @@ FIXTURE_VARIANT(trim) {
 	void (*stage[LU_STAGES_MAX])(const FIXTURE_VARIANT(trim) *variant);
 };
 
-static uint8_t pattern(uint64_t seed, uint64_t off)
-{
-	return (uint8_t)(seed * 29 + off * 3 + (off >> 12) * 11);
-}
-
-/* A memfd of @size bytes, every byte from @seed. */
-static int pattern_memfd(const char *name, size_t size, uint64_t seed)
-{
-	int fd = memfd_create(name, 0);
-	uint8_t *p;
-	size_t i;
-
-	if (fd < 0 || ftruncate(fd, size))
-		ksft_exit_fail_msg("memfd %s: %s\n", name, strerror(errno));
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED)
-		ksft_exit_fail_msg("mmap %s: %s\n", name, strerror(errno));
-	for (i = 0; i < size; i++)
-		p[i] = pattern(seed, i);
-	munmap(p, size);
-	return fd;
-}
-
-/* Is the memfd retrieved as @fd, of @size bytes, as @seed made it? */
-static bool intact(int fd, size_t size, uint64_t seed)
-{
-	uint8_t *p = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
-	size_t i;
-
-	if (p == MAP_FAILED)
-		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
-	for (i = 0; i < size && p[i] == pattern(seed, i); i++)
-		;
-	munmap(p, size);
-	return i == size;
-}
-
 static void stage1(const FIXTURE_VARIANT(trim) *variant)
 {
 	int luo = luo_open();
 
 	luo_preserve_fd(luo_create_session(luo, "big"),
-			pattern_memfd("lu-trim-big", BIG_SIZE, 1), 1);
+			lu_pattern_memfd("lu-trim-big", 0, BIG_SIZE, 1), 1);
 	luo_preserve_fd(luo_create_session(luo, "late"),
-			pattern_memfd("lu-trim-late", LATE_SIZE, 2), 1);
+			lu_pattern_memfd("lu-trim-late", 0, LATE_SIZE, 2), 1);
 	lu_kexec_next(NULL);
 }
 
@@ -97,7 +60,8 @@ static void stage2(const FIXTURE_VARIANT(trim) *variant)
 	luo = luo_open();
 	big = luo_retrieve_session(luo, "big");
 	fd = luo_retrieve_fd(big, 1);
-	lu_check(intact(fd, BIG_SIZE, 1), "the big memfd is intact\n");
+	lu_check(lu_pattern_intact(fd, BIG_SIZE, 1) == BIG_SIZE,
+		 "the big memfd is intact\n");
 	luo_finish(big);
 	close(fd);
 	/* From a worker, which logs once it is done: give it a moment. */
@@ -117,7 +81,7 @@ static void stage2(const FIXTURE_VARIANT(trim) *variant)
 
 	late = luo_retrieve_session(luo, "late");
 	fd = luo_retrieve_fd(late, 1);
-	lu_check(intact(fd, LATE_SIZE, 2),
+	lu_check(lu_pattern_intact(fd, LATE_SIZE, 2) == LATE_SIZE,
 		 "session 'late' comes back intact afterwards\n");
 	close(fd);
 	luo_finish(late);

@@ -556,32 +556,21 @@ static int write_file(const char *path, const char *text)
 	return err;
 }
 
-static void write_proc(const char *path, long long val)
-{
-	char text[32];
-	int err;
-
-	snprintf(text, sizeof(text), "%lld\n", val);
-	err = write_file(path, text);
-	if (err)
-		ksft_exit_fail_msg("%s: %s\n", path, strerror(-err));
-}
-
 /*
  * Retrieve the second memfd with strict overcommit and room for about
- * half of it: the retrieve fails.
+ * half of it: the retrieve fails, and leaves the memfd for a retry.
  */
 static int retrieve_half(int mem)
 {
 	long long committed = lu_meminfo_kib("Committed_AS");
 	int fd;
 
-	write_proc("/proc/sys/vm/overcommit_kbytes",
-		   committed + (B_SIZE >> 11));
-	write_proc("/proc/sys/vm/overcommit_memory", 2);
+	lu_write_num("/proc/sys/vm/overcommit_kbytes",
+		     committed + (B_SIZE >> 11));
+	lu_write_num("/proc/sys/vm/overcommit_memory", 2);
 	fd = __luo_retrieve_fd(mem, 2);
-	write_proc("/proc/sys/vm/overcommit_memory", 0);
-	write_proc("/proc/sys/vm/overcommit_kbytes", 0);
+	lu_write_num("/proc/sys/vm/overcommit_memory", 0);
+	lu_write_num("/proc/sys/vm/overcommit_kbytes", 0);
 	ksft_print_msg("committed %lld KiB, room for %lu KiB more\n",
 		       committed, B_SIZE >> 11);
 	return fd;

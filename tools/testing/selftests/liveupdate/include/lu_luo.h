@@ -10,6 +10,7 @@
 #define _LU_LUO_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <linux/liveupdate.h>
 
@@ -70,6 +71,15 @@ void luo_require(void);
 long long lu_meminfo_kib(const char *field);
 /* The number a sysfs, debugfs or procfs file holds; -1 if none. */
 long long lu_read_num(const char *path);
+/* Write @val to a sysfs or procfs file, or end the test. */
+void lu_write_num(const char *path, long long val);
+/* The byte at @off of a memfd lu_pattern_memfd() filled from @seed */
+uint8_t lu_pattern(uint64_t seed, uint64_t off);
+/* A memfd of @size bytes (memfd_create() @flags), filled from @seed. */
+int lu_pattern_memfd(const char *name, unsigned int flags, size_t size,
+		     uint64_t seed);
+/* How many bytes from the start of the memfd @fd are as @seed made them. */
+size_t lu_pattern_intact(int fd, size_t size, uint64_t seed);
 /*
  * Free memory in KiB, counting the pages on the per-CPU free lists that
  * MemFree leaves out: a few MiB freed show here at once.

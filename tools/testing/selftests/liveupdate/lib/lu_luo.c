@@ -3,12 +3,14 @@
  * The /dev/liveupdate wrappers that exit on failure, and readers of sysfs
  * and procfs numbers, for the selftests; see include/lu_luo.h.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 
 #include "../../kselftest.h"
 #include "lu_luo.h"
@@ -109,6 +111,53 @@ long long lu_read_num(const char *path)
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	return n > 0 ? strtoll(buf, NULL, 0) : -1;
+}
+
+void lu_write_num(const char *path, long long val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	char text[32];
+
+	snprintf(text, sizeof(text), "%lld\n", val);
+	if (fd < 0 || write(fd, text, strlen(text)) < 0)
+		ksft_exit_fail_msg("%s: %s\n", path, strerror(errno));
+	close(fd);
+}
+
+uint8_t lu_pattern(uint64_t seed, uint64_t off)
+{
+	return (uint8_t)(seed * 31 + off * 7 + (off >> 12) * 13);
+}
+
+int lu_pattern_memfd(const char *name, unsigned int flags, size_t size,
+		     uint64_t seed)
+{
+	int fd = memfd_create(name, flags);
+	uint8_t *p;
+	size_t i;
+
+	if (fd < 0 || ftruncate(fd, size))
+		ksft_exit_fail_msg("memfd %s: %s\n", name, strerror(errno));
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		ksft_exit_fail_msg("mmap %s: %s\n", name, strerror(errno));
+	for (i = 0; i < size; i++)
+		p[i] = lu_pattern(seed, i);
+	munmap(p, size);
+	return fd;
+}
+
+size_t lu_pattern_intact(int fd, size_t size, uint64_t seed)
+{
+	uint8_t *p = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+	size_t i;
+
+	if (p == MAP_FAILED)
+		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
+	for (i = 0; i < size && p[i] == lu_pattern(seed, i); i++)
+		;
+	munmap(p, size);
+	return i;
 }
 
 long long lu_meminfo_kib(const char *field)
