@@ -107,24 +107,6 @@ static long unclaimed_kib(void)
 	return kib;
 }
 
-/*
- * Retrieve token 1 of @session with strict overcommit and room for about
- * half of it.
- */
-static int retrieve_short(int session)
-{
-	long long committed = lu_meminfo_kib("Committed_AS");
-	int fd;
-
-	lu_write_num("/proc/sys/vm/overcommit_kbytes",
-		     committed + (BAD_SIZE >> 11));
-	lu_write_num("/proc/sys/vm/overcommit_memory", 2);
-	fd = __luo_retrieve_fd(session, 1);
-	lu_write_num("/proc/sys/vm/overcommit_memory", 0);
-	lu_write_num("/proc/sys/vm/overcommit_kbytes", 0);
-	return fd;
-}
-
 static void stage2(const FIXTURE_VARIANT(memfd_bad) *variant)
 {
 	long long cold, total;
@@ -139,7 +121,7 @@ static void stage2(const FIXTURE_VARIANT(memfd_bad) *variant)
 	session = luo_retrieve_session(luo, "bad");
 
 	if (!variant->corrupt) {
-		err = retrieve_short(session);
+		err = lu_retrieve_fd_committed(session, 1, BAD_SIZE >> 11);
 		lu_check(err == -ENOMEM || err == -ENOSPC,
 			 "retrieving it short of commit room fails: %s\n",
 			 strerror(-err));

@@ -556,26 +556,6 @@ static int write_file(const char *path, const char *text)
 	return err;
 }
 
-/*
- * Retrieve the second memfd with strict overcommit and room for about
- * half of it: the retrieve fails, and leaves the memfd for a retry.
- */
-static int retrieve_half(int mem)
-{
-	long long committed = lu_meminfo_kib("Committed_AS");
-	int fd;
-
-	lu_write_num("/proc/sys/vm/overcommit_kbytes",
-		     committed + (B_SIZE >> 11));
-	lu_write_num("/proc/sys/vm/overcommit_memory", 2);
-	fd = __luo_retrieve_fd(mem, 2);
-	lu_write_num("/proc/sys/vm/overcommit_memory", 0);
-	lu_write_num("/proc/sys/vm/overcommit_kbytes", 0);
-	ksft_print_msg("committed %lld KiB, room for %lu KiB more\n",
-		       committed, B_SIZE >> 11);
-	return fd;
-}
-
 /* kept_memcg: the memory cgroup the first memfd is retrieved in */
 #define CG_ROOT		"/sys/fs/cgroup"
 #define CG_SMALL	CG_ROOT "/small"
@@ -713,7 +693,8 @@ static void kept_stage2(const FIXTURE_VARIANT(vfio) *variant)
 	dev = luo_retrieve_session(luo, "dev");
 	lu_vfio_edu_sysfs(&e);
 
-	fd = retrieve_half(mem);
+	/* Room for about half of it */
+	fd = lu_retrieve_fd_committed(mem, 2, B_SIZE >> 11);
 	/* Before it took anything: all of it stays for a retry. */
 	lu_check((fd == -ENOMEM || fd == -ENOSPC) &&
 		 lu_vfio_kmsg_has("it may be retrieved again") &&

@@ -73,6 +73,12 @@ long long lu_meminfo_kib(const char *field);
 long long lu_read_num(const char *path);
 /* Write @val to a sysfs or procfs file, or end the test. */
 void lu_write_num(const char *path, long long val);
+/*
+ * __luo_retrieve_fd() under a strict overcommit limit (vm.overcommit_memory
+ * 2) with room for @room_kib KiB more than is committed now; the limit is
+ * lifted again before this returns.
+ */
+int lu_retrieve_fd_committed(int session, uint64_t token, long long room_kib);
 /* The byte at @off of a memfd lu_pattern_memfd() filled from @seed */
 uint8_t lu_pattern(uint64_t seed, uint64_t off);
 /* A memfd of @size bytes (memfd_create() @flags), filled from @seed. */

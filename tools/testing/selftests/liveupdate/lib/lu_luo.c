@@ -124,6 +124,21 @@ void lu_write_num(const char *path, long long val)
 	close(fd);
 }
 
+int lu_retrieve_fd_committed(int session, uint64_t token, long long room_kib)
+{
+	long long committed = lu_meminfo_kib("Committed_AS");
+	int fd;
+
+	lu_write_num("/proc/sys/vm/overcommit_kbytes", committed + room_kib);
+	lu_write_num("/proc/sys/vm/overcommit_memory", 2);
+	fd = __luo_retrieve_fd(session, token);
+	lu_write_num("/proc/sys/vm/overcommit_memory", 0);
+	lu_write_num("/proc/sys/vm/overcommit_kbytes", 0);
+	ksft_print_msg("committed %lld KiB, room for %lld KiB more\n",
+		       committed, room_kib);
+	return fd;
+}
+
 uint8_t lu_pattern(uint64_t seed, uint64_t off)
 {
 	return (uint8_t)(seed * 31 + off * 7 + (off >> 12) * 13);
